@@ -1,0 +1,8 @@
+# Every dependency comes from a Debian package (see scripts/install-deps.sh).
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 2.1 REQUIRED)
+find_package(Threads REQUIRED)
+if(MODELKEEP_BUILD_TESTS)
+  find_package(doctest 2.4 REQUIRED)
+endif()

@@ -1,0 +1,14 @@
+# Warnings for project targets: modelkeep_warnings(<target>).
+option(MODELKEEP_WERROR "Treat warnings as errors (on in CI)" OFF)
+if(DEFINED ENV{CI} AND "$ENV{CI}" STREQUAL "true")
+  set(MODELKEEP_WERROR ON CACHE BOOL "" FORCE)
+endif()
+
+function(modelkeep_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+                                           -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
+                                           -Wnull-dereference -Wformat=2)
+  if(MODELKEEP_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()

@@ -1,0 +1,114 @@
+#pragma once
+
+#include "util/copy.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json_fwd.hpp>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace modelkeep::util {
+class Progress;
+}
+
+namespace modelkeep::core {
+
+namespace fs = std::filesystem;
+
+/// One regular file of a tree: path relative to the tree root ('/'-separated), size, mode bits
+/// and SHA-256 of its content.
+struct FileEntry {
+  std::string path;
+  std::uint64_t size = 0;
+  std::uint32_t mode = 0644;
+  std::string sha256;
+
+  bool operator==(const FileEntry&) const = default;
+};
+
+/// The list of files of a version or backup, sorted by path; the basis of every check.
+class Manifest {
+public:
+  Manifest() = default;
+  /// Takes the entries and sorts them by path.
+  explicit Manifest(std::vector<FileEntry> files);
+
+  [[nodiscard]] const std::vector<FileEntry>& files() const noexcept { return m_files; }
+  [[nodiscard]] std::size_t file_count() const noexcept { return m_files.size(); }
+  [[nodiscard]] std::uint64_t total_size() const noexcept;
+
+  /// Content identity: SHA-256 over "sha256 size path\n" of every file in path order
+  /// (modes are not part of it).
+  [[nodiscard]] std::string digest() const;
+
+  /// The entry for `path`, or nullptr.
+  [[nodiscard]] const FileEntry* find(std::string_view path) const;
+
+  /// The entries under `prefix` ("adapter/"), with the prefix removed from their paths.
+  [[nodiscard]] Manifest subtree(std::string_view prefix) const;
+
+  /// Adds `prefix` in front of every path.
+  [[nodiscard]] Manifest with_prefix(std::string_view prefix) const;
+
+  /// Appends the entries of `other` (paths must not collide).
+  void merge(const Manifest& other);
+
+  /// A JSON array of {path, size, mode, sha256}.
+  [[nodiscard]] nlohmann::json to_json() const;
+
+  /// Parses to_json()'s output; throws Error(malformed) naming `origin` on anything else.
+  [[nodiscard]] static Manifest from_json(const nlohmann::json& json, const fs::path& origin);
+
+private:
+  std::vector<FileEntry> m_files;
+};
+
+/// A regular file found in a source tree, not hashed yet.
+struct SourceFile {
+  std::string relative;  ///< '/'-separated, relative to the scanned root
+  fs::path absolute;
+  std::uint64_t size = 0;
+  std::uint32_t mode = 0644;
+};
+
+/// Lists the regular files under `root` in path order, following symlinks to files; refuses
+/// (Error malformed) symlinks to directories, sockets, devices and FIFOs. Names containing
+/// the temporary marker are included: this is user data, not the store.
+[[nodiscard]] std::vector<SourceFile> scan_tree(const fs::path& root);
+
+/// Total size of scanned files.
+[[nodiscard]] std::uint64_t total_size(const std::vector<SourceFile>& files);
+
+/// Copies the files into `dest_root` (creating subdirectories, fsyncing every file and
+/// directory), hashing each byte once on the way; returns the manifest of what was copied.
+[[nodiscard]] Manifest copy_tree(const std::vector<SourceFile>& files,
+                                 const fs::path& dest_root,
+                                 util::Progress* progress,
+                                 util::DropCache drop_cache = util::DropCache::no);
+
+/// Hashes the files in place and returns their manifest.
+[[nodiscard]] Manifest hash_files(const std::vector<SourceFile>& files, util::Progress* progress);
+
+/// The differences between a tree on disk and a manifest.
+struct TreeCheck {
+  std::vector<std::string> missing;   ///< in the manifest, not on disk
+  std::vector<std::string> modified;  ///< different size, content or type on disk
+  std::vector<std::string> extra;     ///< on disk, not in the manifest
+  std::uint64_t bytes_checked = 0;
+
+  [[nodiscard]] bool ok() const noexcept { return missing.empty() && modified.empty() && extra.empty(); }
+  /// "2 missing, 1 modified, 0 extra" style summary.
+  [[nodiscard]] std::string summary() const;
+};
+
+/// Re-reads every file under `root` and compares it with `manifest`: count, sizes, SHA-256.
+/// Top-level names in `ignore` (such as "metadata.json") are not reported as extra.
+[[nodiscard]] TreeCheck check_tree(const fs::path& root,
+                                   const Manifest& manifest,
+                                   util::Progress* progress,
+                                   const std::set<std::string>& ignore = {});
+
+}  // namespace modelkeep::core

@@ -1,0 +1,265 @@
+#include "core/version_ops.hpp"
+
+#include "core/events.hpp"
+#include "core/store.hpp"
+#include "util/error.hpp"
+#include "util/failpoint.hpp"
+#include "util/file.hpp"
+#include "util/hash.hpp"
+#include "util/process.hpp"
+#include "util/progress.hpp"
+#include "util/text.hpp"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace modelkeep::core {
+
+using nlohmann::json;
+
+namespace {
+
+/// Removes a directory under construction unless it was committed.
+class BuildDir {
+public:
+  explicit BuildDir(fs::path path) : m_path(std::move(path)) { util::create_directories(m_path); }
+  BuildDir(const BuildDir&) = delete;
+  BuildDir& operator=(const BuildDir&) = delete;
+  ~BuildDir()
+  {
+    if (!m_path.empty()) {
+      std::error_code ignored;
+      fs::remove_all(m_path, ignored);
+    }
+  }
+  [[nodiscard]] const fs::path& path() const { return m_path; }
+  void commit() { m_path.clear(); }
+
+private:
+  fs::path m_path;
+};
+
+fs::path require_dir(const fs::path& path, const char* what)
+{
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (!fs::exists(status)) {
+    throw Error(ExitCode::not_found, std::string(what) + " not found " + path.string());
+  }
+  if (!fs::is_directory(status)) {
+    throw Error(ExitCode::usage, std::string(what) + " is not a directory " + path.string());
+  }
+  return fs::absolute(path).lexically_normal();
+}
+
+std::vector<DataFile> describe_data_files(const std::vector<fs::path>& paths)
+{
+  std::vector<DataFile> files;
+  for (const auto& path : paths) {
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) {
+      throw Error(ExitCode::not_found, "training data file not found " + path.string());
+    }
+    const fs::path absolute = fs::absolute(path).lexically_normal();
+    files.push_back({absolute.string(), fs::file_size(absolute), util::sha256_file(absolute)});
+  }
+  return files;
+}
+
+std::string base_model_from_adapter(const fs::path& adapter)
+{
+  const fs::path config = adapter / "adapter_config.json";
+  std::error_code ec;
+  if (!fs::is_regular_file(config, ec)) {
+    return {};
+  }
+  const auto doc = json::parse(util::read_file(config, 1 << 20), nullptr, false);
+  if (doc.is_object() && doc.contains("base_model_name_or_path") && doc["base_model_name_or_path"].is_string()) {
+    return doc["base_model_name_or_path"].get<std::string>();
+  }
+  return {};
+}
+
+/// The next version number: never one used before, even by a deleted version.
+std::uint64_t next_number(const Store& store)
+{
+  std::uint64_t next = 1;
+  if (const auto newest = newest_version(store)) {
+    next = newest->number + 1;
+  }
+  const fs::path counter = store.state_dir() / "next_version";
+  std::error_code ec;
+  if (fs::exists(counter, ec)) {
+    std::uint64_t recorded = 0;
+    std::string text = util::read_file(counter, 64);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+      text.pop_back();
+    }
+    if (!util::parse_uint(text, recorded)) {
+      throw Error(ExitCode::malformed, "malformed counter " + counter.string() + ": expected a number");
+    }
+    next = std::max(next, recorded);
+  }
+  return next;
+}
+
+std::optional<std::string> duplicate_of(const Store& store, const Manifest& manifest)
+{
+  const auto newest = newest_version(store);
+  if (!newest) {
+    return std::nullopt;
+  }
+  try {
+    if (load_metadata(newest->path).manifest.digest() == manifest.digest()) {
+      return newest->name;
+    }
+  } catch (const Error& error) {
+    std::fprintf(stderr, "model-versioner: warning: cannot compare with %s: %s\n", newest->name.c_str(), error.what());
+  }
+  return std::nullopt;
+}
+
+Manifest copy_sources(const CreateRequest& request, const std::vector<SourceFile>& adapter_files,
+                      const std::vector<SourceFile>& snapshot_files, const fs::path& dest, bool show_progress)
+{
+  util::Progress progress("copying", total_size(adapter_files) + total_size(snapshot_files), show_progress);
+  Manifest manifest =
+    copy_tree(adapter_files, dest / k_adapter_dir, &progress).with_prefix(std::string(k_adapter_dir) + '/');
+  if (request.snapshots) {
+    manifest.merge(copy_tree(snapshot_files, dest / k_snapshots_dir, &progress)
+                     .with_prefix(std::string(k_snapshots_dir) + '/'));
+  }
+  return manifest;
+}
+
+}  // namespace
+
+VersionMetadata create_version(const Store& store, const CreateRequest& request,
+                               const std::string& tool_version, bool show_progress)
+{
+  if (request.description.empty()) {
+    throw Error(ExitCode::usage, "--description must not be empty");
+  }
+  const fs::path adapter = require_dir(request.adapter, "adapter directory");
+  const auto adapter_files = scan_tree(adapter);
+  if (adapter_files.empty()) {
+    throw Error(ExitCode::malformed, "adapter directory holds no files " + adapter.string());
+  }
+  std::vector<SourceFile> snapshot_files;
+  std::string snapshots_source;
+  if (request.snapshots) {
+    const fs::path snapshots = require_dir(*request.snapshots, "snapshots directory");
+    snapshot_files = scan_tree(snapshots);
+    snapshots_source = snapshots.string();
+  }
+  VersionMetadata meta;
+  meta.training_data = describe_data_files(request.data_files);
+  if (request.parent) {
+    meta.parent_version = resolve_version(store, *request.parent).name;
+  } else if (const auto newest = newest_version(store)) {
+    meta.parent_version = newest->name;
+  }
+  util::require_space(store.versions_dir(), total_size(adapter_files) + total_size(snapshot_files));
+
+  const auto now = std::chrono::system_clock::now();
+  meta.number = next_number(store);
+  meta.id = version_id(meta.number);
+  meta.name = version_dir_name(meta.number, now, request.description);
+  const fs::path final_path = store.versions_dir() / meta.name;
+  BuildDir build(util::temp_path_for(final_path));
+  meta.manifest = copy_sources(request, adapter_files, snapshot_files, build.path(), show_progress);
+  util::failpoint("create.after_copy");
+
+  if (!request.allow_duplicate) {
+    if (const auto duplicate = duplicate_of(store, meta.manifest)) {
+      throw Error(ExitCode::refused, "content identical to " + *duplicate + " (same manifest digest " +
+                                       meta.manifest.digest().substr(0, 12) + "); pass --allow-duplicate to keep it anyway");
+    }
+  }
+  meta.created_at = util::utc_iso8601(now);
+  meta.description = request.description;
+  meta.source = adapter.string();
+  meta.steps = request.steps;
+  meta.final_loss = request.final_loss;
+  meta.metrics = request.metrics;
+  meta.base_model = request.base_model.empty() ? base_model_from_adapter(adapter) : request.base_model;
+  meta.snapshots_source = snapshots_source;
+  meta.evolution_snapshot_count = snapshot_files.size();
+  meta.host = util::host_name();
+  meta.user = util::user_name();
+  meta.tool_version = tool_version;
+
+  util::write_file_atomic(build.path() / k_metadata_file, meta.to_json().dump(2) + '\n');
+  util::fsync_dir(build.path());
+  util::write_file_atomic(store.state_dir() / "next_version", std::to_string(meta.number + 1) + '\n');
+  util::failpoint("create.before_rename");
+  util::rename_durable(build.path(), final_path);
+  build.commit();
+  util::failpoint("create.after_rename");
+  util::replace_symlink(store.versions_dir() / "latest", meta.name);
+  util::failpoint("create.after_latest");
+  append_event(store, {{"event", "create"},
+                       {"version", meta.name},
+                       {"manifest_digest", meta.manifest.digest()},
+                       {"files", meta.manifest.file_count()},
+                       {"size", meta.manifest.total_size()},
+                       {"source", meta.source}});
+  return meta;
+}
+
+DeleteResult delete_version(const Store& store, const VersionDir& version, bool show_progress)
+{
+  DeleteResult result{version, {}};
+  result.backup = create_verified_backup(
+    store, {version.path, "deleted_versions", version.name, "delete " + version.name, {std::string(k_metadata_file)}},
+    show_progress);
+  util::failpoint("delete.after_backup");
+  const fs::path doomed = util::temp_path_for(version.path, "deleting");
+  util::rename_durable(version.path, doomed);
+  util::failpoint("delete.after_rename");
+  repair_latest(store);
+  util::remove_all(doomed);
+  append_event(store, {{"event", "delete"}, {"version", version.name}, {"backup", result.backup.path.string()}});
+  return result;
+}
+
+RestoreResult restore_version(const Store& store, const VersionDir& version, const VersionMetadata& metadata,
+                              const fs::path& target, bool show_progress)
+{
+  const Manifest adapter = metadata.manifest.subtree(std::string(k_adapter_dir) + '/');
+  RestoreResult result =
+    restore_tree(store, version.path / k_adapter_dir, adapter, target, version.name, show_progress);
+  json event = {{"event", "restore"},
+                {"version", version.name},
+                {"target", result.target.string()},
+                {"already_identical", result.already_identical}};
+  if (result.backup_path) {
+    event["backup"] = result.backup_path->string();
+  }
+  append_event(store, event);
+  return result;
+}
+
+VersionCheck verify_version(const VersionDir& version, bool show_progress)
+{
+  VersionCheck check;
+  check.version = version;
+  VersionMetadata meta;
+  try {
+    meta = load_metadata(version.path);
+  } catch (const Error& error) {
+    check.metadata_error = error.what();
+    return check;
+  }
+  if (meta.name != version.name) {
+    check.metadata_error = "metadata.json names " + meta.name + ", not this directory";
+    return check;
+  }
+  check.file_count = meta.manifest.file_count();
+  check.total_size = meta.manifest.total_size();
+  util::Progress progress("verifying " + meta.id, check.total_size, show_progress);
+  check.files = check_tree(version.path, meta.manifest, &progress, {std::string(k_metadata_file)});
+  return check;
+}
+
+}  // namespace modelkeep::core

@@ -1,0 +1,69 @@
+#pragma once
+
+#include "core/backup.hpp"
+#include "core/manifest.hpp"
+#include "core/restore.hpp"
+#include "core/version.hpp"
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace modelkeep::core {
+
+class Store;
+
+/// What `create` was asked to snapshot.
+struct CreateRequest {
+  fs::path adapter;
+  std::string description;
+  std::vector<fs::path> data_files;
+  std::optional<std::uint64_t> steps;
+  std::optional<double> final_loss;
+  std::map<std::string, double> metrics;
+  std::optional<fs::path> snapshots;
+  std::string base_model;            ///< empty: taken from adapter_config.json if present
+  std::optional<VersionRef> parent;  ///< nullopt: the newest version, if any
+  bool allow_duplicate = false;
+};
+
+/// Snapshots an adapter as the next version: copies and hashes it (and the snapshots) into a
+/// temporary directory, refuses (Error refused) content identical to the newest version
+/// unless allowed, writes metadata.json, renames the directory into place, moves `latest`
+/// and logs a "create" event. The caller holds the store lock.
+[[nodiscard]] VersionMetadata create_version(const Store& store, const CreateRequest& request,
+                                             const std::string& tool_version, bool show_progress);
+
+/// Result of deleting a version.
+struct DeleteResult {
+  VersionDir version;
+  BackupRecord backup;
+};
+
+/// Backs the version up (verified, type deleted_versions), then removes it and moves
+/// `latest` if needed, and logs a "delete" event. The caller holds the store lock.
+[[nodiscard]] DeleteResult delete_version(const Store& store, const VersionDir& version, bool show_progress);
+
+/// Restores a version's adapter into `target` (see restore_tree) and logs a "restore"
+/// event. The caller holds the store lock.
+[[nodiscard]] RestoreResult restore_version(const Store& store, const VersionDir& version,
+                                            const VersionMetadata& metadata, const fs::path& target,
+                                            bool show_progress);
+
+/// The outcome of checking one version on disk.
+struct VersionCheck {
+  VersionDir version;
+  std::optional<std::string> metadata_error;  ///< set if metadata.json could not be used
+  TreeCheck files;
+  std::uint64_t file_count = 0;
+  std::uint64_t total_size = 0;
+
+  [[nodiscard]] bool ok() const { return !metadata_error && files.ok(); }
+};
+
+/// Re-reads every file of the version and compares it with its metadata.
+[[nodiscard]] VersionCheck verify_version(const VersionDir& version, bool show_progress);
+
+}  // namespace modelkeep::core

@@ -1,0 +1,74 @@
+#include "util/clock.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+namespace modelkeep::util {
+
+namespace {
+
+std::tm to_tm(SystemTime time, bool utc)
+{
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  std::tm parts{};
+  if (utc) {
+    gmtime_r(&seconds, &parts);
+  } else {
+    localtime_r(&seconds, &parts);
+  }
+  return parts;
+}
+
+std::string finish(const char* buffer, std::size_t length)
+{
+  return std::string(buffer, length);
+}
+
+}  // namespace
+
+std::string utc_compact(SystemTime time)
+{
+  const std::tm parts = to_tm(time, true);
+  char buffer[32];
+  return finish(buffer, std::strftime(buffer, sizeof buffer, "%Y%m%d_%H%M%S", &parts));
+}
+
+std::string utc_iso8601(SystemTime time)
+{
+  const std::tm parts = to_tm(time, true);
+  char buffer[32];
+  return finish(buffer, std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &parts));
+}
+
+std::optional<SystemTime> parse_utc_iso8601(std::string_view text)
+{
+  if (text.size() != 20 || text[19] != 'Z') {
+    return std::nullopt;
+  }
+  std::tm parts{};
+  const std::string copy(text);
+  const char* end = strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%SZ", &parts);
+  if (end == nullptr || *end != '\0') {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&parts));
+}
+
+std::string local_hms(SystemTime time)
+{
+  const std::tm parts = to_tm(time, false);
+  char buffer[32];
+  return finish(buffer, std::strftime(buffer, sizeof buffer, "%H:%M:%S", &parts));
+}
+
+long long to_unix_seconds(SystemTime time)
+{
+  return std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
+}
+
+SystemTime from_unix_seconds(long long seconds)
+{
+  return SystemTime(std::chrono::seconds(seconds));
+}
+
+}  // namespace modelkeep::util

@@ -1,0 +1,87 @@
+#include "util/copy.hpp"
+
+#include "util/error.hpp"
+#include "util/failpoint.hpp"
+#include "util/file.hpp"
+#include "util/hash.hpp"
+#include "util/progress.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace modelkeep::util {
+
+namespace {
+
+struct stat stat_fd(int fd, const std::filesystem::path& path)
+{
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw_errno("cannot stat", path);
+  }
+  return st;
+}
+
+bool same_version(const struct stat& a, const struct stat& b)
+{
+  return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec
+         && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+}  // namespace
+
+CopiedFile copy_file_hashed(const std::filesystem::path& source,
+                            const std::filesystem::path& dest,
+                            unsigned mode,
+                            Progress* progress,
+                            DropCache drop_cache)
+{
+  UniqueFd in = open_for_reading(source);
+  const struct stat before = stat_fd(in.get(), source);
+  ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  UniqueFd out = create_exclusive(dest, mode & 07777);
+
+  std::vector<char> buffer(k_io_block);
+  Sha256 hasher;
+  CopiedFile copied;
+  for (;;) {
+    const ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("cannot read", source);
+    }
+    if (n == 0) {
+      break;
+    }
+    hasher.update(buffer.data(), static_cast<std::size_t>(n));
+    write_all(out.get(), std::string_view(buffer.data(), static_cast<std::size_t>(n)), dest);
+    copied.size += static_cast<std::uint64_t>(n);
+    if (progress != nullptr) {
+      progress->add(static_cast<std::uint64_t>(n));
+    }
+    failpoint("copy.after_block");
+  }
+  const struct stat after = stat_fd(in.get(), source);
+  if (!same_version(before, after) || copied.size != static_cast<std::uint64_t>(after.st_size)) {
+    throw Error(ExitCode::failed, "source changed while it was copied " + source.string()
+                                    + ": stop the writer and try again");
+  }
+  // fchmod because the umask may have narrowed the mode given to open().
+  if (::fchmod(out.get(), mode & 07777) != 0) {
+    throw_errno("cannot set mode of", dest);
+  }
+  fsync_fd(out.get(), dest);
+  if (drop_cache == DropCache::yes) {
+    ::posix_fadvise(out.get(), 0, 0, POSIX_FADV_DONTNEED);
+  }
+  out.close(dest);
+  copied.sha256 = hasher.hex_final();
+  return copied;
+}
+
+}  // namespace modelkeep::util

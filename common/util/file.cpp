@@ -1,0 +1,265 @@
+#include "util/file.hpp"
+
+#include "util/error.hpp"
+#include "util/failpoint.hpp"
+#include "util/text.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+namespace modelkeep::util {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept
+{
+  if (this != &other) {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = other.release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd()
+{
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+}
+
+int UniqueFd::release() noexcept
+{
+  const int fd = m_fd;
+  m_fd = -1;
+  return fd;
+}
+
+void UniqueFd::close(const fs::path& path)
+{
+  const int fd = release();
+  if (fd >= 0 && ::close(fd) != 0) {
+    throw_errno("cannot close", path);
+  }
+}
+
+bool is_temp_name(std::string_view name)
+{
+  return name.find(k_temp_marker) != std::string_view::npos;
+}
+
+fs::path temp_path_for(const fs::path& path, std::string_view tag)
+{
+  static std::atomic<unsigned> counter{0};
+  std::string name = ".";
+  name += path.filename().string();
+  if (!tag.empty()) {
+    name += '.';
+    name += tag;
+  }
+  name += k_temp_marker;
+  name += '-' + std::to_string(::getpid()) + '-' + std::to_string(counter++);
+  return path.parent_path() / name;
+}
+
+UniqueFd open_for_reading(const fs::path& path)
+{
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw_errno("cannot open", path);
+  }
+  return UniqueFd(fd);
+}
+
+UniqueFd create_exclusive(const fs::path& path, unsigned mode)
+{
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    throw_errno("cannot create", path);
+  }
+  return UniqueFd(fd);
+}
+
+void write_all(int fd, std::string_view data, const fs::path& path)
+{
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("cannot write", path);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+void fsync_fd(int fd, const fs::path& path)
+{
+  if (::fsync(fd) != 0) {
+    throw_errno("cannot fsync", path);
+  }
+}
+
+void fsync_dir(const fs::path& dir)
+{
+  const fs::path target = dir.empty() ? fs::path(".") : dir;
+  const int fd = ::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    throw_errno("cannot open directory", target);
+  }
+  UniqueFd owner(fd);
+  fsync_fd(fd, target);
+}
+
+std::string read_file(const fs::path& path, std::uint64_t max_size)
+{
+  UniqueFd fd = open_for_reading(path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    throw_errno("cannot stat", path);
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > max_size) {
+    throw Error(ExitCode::malformed,
+                "file too large " + path.string() + ": " + std::to_string(st.st_size) + " bytes");
+  }
+  std::string content;
+  content.reserve(static_cast<size_t>(st.st_size));
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("cannot read", path);
+    }
+    if (n == 0) {
+      break;
+    }
+    content.append(buffer, static_cast<size_t>(n));
+  }
+  return content;
+}
+
+namespace {
+
+/// Removes an uncommitted temporary on scope exit.
+class TempGuard {
+public:
+  explicit TempGuard(fs::path path) : m_path(std::move(path)) {}
+  TempGuard(const TempGuard&) = delete;
+  TempGuard& operator=(const TempGuard&) = delete;
+  ~TempGuard()
+  {
+    if (!m_path.empty()) {
+      std::error_code ignored;
+      fs::remove(m_path, ignored);
+    }
+  }
+  void commit() { m_path.clear(); }
+
+private:
+  fs::path m_path;
+};
+
+}  // namespace
+
+void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode)
+{
+  const fs::path temp = temp_path_for(path);
+  TempGuard guard(temp);
+  UniqueFd fd = create_exclusive(temp, mode);
+  write_all(fd.get(), content, temp);
+  failpoint("atomic_write.after_temp_write");
+  fsync_fd(fd.get(), temp);
+  failpoint("atomic_write.after_fsync");
+  fd.close(temp);
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    throw_errno("cannot rename " + temp.string() + " to", path);
+  }
+  guard.commit();
+  failpoint("atomic_write.after_rename");
+  fsync_dir(path.parent_path());
+}
+
+void replace_symlink(const fs::path& link, const fs::path& target)
+{
+  const fs::path temp = temp_path_for(link);
+  if (::symlink(target.c_str(), temp.c_str()) != 0) {
+    throw_errno("cannot create symlink", temp);
+  }
+  TempGuard guard(temp);
+  if (::rename(temp.c_str(), link.c_str()) != 0) {
+    throw_errno("cannot rename " + temp.string() + " to", link);
+  }
+  guard.commit();
+  fsync_dir(link.parent_path());
+}
+
+void rename_durable(const fs::path& from, const fs::path& to)
+{
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    throw_errno("cannot rename " + from.string() + " to", to);
+  }
+  failpoint("rename.before_dir_fsync");
+  fsync_dir(to.parent_path());
+  if (from.parent_path() != to.parent_path()) {
+    fsync_dir(from.parent_path());
+  }
+}
+
+bool exchange_paths(const fs::path& a, const fs::path& b)
+{
+  if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0) {
+    fsync_dir(b.parent_path());
+    return true;
+  }
+  if (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP) {
+    return false;
+  }
+  throw_errno("cannot exchange " + a.string() + " and", b);
+}
+
+void create_directories(const fs::path& dir)
+{
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    throw sys_error("cannot create directory", dir, ec.value());
+  }
+}
+
+void remove_all(const fs::path& path)
+{
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) {
+    throw sys_error("cannot remove", path, ec.value());
+  }
+}
+
+std::uint64_t available_space(const fs::path& path)
+{
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0) {
+    throw_errno("cannot stat filesystem of", path);
+  }
+  return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+void require_space(const fs::path& dir, std::uint64_t bytes)
+{
+  const std::uint64_t margin = 1 << 20;
+  const std::uint64_t available = available_space(dir);
+  if (available < bytes + margin) {
+    throw Error(ExitCode::failed, "cannot write " + dir.string() + ": " + errno_text(ENOSPC) + " (need "
+                                    + human_size(bytes) + ", " + human_size(available) + " available)");
+  }
+}
+
+}  // namespace modelkeep::util

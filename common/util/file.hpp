@@ -1,0 +1,86 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace modelkeep::util {
+
+namespace fs = std::filesystem;
+
+/// Owns a file descriptor and closes it on destruction.
+class UniqueFd {
+public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : m_fd(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : m_fd(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+
+  /// The descriptor, or -1.
+  [[nodiscard]] int get() const noexcept { return m_fd; }
+  /// Gives up ownership and returns the descriptor.
+  int release() noexcept;
+  /// Closes now; throws with `path` in the message if close reports an error.
+  void close(const fs::path& path);
+
+private:
+  int m_fd = -1;
+};
+
+/// The marker in every temporary name modelkeep creates; entries containing it are leftovers.
+inline constexpr std::string_view k_temp_marker = ".tmp";
+
+/// True if a directory entry name is a modelkeep temporary (contains the `.tmp` marker).
+[[nodiscard]] bool is_temp_name(std::string_view name);
+
+/// A unique temporary name beside `path`: ".<name>.<tag>.tmp-<pid>-<counter>".
+[[nodiscard]] fs::path temp_path_for(const fs::path& path, std::string_view tag = "");
+
+/// Opens a file for reading; throws "cannot open <path>: <cause>".
+[[nodiscard]] UniqueFd open_for_reading(const fs::path& path);
+
+/// Creates a new file (must not exist) for writing with `mode`.
+[[nodiscard]] UniqueFd create_exclusive(const fs::path& path, unsigned mode = 0644);
+
+/// Writes all bytes, retrying short writes; throws "cannot write <path>: <cause>".
+void write_all(int fd, std::string_view data, const fs::path& path);
+
+/// fsync(2) with the path in the error message.
+void fsync_fd(int fd, const fs::path& path);
+
+/// Opens a directory and fsyncs it, making renames and creations in it durable.
+void fsync_dir(const fs::path& dir);
+
+/// Reads a whole (small) file; refuses files larger than `max_size` bytes.
+[[nodiscard]] std::string read_file(const fs::path& path, std::uint64_t max_size = 64 << 20);
+
+/// Crash-safe replacement of a file: temp -> write -> fsync -> rename -> fsync dir.
+void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode = 0644);
+
+/// Atomically makes `link` a symlink to `target` (temp link renamed over the old one).
+void replace_symlink(const fs::path& link, const fs::path& target);
+
+/// rename(2) that names both paths in its error, then fsyncs the destination directory.
+void rename_durable(const fs::path& from, const fs::path& to);
+
+/// Atomically swaps two paths (renameat2 RENAME_EXCHANGE); false if the filesystem can't.
+[[nodiscard]] bool exchange_paths(const fs::path& a, const fs::path& b);
+
+/// Creates a directory and its parents, with the path in the error message.
+void create_directories(const fs::path& dir);
+
+/// Removes a file or tree if it exists, with the path in the error message.
+void remove_all(const fs::path& path);
+
+/// Bytes available to an unprivileged writer on the filesystem holding `path`.
+[[nodiscard]] std::uint64_t available_space(const fs::path& path);
+
+/// Throws "cannot write <dir>: No space left on device (need X, Y available)" if the
+/// filesystem holding `dir` has less than `bytes` (plus a small margin) available.
+void require_space(const fs::path& dir, std::uint64_t bytes);
+
+}  // namespace modelkeep::util

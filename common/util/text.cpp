@@ -1,0 +1,79 @@
+#include "util/text.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+namespace modelkeep::util {
+
+std::string slugify(std::string_view text, std::size_t max_length)
+{
+  std::string slug;
+  bool pending_separator = false;
+  for (const char raw : text) {
+    char c = raw;
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+      if (pending_separator && !slug.empty()) {
+        slug += '_';
+      }
+      pending_separator = false;
+      slug += c;
+    } else {
+      pending_separator = true;
+    }
+    if (slug.size() >= max_length) {
+      break;
+    }
+  }
+  slug.resize(std::min(slug.size(), max_length));
+  while (!slug.empty() && slug.back() == '_') {
+    slug.pop_back();
+  }
+  return slug.empty() ? "untitled" : slug;
+}
+
+std::string human_size(std::uint64_t bytes)
+{
+  static constexpr const char* k_units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (bytes < 1024) {
+    return std::to_string(bytes) + " B";
+  }
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < std::size(k_units)) {
+    value /= 1024.0;
+    ++unit;
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f %s", value, k_units[unit]);
+  return buffer;
+}
+
+bool parse_uint(std::string_view text, std::uint64_t& value)
+{
+  if (text.empty()) {
+    return false;
+  }
+  const auto* end = text.data() + text.size();
+  const auto result = std::from_chars(text.data(), end, value);
+  return result.ec == std::errc() && result.ptr == end;
+}
+
+std::vector<std::string> split(std::string_view text, char separator)
+{
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (;;) {
+    const auto pos = text.find(separator, start);
+    if (pos == std::string_view::npos) {
+      parts.emplace_back(text.substr(start));
+      return parts;
+    }
+    parts.emplace_back(text.substr(start, pos - start));
+    start = pos + 1;
+  }
+}
+
+}  // namespace modelkeep::util

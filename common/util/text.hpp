@@ -1,0 +1,23 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace modelkeep::util {
+
+/// A name-safe slug: lower case, runs of anything outside [a-z0-9] become one '_', no leading
+/// or trailing '_', at most `max_length` characters; "untitled" if nothing is left.
+[[nodiscard]] std::string slugify(std::string_view text, std::size_t max_length = 40);
+
+/// Bytes in binary units with one decimal ("1.5 GiB", "512 B").
+[[nodiscard]] std::string human_size(std::uint64_t bytes);
+
+/// Parses a non-negative decimal integer that must fill the whole string.
+[[nodiscard]] bool parse_uint(std::string_view text, std::uint64_t& value);
+
+/// Splits at every occurrence of `separator`.
+[[nodiscard]] std::vector<std::string> split(std::string_view text, char separator);
+
+}  // namespace modelkeep::util

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs the Debian packages modelkeep needs to build and test, and nothing else.
+# Idempotent and non-interactive: packages already installed are left alone, and
+# apt-get runs (after one `apt-get update`) only when something is missing.
+#
+# usage: scripts/install-deps.sh [--check] [--torch]
+#   --check   only report what is missing (exit 1 if anything is)
+#   --torch   also the packages for consolidate-model (LibTorch, OpenBLAS)
+set -euo pipefail
+
+base_packages=(
+  g++ cmake ninja-build make pkg-config
+  libssl-dev nlohmann-json3-dev libcli11-dev doctest-dev libarchive-dev
+  bats zstd util-linux
+)
+torch_packages=(libtorch-dev libopenblas0-pthread)
+
+check_only=no
+packages=("${base_packages[@]}")
+for arg in "$@"; do
+  case "$arg" in
+    --check) check_only=yes ;;
+    --torch) packages+=("${torch_packages[@]}") ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install-deps.sh: error: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-deps.sh: error: this is not a Debian-based system (no dpkg-query/apt-get)." >&2
+  echo "Install these Debian package equivalents by hand:" >&2
+  printf '  %s\n' "${packages[@]}" >&2
+  exit 1
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$check_only" = yes ]; then
+  echo "missing packages: ${missing[*]}"
+  exit 1
+fi
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo -n)
+  else
+    echo "install-deps.sh: error: not root and no sudo; install as root: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "install-deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null

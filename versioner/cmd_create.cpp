@@ -1,0 +1,114 @@
+#include "cli.hpp"
+#include "core/version_ops.hpp"
+#include "util/error.hpp"
+#include "util/text.hpp"
+
+#include <cmath>
+#include <iostream>
+#include <memory>
+
+namespace modelkeep::versioner {
+
+namespace {
+
+struct CreateArgs {
+  std::string adapter;
+  std::string description;
+  std::vector<std::string> data;
+  std::optional<std::uint64_t> steps;
+  std::optional<double> loss;
+  std::vector<std::string> metrics;
+  std::optional<std::string> snapshots;
+  std::string base_model;
+  std::optional<std::string> parent;
+  bool allow_duplicate = false;
+};
+
+std::map<std::string, double> parse_metrics(const std::vector<std::string>& items)
+{
+  std::map<std::string, double> metrics;
+  for (const auto& item : items) {
+    const auto eq = item.find('=');
+    const std::string name = item.substr(0, eq);
+    const bool name_ok = eq != std::string::npos && !name.empty()
+                         && name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+                              == std::string::npos;
+    double value = 0;
+    std::size_t used = 0;
+    bool value_ok = false;
+    if (name_ok) {
+      try {
+        value = std::stod(item.substr(eq + 1), &used);
+        value_ok = used == item.size() - eq - 1 && std::isfinite(value);
+      } catch (const std::exception&) {
+        value_ok = false;
+      }
+    }
+    if (!name_ok || !value_ok) {
+      throw Error(ExitCode::usage, "invalid --metric '" + item + "': use NAME=NUMBER, e.g. f1_score=0.91");
+    }
+    metrics[name] = value;
+  }
+  return metrics;
+}
+
+core::CreateRequest to_request(const CreateArgs& args)
+{
+  core::CreateRequest request;
+  request.adapter = args.adapter;
+  request.description = args.description;
+  request.data_files.assign(args.data.begin(), args.data.end());
+  request.steps = args.steps;
+  if (args.loss && !std::isfinite(*args.loss)) {
+    throw Error(ExitCode::usage, "invalid --loss: must be a finite number");
+  }
+  request.final_loss = args.loss;
+  request.metrics = parse_metrics(args.metrics);
+  if (args.snapshots) {
+    request.snapshots = *args.snapshots;
+  }
+  request.base_model = args.base_model;
+  if (args.parent) {
+    request.parent = core::VersionRef::parse(*args.parent);
+  }
+  request.allow_duplicate = args.allow_duplicate;
+  return request;
+}
+
+void run(const CreateArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  const core::CreateRequest request = to_request(args);
+  const core::Store store = context.store();
+  const auto lock = context.lock(store, "create");
+  const auto meta = core::create_version(store, request, tool_version(), context.progress());
+  nlohmann::json doc = meta.to_json();
+  doc["path"] = (store.versions_dir() / meta.name).string();
+  context.emit(doc, [&] {
+    std::cout << meta.id << '\n';
+    context.note("created " + meta.name + " (" + std::to_string(meta.manifest.file_count()) + " files, "
+                 + util::human_size(meta.manifest.total_size()) + ")");
+  });
+}
+
+}  // namespace
+
+void add_create(CLI::App& app, const GlobalOptions& options)
+{
+  auto args = std::make_shared<CreateArgs>();
+  auto* cmd = app.add_subcommand("create", "Snapshot an adapter directory as a new version; prints its id");
+  cmd->add_option("--adapter", args->adapter, "Adapter (or checkpoint) directory to snapshot")->required();
+  cmd->add_option("--description", args->description, "What this training run was")->required();
+  cmd->add_option("--data", args->data, "Training data file used (recorded with size and SHA-256, not copied)");
+  cmd->add_option("--steps", args->steps, "Total training steps");
+  cmd->add_option("--loss", args->loss, "Final training loss");
+  cmd->add_option("--metric", args->metrics, "A metric as NAME=VALUE (repeatable)");
+  cmd->add_option("--snapshots", args->snapshots, "Directory of evolution snapshots to keep with the version");
+  cmd->add_option("--base-model", args->base_model,
+                  "Base model id (default: base_model_name_or_path from adapter_config.json)");
+  cmd->add_option("--parent", args->parent, "Parent version (default: the newest version)");
+  cmd->add_flag("--allow-duplicate", args->allow_duplicate, "Keep a version even if identical to the newest one");
+  cmd->callback([args, &options] { run(*args, options); });
+}
+
+}  // namespace modelkeep::versioner

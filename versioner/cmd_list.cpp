@@ -1,0 +1,118 @@
+#include "cli.hpp"
+#include "core/version.hpp"
+#include "util/error.hpp"
+#include "util/text.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+namespace modelkeep::versioner {
+
+namespace {
+
+struct Row {
+  core::VersionDir version;
+  std::optional<core::VersionMetadata> meta;
+  std::string error;
+};
+
+std::string created_short(const std::string& iso)
+{
+  // "2025-11-16T14:30:00Z" -> "2025-11-16 14:30:00"
+  if (iso.size() == 20) {
+    return iso.substr(0, 10) + ' ' + iso.substr(11, 8);
+  }
+  return iso;
+}
+
+std::string loss_text(const std::optional<double>& loss)
+{
+  if (!loss) {
+    return "-";
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.4f", *loss);
+  return buffer;
+}
+
+nlohmann::json row_json(const Row& row, const std::optional<std::string>& latest)
+{
+  nlohmann::json item = {{"name", row.version.name}, {"id", core::version_id(row.version.number)},
+                         {"latest", latest == row.version.name}};
+  if (!row.meta) {
+    item["error"] = row.error;
+    return item;
+  }
+  item["created_at"] = row.meta->created_at;
+  item["description"] = row.meta->description;
+  item["file_count"] = row.meta->manifest.file_count();
+  item["total_size"] = row.meta->manifest.total_size();
+  item["steps"] = row.meta->steps ? nlohmann::json(*row.meta->steps) : nlohmann::json(nullptr);
+  item["final_loss"] = row.meta->final_loss ? nlohmann::json(*row.meta->final_loss) : nlohmann::json(nullptr);
+  item["metrics"] = row.meta->metrics;
+  item["manifest_digest"] = row.meta->manifest.digest();
+  return item;
+}
+
+void print_table(const std::vector<Row>& rows, const std::optional<std::string>& latest)
+{
+  std::printf("%-6s %-19s %6s %10s %8s %8s %-7s %s\n", "ID", "CREATED", "FILES", "SIZE", "STEPS", "LOSS",
+              "MARKS", "DESCRIPTION");
+  for (const auto& row : rows) {
+    const std::string id = core::version_id(row.version.number);
+    const std::string marks = latest == row.version.name ? "latest" : "";
+    if (!row.meta) {
+      std::printf("%-6s %-19s %6s %10s %8s %8s %-7s %s\n", id.c_str(), "?", "?", "?", "?", "?", "broken",
+                  "(metadata.json unreadable, see error)");
+      continue;
+    }
+    const auto& meta = *row.meta;
+    const std::string steps = meta.steps ? std::to_string(*meta.steps) : "-";
+    std::printf("%-6s %-19s %6zu %10s %8s %8s %-7s %s\n", id.c_str(), created_short(meta.created_at).c_str(),
+                meta.manifest.file_count(), util::human_size(meta.manifest.total_size()).c_str(), steps.c_str(),
+                loss_text(meta.final_loss).c_str(), marks.c_str(), meta.description.c_str());
+  }
+}
+
+void run(const GlobalOptions& options)
+{
+  const Context context(options);
+  const core::Store store = context.store();
+  std::vector<Row> rows;
+  for (const auto& version : core::list_versions(store)) {
+    Row row{version, std::nullopt, {}};
+    try {
+      row.meta = core::load_metadata(version.path);
+    } catch (const Error& error) {
+      row.error = error.what();
+    }
+    rows.push_back(std::move(row));
+  }
+  const auto latest = core::read_latest_link(store);
+  nlohmann::json doc = {{"root", store.root().string()}, {"versions", nlohmann::json::array()}};
+  for (const auto& row : rows) {
+    doc["versions"].push_back(row_json(row, latest));
+  }
+  context.emit(doc, [&] {
+    if (rows.empty()) {
+      std::cout << "No versions found\n";
+    } else {
+      print_table(rows, latest);
+    }
+  });
+  for (const auto& row : rows) {
+    if (!row.meta) {
+      throw Error(ExitCode::malformed, row.error);
+    }
+  }
+}
+
+}  // namespace
+
+void add_list(CLI::App& app, const GlobalOptions& options)
+{
+  auto* cmd = app.add_subcommand("list", "List all versions: id, created, files, size, steps, loss, marks, description");
+  cmd->callback([&options] { run(options); });
+}
+
+}  // namespace modelkeep::versioner
