@@ -24,6 +24,7 @@ void add_global_options(CLI::App& app, versioner::GlobalOptions& options)
 
 int report(const Error& error, bool json)
 {
+  std::cout.flush();
   std::fprintf(stderr, "model-versioner: error: %s\n", error.what());
   if (json && !versioner::document_emitted()) {
     const nlohmann::json doc = {{"ok", false}, {"error", error.what()}, {"exit_code", static_cast<int>(error.code())}};

@@ -93,6 +93,11 @@ namespace {
   throw Error(ExitCode::malformed, "malformed manifest in " + origin.string() + ": " + cause);
 }
 
+bool is_count(const json& value)
+{
+  return value.is_number_unsigned() || (value.is_number_integer() && value.get<std::int64_t>() >= 0);
+}
+
 bool is_safe_relative(const std::string& path)
 {
   if (path.empty() || path.front() == '/') {
@@ -117,7 +122,7 @@ Manifest Manifest::from_json(const json& array, const fs::path& origin)
   files.reserve(array.size());
   for (const auto& item : array) {
     if (!item.is_object() || !item.contains("path") || !item["path"].is_string()
-        || !item.contains("size") || !item["size"].is_number_unsigned() || !item.contains("sha256")
+        || !item.contains("size") || !is_count(item["size"]) || !item.contains("sha256")
         || !item["sha256"].is_string()) {
       malformed(origin, "entry without path, size and sha256: " + item.dump());
     }
@@ -125,7 +130,7 @@ Manifest Manifest::from_json(const json& array, const fs::path& origin)
     entry.path = item["path"].get<std::string>();
     entry.size = item["size"].get<std::uint64_t>();
     entry.sha256 = item["sha256"].get<std::string>();
-    entry.mode = item.contains("mode") && item["mode"].is_number_unsigned() ? item["mode"].get<std::uint32_t>() : 0644;
+    entry.mode = item.contains("mode") && is_count(item["mode"]) ? item["mode"].get<std::uint32_t>() : 0644;
     if (!is_safe_relative(entry.path)) {
       malformed(origin, "unsafe path '" + entry.path + "'");
     }

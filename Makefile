@@ -1,0 +1,34 @@
+# modelkeep: the two set-up commands are `make demo` and `make test`; both install the
+# Debian packages they need (scripts/install-deps.sh) and build first.
+BUILD_DIR ?= build
+PREFIX ?= /usr/local
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: build deps configure demo test install clean format
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+deps:
+	scripts/install-deps.sh
+
+configure: deps
+	@if [ ! -f $(BUILD_DIR)/CMakeCache.txt ]; then \
+	  cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS); \
+	fi
+
+demo: build
+	scripts/demo.sh $(BUILD_DIR)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD_DIR)
+
+format:
+	find common versioner tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The main job on a scratch copy of models.example/: snapshot two training results as
+# versions, list, show, verify, catch a corrupted file, and restore an earlier version
+# (the current adapter is backed up first). models.example/ itself is never modified.
+# usage: scripts/demo.sh [BUILD_DIR]
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build}
+case "$build" in /*) ;; *) build="$top/$build" ;; esac
+mv_bin="$build/versioner/model-versioner"
+[ -x "$mv_bin" ] || { echo "demo.sh: error: $mv_bin not built (run make build)" >&2; exit 1; }
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/modelkeep-demo.XXXXXX")
+cp -r "$top/models.example/." "$scratch/"
+cd "$scratch"
+export MODELKEEP_ROOT="$scratch/models"
+
+step() { printf '\n\033[1m$ model-versioner %s\033[0m\n' "$*"; }
+mv() { step "$@"; "$mv_bin" "$@"; }
+
+echo "modelkeep demo in $scratch (a copy of models.example/)"
+
+mv list
+mv create --adapter current_model --description "Initial training" \
+  --data training_data/math_examples.jsonl --steps 300 --loss 0.72 \
+  --metric f1_score=0.81 --snapshots evolution_snapshots
+
+echo; echo "# ... more training changes the adapter ..."
+printf '{"step": 400, "loss": 0.51}\n' > evolution_snapshots/step_0400.json
+head -c 4096 /dev/urandom >> current_model/adapter_model.safetensors
+mv create --adapter current_model --description "Math focus, 400 steps" \
+  --data training_data/math_examples.jsonl --steps 400 --loss 0.51 \
+  --metric f1_score=0.86 --snapshots evolution_snapshots
+mv create --adapter current_model --description "same again" --snapshots evolution_snapshots \
+  || echo "(refused with exit $?: identical to the newest version)"
+
+mv list
+mv show v2
+mv verify
+
+echo; echo "# a byte of v001 flips on disk ..."
+v1_file=$(ls -d models/versions/v001_*)/adapter/adapter_model.safetensors
+cp -p "$v1_file" "$scratch/good.safetensors"
+printf 'X' | dd of="$v1_file" bs=1 seek=100 conv=notrunc status=none
+mv verify || echo "(verify failed with exit $?, as it must)"
+echo; echo "# ... and is repaired"
+cp -p "$scratch/good.safetensors" "$v1_file"
+mv verify v1
+
+mv restore v1
+echo; echo "# current_model/ now holds v001 again; what it held is in a verified backup:"
+ls -1 models/backups/pre_restore/
+mv delete v2 || echo "(refused with exit $?: needs --confirm)"
+mv list
+
+echo; echo "demo finished; the scratch store is in $scratch/models"

@@ -1,0 +1,42 @@
+#include "util/text.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace modelkeep;
+
+TEST_CASE("slugify keeps [a-z0-9_], collapses the rest and caps the length")
+{
+  CHECK(util::slugify("Math training 10k examples") == "math_training_10k_examples");
+  CHECK(util::slugify("  --Initial   Training!!  ") == "initial_training");
+  CHECK(util::slugify("ÄÖÜ") == "untitled");
+  CHECK(util::slugify("") == "untitled");
+  CHECK(util::slugify("a.b/c\\d") == "a_b_c_d");
+  const auto long_slug = util::slugify(std::string(100, 'x') + " y");
+  CHECK(long_slug.size() == 40);
+  CHECK(util::slugify("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bbb").back() != '_');
+}
+
+TEST_CASE("human_size uses binary units")
+{
+  CHECK(util::human_size(0) == "0 B");
+  CHECK(util::human_size(1023) == "1023 B");
+  CHECK(util::human_size(1536) == "1.5 KiB");
+  CHECK(util::human_size(std::uint64_t{3} << 30) == "3.0 GiB");
+}
+
+TEST_CASE("parse_uint accepts only whole non-negative numbers")
+{
+  std::uint64_t value = 0;
+  CHECK(util::parse_uint("42", value));
+  CHECK(value == 42);
+  CHECK_FALSE(util::parse_uint("", value));
+  CHECK_FALSE(util::parse_uint("-1", value));
+  CHECK_FALSE(util::parse_uint("4x", value));
+  CHECK_FALSE(util::parse_uint("99999999999999999999999", value));
+}
+
+TEST_CASE("split keeps empty parts")
+{
+  CHECK(util::split("a/b//c", '/') == std::vector<std::string>{"a", "b", "", "c"});
+  CHECK(util::split("", '/') == std::vector<std::string>{""});
+}
