@@ -11,7 +11,7 @@ set -euo pipefail
 base_packages=(
   g++ cmake ninja-build make pkg-config
   libssl-dev nlohmann-json3-dev libcli11-dev doctest-dev libarchive-dev
-  bats zstd util-linux
+  bats jq zstd util-linux
 )
 torch_packages=(libtorch-dev libopenblas0-pthread)
 

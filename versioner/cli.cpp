@@ -35,9 +35,17 @@ void Context::emit(const nlohmann::json& doc, const std::function<void()>& text)
   }
 }
 
+void Context::print_result(const std::string& text) const
+{
+  if (!m_options.json) {
+    std::cout << text << '\n';
+  }
+}
+
 void Context::note(const std::string& message) const
 {
   if (!m_options.quiet && !m_options.json) {
+    std::cout.flush();
     std::fprintf(stderr, "%s\n", message.c_str());
   }
 }

@@ -41,6 +41,9 @@ public:
   /// Prints `doc` as the one JSON document on stdout with --json, else runs `text`.
   void emit(const nlohmann::json& doc, const std::function<void()>& text) const;
 
+  /// Prints the id or path a script needs on stdout: always, unless --json.
+  void print_result(const std::string& text) const;
+
   /// A note for a person on stderr, unless --quiet or --json.
   void note(const std::string& message) const;
 

@@ -84,11 +84,10 @@ void run(const CreateArgs& args, const GlobalOptions& options)
   const auto meta = core::create_version(store, request, tool_version(), context.progress());
   nlohmann::json doc = meta.to_json();
   doc["path"] = (store.versions_dir() / meta.name).string();
-  context.emit(doc, [&] {
-    std::cout << meta.id << '\n';
-    context.note("created " + meta.name + " (" + std::to_string(meta.manifest.file_count()) + " files, "
-                 + util::human_size(meta.manifest.total_size()) + ")");
-  });
+  context.print_result(meta.id);
+  context.note("created " + meta.name + " (" + std::to_string(meta.manifest.file_count()) + " files, "
+               + util::human_size(meta.manifest.total_size()) + ")");
+  context.emit(doc, [] {});
 }
 
 }  // namespace
@@ -100,7 +99,7 @@ void add_create(CLI::App& app, const GlobalOptions& options)
   cmd->add_option("--adapter", args->adapter, "Adapter (or checkpoint) directory to snapshot")->required();
   cmd->add_option("--description", args->description, "What this training run was")->required();
   cmd->add_option("--data", args->data, "Training data file used (recorded with size and SHA-256, not copied)");
-  cmd->add_option("--steps", args->steps, "Total training steps");
+  cmd->add_option("--steps", args->steps, "Total training steps")->check(CLI::NonNegativeNumber);
   cmd->add_option("--loss", args->loss, "Final training loss");
   cmd->add_option("--metric", args->metrics, "A metric as NAME=VALUE (repeatable)");
   cmd->add_option("--snapshots", args->snapshots, "Directory of evolution snapshots to keep with the version");

@@ -1,0 +1,49 @@
+# Shared set-up for the CLI suites: a fresh temp dir with an adapter, a store root in it,
+bats_require_minimum_version 1.5.0
+# and the built binaries from $MODELKEEP_BIN_DIR (set by CTest).
+
+setup_workdir() {
+  : "${MODELKEEP_BIN_DIR:?run through ctest, or set MODELKEEP_BIN_DIR to the dir of model-versioner}"
+  MV="$MODELKEEP_BIN_DIR/model-versioner"
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelkeep-cli.XXXXXX")
+  cd "$WORK"
+  export MODELKEEP_ROOT="$WORK/models"
+  unset MODELKEEP_FAILPOINT
+  mkdir -p adapter
+  printf '{"peft_type": "LORA", "r": 4, "base_model_name_or_path": "org/tiny"}\n' > adapter/adapter_config.json
+  head -c 20000 /dev/urandom > adapter/adapter_model.safetensors
+}
+
+teardown_workdir() {
+  cd /
+  [ -n "${WORK:-}" ] && chmod -R u+rwX "$WORK" 2>/dev/null
+  [ -n "${WORK:-}" ] && rm -rf "$WORK"
+}
+
+setup() { setup_workdir; }
+teardown() { teardown_workdir; }
+
+mv_() { "$MV" "$@"; }
+
+# A checksum of every file under a directory (paths and contents), to prove it unchanged.
+tree_sum() {
+  (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum | cut -d' ' -f1)
+}
+
+# Changes the adapter so that the next create is not a duplicate.
+touch_adapter() {
+  head -c 1000 /dev/urandom >> adapter/adapter_model.safetensors
+}
+
+version_dir() {
+  ls -d "$MODELKEEP_ROOT"/versions/v"$(printf '%03d' "$1")"_*
+}
+
+# Fails the test with the output if $output does not contain the text.
+assert_output_contains() {
+  if [[ "$output" != *"$1"* ]]; then
+    echo "expected output to contain: $1"
+    echo "output was: $output"
+    return 1
+  fi
+}

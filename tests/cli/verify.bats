@@ -1,0 +1,56 @@
+#!/usr/bin/env bats
+# model-versioner verify
+
+load helpers
+
+setup() {
+  setup_workdir
+  mv_ create --adapter adapter --description one
+  touch_adapter
+  mv_ create --adapter adapter --description two
+}
+
+@test "a clean store verifies" {
+  run -0 mv_ verify
+  [[ "${lines[0]}" == v001_*": OK (2 files,"* ]]
+  [[ "${lines[1]}" == v002_*": OK"* ]]
+}
+
+@test "a flipped byte is reported as modified, exit 1" {
+  printf 'X' | dd of="$(version_dir 1)/adapter/adapter_model.safetensors" bs=1 seek=5 conv=notrunc status=none
+  run -1 mv_ verify
+  assert_output_contains "FAILED: 0 missing, 1 modified, 0 extra"
+  assert_output_contains "modified: adapter/adapter_model.safetensors"
+  run -0 mv_ verify v2
+}
+
+@test "missing and extra files are reported" {
+  rm "$(version_dir 2)/adapter/adapter_config.json"
+  echo extra > "$(version_dir 2)/adapter/new.txt"
+  run -1 mv_ verify 2
+  assert_output_contains "missing:  adapter/adapter_config.json"
+  assert_output_contains "extra:    adapter/new.txt"
+}
+
+@test "garbage metadata fails verification" {
+  echo nonsense > "$(version_dir 1)/metadata.json"
+  run -1 mv_ verify
+  assert_output_contains "malformed metadata"
+}
+
+@test "a latest link that does not point at the newest version is reported" {
+  ln -sfn "$(basename "$(version_dir 1)")" models/versions/latest
+  run -1 mv_ verify
+  assert_output_contains "latest does not point to the newest version"
+  touch_adapter
+  mv_ create --adapter adapter --description three
+  run -0 mv_ verify
+}
+
+@test "--json reports per version" {
+  printf 'X' | dd of="$(version_dir 1)/adapter/adapter_config.json" bs=1 seek=1 conv=notrunc status=none
+  run -1 mv_ verify --json
+  [ "$(echo "$output" | jq -r '.ok')" = false ]
+  [ "$(echo "$output" | jq -r '.versions[0].modified[0]')" = adapter/adapter_config.json ]
+  [ "$(echo "$output" | jq -r '.versions[1].ok')" = true ]
+}
