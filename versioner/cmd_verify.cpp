@@ -73,7 +73,7 @@ void run(const std::vector<std::string>& refs, const GlobalOptions& options)
   }
   std::string latest_problem;
   const auto newest = core::newest_version(store);
-  if (newest && core::read_latest_link(store) != newest->name) {
+  if (refs.empty() && newest && core::read_latest_link(store) != newest->name) {
     latest_problem = "latest does not point to the newest version " + newest->name
                      + " (the next write repairs it)";
   }

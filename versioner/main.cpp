@@ -1,5 +1,6 @@
 #include "cli.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -18,7 +19,7 @@ void add_global_options(CLI::App& app, versioner::GlobalOptions& options)
   app.add_flag("--no-progress", options.no_progress, "Never draw a progress bar");
   app.add_option("--lock-timeout", options.lock_timeout_seconds,
                  "Seconds to wait for another writer to release the store (default 30)")
-    ->check(CLI::NonNegativeNumber);
+    ->check(CLI::Range(0.0, 86400.0));
   app.set_version_flag("--version", std::string("model-versioner ") + versioner::tool_version());
 }
 
@@ -53,9 +54,10 @@ int main(int argc, char** argv)
   versioner::add_verify(app, options);
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     sub->footer("Global options (--root, --json, -q, -v, --no-progress, --lock-timeout) are accepted "
-                "before or after the subcommand; see model-versioner --help.");
+                "before or after the subcommand; see model-versioner --help.\n");
   }
 
+  app.parse_complete_callback([&options] { util::configure_log("model-versioner", options.verbose && !options.quiet); });
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -5,6 +5,7 @@
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
+#include "util/log.hpp"
 #include "util/process.hpp"
 #include "util/progress.hpp"
 #include "util/text.hpp"
@@ -127,8 +128,10 @@ BackupRecord create_verified_backup(const Store& store, const BackupRequest& req
     record.manifest = copy_tree(files, temp.path() / "data", &progress, util::DropCache::yes);
   }
   util::failpoint("backup.after_copy");
+  util::log_step("reading the backup back from disk to verify it");
   verify_copy(temp.path() / "data", record.manifest, request.critical_files, request.source, show_progress);
   util::failpoint("backup.after_verify");
+  util::log_step("backup verified: " + std::to_string(record.manifest.file_count()) + " files, sizes and SHA-256 match");
 
   const std::string name = final_path.filename().string();
   util::write_file_atomic(temp.path() / k_backup_manifest,

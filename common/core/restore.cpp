@@ -5,6 +5,7 @@
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
+#include "util/log.hpp"
 #include "util/progress.hpp"
 
 namespace modelkeep::core {
@@ -47,6 +48,7 @@ void swap_in(const fs::path& fresh, const fs::path& target, bool target_exists)
     return;
   }
   util::failpoint("restore.before_swap");
+  util::log_step("swapping the verified copy into " + target.string());
   if (util::exchange_paths(fresh, target)) {
     util::failpoint("restore.after_swap");
     util::remove_all(fresh);  // now holds the old content, already backed up or identical

@@ -3,6 +3,7 @@
 #include "core/version.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/log.hpp"
 
 #include <cstdlib>
 
@@ -51,7 +52,9 @@ util::LockFile Store::lock_for_writing(const std::string& command, std::chrono::
 {
   ensure_layout();
   auto lock = util::LockFile::acquire(lock_path(), command, timeout);
-  clean_leftovers();
+  for (const auto& path : clean_leftovers()) {
+    util::log_step("removed leftover of an interrupted run: " + path.string());
+  }
   repair_latest(*this);
   return lock;
 }

@@ -6,6 +6,7 @@
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
 #include "util/hash.hpp"
+#include "util/log.hpp"
 #include "util/process.hpp"
 #include "util/progress.hpp"
 #include "util/text.hpp"
@@ -114,7 +115,7 @@ std::optional<std::string> duplicate_of(const Store& store, const Manifest& mani
       return newest->name;
     }
   } catch (const Error& error) {
-    std::fprintf(stderr, "model-versioner: warning: cannot compare with %s: %s\n", newest->name.c_str(), error.what());
+    util::log_warning("cannot compare with " + newest->name + ": " + error.what());
   }
   return std::nullopt;
 }
@@ -167,6 +168,8 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   meta.name = version_dir_name(meta.number, now, request.description);
   const fs::path final_path = store.versions_dir() / meta.name;
   BuildDir build(util::temp_path_for(final_path));
+  util::log_step("copying " + std::to_string(adapter_files.size() + snapshot_files.size()) + " files into "
+                 + build.path().string());
   meta.manifest = copy_sources(request, adapter_files, snapshot_files, build.path(), show_progress);
   util::failpoint("create.after_copy");
 
@@ -193,6 +196,7 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   util::fsync_dir(build.path());
   util::write_file_atomic(store.state_dir() / "next_version", std::to_string(meta.number + 1) + '\n');
   util::failpoint("create.before_rename");
+  util::log_step("renaming into place as " + final_path.string());
   util::rename_durable(build.path(), final_path);
   build.commit();
   util::failpoint("create.after_rename");
@@ -214,6 +218,7 @@ DeleteResult delete_version(const Store& store, const VersionDir& version, bool 
     store, {version.path, "deleted_versions", version.name, "delete " + version.name, {std::string(k_metadata_file)}},
     show_progress);
   util::failpoint("delete.after_backup");
+  util::log_step("verified backup " + result.backup.path.string() + "; removing " + version.path.string());
   const fs::path doomed = util::temp_path_for(version.path, "deleting");
   util::rename_durable(version.path, doomed);
   util::failpoint("delete.after_rename");

@@ -1,0 +1,51 @@
+#!/usr/bin/env bats
+# Global options, help, version, usage errors and the JSON error document.
+
+load helpers
+
+@test "--version and --help" {
+  run -0 mv_ --version
+  [[ "$output" =~ ^model-versioner\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+  run -0 mv_ --help
+  assert_output_contains "Exit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 refused for safety, 5 store locked"
+  for cmd in create list show restore delete verify; do
+    run -0 mv_ "$cmd" --help
+    assert_output_contains "Global options"
+  done
+  run -0 mv_ create --help
+  assert_output_contains "--allow-duplicate"
+}
+
+@test "usage errors exit 2 with the tool's error prefix" {
+  run -2 mv_
+  run -2 mv_ frobnicate
+  run -2 mv_ list --no-such-flag
+  assert_output_contains "model-versioner: error:"
+  run -2 mv_ list --lock-timeout -1
+}
+
+@test "--json turns an error into one JSON document on stdout" {
+  run -3 --separate-stderr mv_ --json show 7
+  [ "$(echo "$output" | jq -r .ok)" = false ]
+  [ "$(echo "$output" | jq -r .exit_code)" = 3 ]
+  [[ "$stderr" == "model-versioner: error: no "* ]]
+}
+
+@test "a failed verify with --json prints exactly one document" {
+  mv_ create --adapter adapter --description one
+  echo junk > "$(version_dir 1)/metadata.json"
+  run -1 --separate-stderr mv_ verify --json
+  [ "$(echo "$output" | jq -s length)" = 1 ]
+}
+
+@test "-q silences notes but keeps the id" {
+  run -0 --separate-stderr mv_ -q create --adapter adapter --description one
+  [ "$output" = v001 ]
+  [ -z "$stderr" ]
+}
+
+@test "the root defaults to ./models" {
+  unset MODELKEEP_ROOT
+  run -0 mv_ create --adapter adapter --description one
+  [ -d "$WORK/models/versions" ]
+}
