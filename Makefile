@@ -3,6 +3,7 @@
 BUILD_DIR ?= build
 PREFIX ?= /usr/local
 CMAKE_FLAGS ?=
+SANITIZE ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: build deps configure demo test install clean format
@@ -15,7 +16,7 @@ deps:
 
 configure: deps
 	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then \
-	  cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS); \
+	  cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_INSTALL_PREFIX=$(PREFIX) -DMODELKEEP_SANITIZE='$(SANITIZE)' $(CMAKE_FLAGS); \
 	fi
 
 demo: build

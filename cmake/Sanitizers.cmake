@@ -1,4 +1,4 @@
-# MODELKEEP_SANITIZE="address;undefined" builds everything with those sanitizers.
+# MODELKEEP_SANITIZE="address;undefined" (or "address,undefined") builds everything with those sanitizers.
 set(MODELKEEP_SANITIZE "" CACHE STRING "Sanitizers to enable, e.g. address;undefined")
 if(MODELKEEP_SANITIZE)
   string(REPLACE ";" "," _modelkeep_sanitizers "${MODELKEEP_SANITIZE}")
