@@ -54,6 +54,7 @@ std::vector<core::VersionDir> selected(const core::Store& store, const std::vect
     return core::list_versions(store);
   }
   std::vector<core::VersionDir> versions;
+  versions.reserve(refs.size());
   for (const auto& text : refs) {
     versions.push_back(core::resolve_version(store, core::VersionRef::parse(text)));
   }

@@ -295,13 +295,11 @@ std::map<std::string, std::int64_t> files_on_disk(const fs::path& root, const st
       continue;
     }
     struct stat st {};
-    if (::lstat(it->path().c_str(), &st) != 0) {
-      found[relative] = -1;
-    } else if (S_ISREG(st.st_mode)) {
-      found[relative] = st.st_size;
-    } else if (!S_ISDIR(st.st_mode)) {
-      found[relative] = -1;
+    const bool readable = ::lstat(it->path().c_str(), &st) == 0;
+    if (readable && S_ISDIR(st.st_mode)) {
+      continue;
     }
+    found[relative] = readable && S_ISREG(st.st_mode) ? st.st_size : -1;
   }
   return found;
 }

@@ -28,7 +28,7 @@ void remove_restore_leftovers(const fs::path& target)
 
 fs::path checked_target(const Store& store, const fs::path& requested)
 {
-  const fs::path target = fs::weakly_canonical(fs::absolute(requested));
+  fs::path target = fs::weakly_canonical(fs::absolute(requested));
   const auto [root_end, target_it] = std::mismatch(store.root().begin(), store.root().end(), target.begin(), target.end());
   if (root_end == store.root().end()) {
     throw Error(ExitCode::refused, "refusing to restore into the store itself " + target.string());

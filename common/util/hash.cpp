@@ -44,7 +44,7 @@ std::string Sha256::hex_final()
   }
   static constexpr char k_hex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(length * 2);
+  hex.reserve(static_cast<std::size_t>(length) * 2);
   for (unsigned int i = 0; i < length; ++i) {
     hex += k_hex[digest[i] >> 4];
     hex += k_hex[digest[i] & 0xf];
