@@ -21,7 +21,8 @@ core::Store Context::store() const
 
 util::LockFile Context::lock(const core::Store& store, const std::string& command) const
 {
-  const auto timeout = std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000));
+  const auto timeout =
+      std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000));
   return store.lock_for_writing("model-versioner " + command, timeout);
 }
 
@@ -55,4 +56,4 @@ const char* tool_version()
   return MODELKEEP_VERSION;
 }
 
-}  // namespace modelkeep::versioner
+} // namespace modelkeep::versioner

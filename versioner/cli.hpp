@@ -34,7 +34,10 @@ public:
   [[nodiscard]] util::LockFile lock(const core::Store& store, const std::string& command) const;
 
   /// Whether a progress bar may be drawn.
-  [[nodiscard]] bool progress() const { return !m_options.no_progress && !m_options.quiet && !m_options.json; }
+  [[nodiscard]] bool progress() const
+  {
+    return !m_options.no_progress && !m_options.quiet && !m_options.json;
+  }
 
   [[nodiscard]] bool verbose() const { return m_options.verbose && !m_options.quiet; }
 
@@ -65,4 +68,4 @@ void add_restore(CLI::App& app, const GlobalOptions& options);
 void add_delete(CLI::App& app, const GlobalOptions& options);
 void add_verify(CLI::App& app, const GlobalOptions& options);
 
-}  // namespace modelkeep::versioner
+} // namespace modelkeep::versioner

@@ -30,9 +30,10 @@ std::map<std::string, double> parse_metrics(const std::vector<std::string>& item
   for (const auto& item : items) {
     const auto eq = item.find('=');
     const std::string name = item.substr(0, eq);
-    const bool name_ok = eq != std::string::npos && !name.empty()
-                         && name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-                              == std::string::npos;
+    const bool name_ok =
+        eq != std::string::npos && !name.empty() &&
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+            std::string::npos;
     double value = 0;
     std::size_t used = 0;
     bool value_ok = false;
@@ -85,12 +86,12 @@ void run(const CreateArgs& args, const GlobalOptions& options)
   nlohmann::json doc = meta.to_json();
   doc["path"] = (store.versions_dir() / meta.name).string();
   context.print_result(meta.id);
-  context.note("created " + meta.name + " (" + std::to_string(meta.manifest.file_count()) + " files, "
-               + util::human_size(meta.manifest.total_size()) + ")");
+  context.note("created " + meta.name + " (" + std::to_string(meta.manifest.file_count()) + " files, " +
+               util::human_size(meta.manifest.total_size()) + ")");
   context.emit(doc, [] {});
 }
 
-}  // namespace
+} // namespace
 
 void add_create(CLI::App& app, const GlobalOptions& options)
 {
@@ -98,16 +99,19 @@ void add_create(CLI::App& app, const GlobalOptions& options)
   auto* cmd = app.add_subcommand("create", "Snapshot an adapter directory as a new version; prints its id");
   cmd->add_option("--adapter", args->adapter, "Adapter (or checkpoint) directory to snapshot")->required();
   cmd->add_option("--description", args->description, "What this training run was")->required();
-  cmd->add_option("--data", args->data, "Training data file used (recorded with size and SHA-256, not copied)");
+  cmd->add_option("--data", args->data,
+                  "Training data file used (recorded with size and SHA-256, not copied)");
   cmd->add_option("--steps", args->steps, "Total training steps")->check(CLI::NonNegativeNumber);
   cmd->add_option("--loss", args->loss, "Final training loss");
   cmd->add_option("--metric", args->metrics, "A metric as NAME=VALUE (repeatable)");
-  cmd->add_option("--snapshots", args->snapshots, "Directory of evolution snapshots to keep with the version");
+  cmd->add_option("--snapshots", args->snapshots,
+                  "Directory of evolution snapshots to keep with the version");
   cmd->add_option("--base-model", args->base_model,
                   "Base model id (default: base_model_name_or_path from adapter_config.json)");
   cmd->add_option("--parent", args->parent, "Parent version (default: the newest version)");
-  cmd->add_flag("--allow-duplicate", args->allow_duplicate, "Keep a version even if identical to the newest one");
+  cmd->add_flag("--allow-duplicate", args->allow_duplicate,
+                "Keep a version even if identical to the newest one");
   cmd->callback([args, &options] { run(*args, options); });
 }
 
-}  // namespace modelkeep::versioner
+} // namespace modelkeep::versioner

@@ -19,8 +19,8 @@ std::string describe(const core::VersionDir& version)
 {
   try {
     const auto meta = core::load_metadata(version.path);
-    return version.name + " (" + std::to_string(meta.manifest.file_count()) + " files, "
-           + util::human_size(meta.manifest.total_size()) + ")";
+    return version.name + " (" + std::to_string(meta.manifest.file_count()) + " files, " +
+           util::human_size(meta.manifest.total_size()) + ")";
   } catch (const Error&) {
     return version.name + " (metadata unreadable)";
   }
@@ -34,9 +34,9 @@ void run(const DeleteArgs& args, const GlobalOptions& options)
   store.require_exists();
   if (!args.confirm) {
     const auto version = core::resolve_version(store, ref);
-    throw Error(ExitCode::refused, "would delete " + describe(version) + " after a verified backup to "
-                                     + (store.backups_dir() / "deleted_versions").string()
-                                     + "/; run again with --confirm to do it");
+    throw Error(ExitCode::refused, "would delete " + describe(version) + " after a verified backup to " +
+                                       (store.backups_dir() / "deleted_versions").string() +
+                                       "/; run again with --confirm to do it");
   }
   const auto lock = context.lock(store, "delete");
   const auto version = core::resolve_version(store, ref);
@@ -47,15 +47,16 @@ void run(const DeleteArgs& args, const GlobalOptions& options)
   });
 }
 
-}  // namespace
+} // namespace
 
 void add_delete(CLI::App& app, const GlobalOptions& options)
 {
   auto args = std::make_shared<DeleteArgs>();
-  auto* cmd = app.add_subcommand("delete", "Delete a version after a verified backup to backups/deleted_versions/");
+  auto* cmd =
+      app.add_subcommand("delete", "Delete a version after a verified backup to backups/deleted_versions/");
   cmd->add_option("VERSION", args->ref, "v3, 3, v003, a version directory name, or latest")->required();
   cmd->add_flag("--confirm", args->confirm, "Really delete (without it: say what would be deleted, exit 4)");
   cmd->callback([args, &options] { run(*args, options); });
 }
 
-}  // namespace modelkeep::versioner
+} // namespace modelkeep::versioner

@@ -37,7 +37,8 @@ std::string loss_text(const std::optional<double>& loss)
 
 nlohmann::json row_json(const Row& row, const std::optional<std::string>& latest)
 {
-  nlohmann::json item = {{"name", row.version.name}, {"id", core::version_id(row.version.number)},
+  nlohmann::json item = {{"name", row.version.name},
+                         {"id", core::version_id(row.version.number)},
                          {"latest", latest == row.version.name}};
   if (!row.meta) {
     item["error"] = row.error;
@@ -69,8 +70,8 @@ void print_table(const std::vector<Row>& rows, const std::optional<std::string>&
     const auto& meta = *row.meta;
     const std::string steps = meta.steps ? std::to_string(*meta.steps) : "-";
     std::printf("%-6s %-19s %6zu %10s %8s %8s %-7s %s\n", id.c_str(), created_short(meta.created_at).c_str(),
-                meta.manifest.file_count(), util::human_size(meta.manifest.total_size()).c_str(), steps.c_str(),
-                loss_text(meta.final_loss).c_str(), marks.c_str(), meta.description.c_str());
+                meta.manifest.file_count(), util::human_size(meta.manifest.total_size()).c_str(),
+                steps.c_str(), loss_text(meta.final_loss).c_str(), marks.c_str(), meta.description.c_str());
   }
 }
 
@@ -107,12 +108,13 @@ void run(const GlobalOptions& options)
   }
 }
 
-}  // namespace
+} // namespace
 
 void add_list(CLI::App& app, const GlobalOptions& options)
 {
-  auto* cmd = app.add_subcommand("list", "List all versions: id, created, files, size, steps, loss, marks, description");
+  auto* cmd = app.add_subcommand(
+      "list", "List all versions: id, created, files, size, steps, loss, marks, description");
   cmd->callback([&options] { run(options); });
 }
 
-}  // namespace modelkeep::versioner
+} // namespace modelkeep::versioner

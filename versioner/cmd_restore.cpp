@@ -32,7 +32,8 @@ void run(const RestoreArgs& args, const GlobalOptions& options)
                         {"target", result.target.string()},
                         {"already_identical", result.already_identical},
                         {"files", meta.manifest.subtree("adapter/").file_count()},
-                        {"backup", result.backup_path ? nlohmann::json(result.backup_path->string()) : nlohmann::json(nullptr)}};
+                        {"backup", result.backup_path ? nlohmann::json(result.backup_path->string())
+                                                      : nlohmann::json(nullptr)}};
   context.emit(doc, [&] {
     if (result.already_identical) {
       std::cout << result.target.string() << " already holds " << version.name << "; nothing changed\n";
@@ -45,16 +46,17 @@ void run(const RestoreArgs& args, const GlobalOptions& options)
   });
 }
 
-}  // namespace
+} // namespace
 
 void add_restore(CLI::App& app, const GlobalOptions& options)
 {
   auto args = std::make_shared<RestoreArgs>();
   auto* cmd = app.add_subcommand(
-    "restore", "Put a version's adapter back; anything else in the target is first backed up (pre_restore)");
+      "restore",
+      "Put a version's adapter back; anything else in the target is first backed up (pre_restore)");
   cmd->add_option("VERSION", args->ref, "v3, 3, v003, a version directory name, or latest")->required();
   cmd->add_option("--to", args->to, "Target directory (default: the directory the version was created from)");
   cmd->callback([args, &options] { run(*args, options); });
 }
 
-}  // namespace modelkeep::versioner
+} // namespace modelkeep::versioner

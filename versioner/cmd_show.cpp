@@ -34,13 +34,16 @@ void print_metadata(const core::VersionMetadata& meta, bool latest)
     std::snprintf(text, sizeof text, "%s = %g", name.c_str(), value);
     print_field("metric", text);
   }
-  print_field("evolution snapshots", std::to_string(meta.evolution_snapshot_count)
-                                       + (meta.snapshots_source.empty() ? "" : " from " + meta.snapshots_source));
-  print_field("files", std::to_string(meta.manifest.file_count()) + " (" + util::human_size(meta.manifest.total_size()) + ")");
+  print_field("evolution snapshots",
+              std::to_string(meta.evolution_snapshot_count) +
+                  (meta.snapshots_source.empty() ? "" : " from " + meta.snapshots_source));
+  print_field("files", std::to_string(meta.manifest.file_count()) + " (" +
+                           util::human_size(meta.manifest.total_size()) + ")");
   print_field("manifest digest", meta.manifest.digest());
   print_field("created by", meta.user + "@" + meta.host + " with modelkeep " + meta.tool_version);
   for (const auto& data : meta.training_data) {
-    print_field("training data", data.path + " (" + util::human_size(data.size) + ", sha256 " + data.sha256.substr(0, 16) + "…)");
+    print_field("training data", data.path + " (" + util::human_size(data.size) + ", sha256 " +
+                                     data.sha256.substr(0, 16) + "…)");
   }
   std::printf("\nFILES\n");
   for (const auto& file : meta.manifest.files()) {
@@ -64,7 +67,7 @@ void run(const std::string& ref_text, const GlobalOptions& options)
   context.emit(doc, [&] { print_metadata(meta, latest); });
 }
 
-}  // namespace
+} // namespace
 
 void add_show(CLI::App& app, const GlobalOptions& options)
 {
@@ -74,4 +77,4 @@ void add_show(CLI::App& app, const GlobalOptions& options)
   cmd->callback([ref, &options] { run(*ref, options); });
 }
 
-}  // namespace modelkeep::versioner
+} // namespace modelkeep::versioner

@@ -75,8 +75,8 @@ void run(const std::vector<std::string>& refs, const GlobalOptions& options)
   std::string latest_problem;
   const auto newest = core::newest_version(store);
   if (refs.empty() && newest && core::read_latest_link(store) != newest->name) {
-    latest_problem = "latest does not point to the newest version " + newest->name
-                     + " (the next write repairs it)";
+    latest_problem =
+        "latest does not point to the newest version " + newest->name + " (the next write repairs it)";
   }
   std::size_t failed = 0;
   nlohmann::json doc = {{"versions", nlohmann::json::array()}};
@@ -98,19 +98,21 @@ void run(const std::vector<std::string>& refs, const GlobalOptions& options)
     }
   });
   if (failed > 0 || !latest_problem.empty()) {
-    throw Error(ExitCode::failed, std::to_string(failed) + " of " + std::to_string(checks.size())
-                                    + " versions failed verification" + (latest_problem.empty() ? "" : "; " + latest_problem));
+    throw Error(ExitCode::failed, std::to_string(failed) + " of " + std::to_string(checks.size()) +
+                                      " versions failed verification" +
+                                      (latest_problem.empty() ? "" : "; " + latest_problem));
   }
 }
 
-}  // namespace
+} // namespace
 
 void add_verify(CLI::App& app, const GlobalOptions& options)
 {
   auto refs = std::make_shared<std::vector<std::string>>();
-  auto* cmd = app.add_subcommand("verify", "Recompute every checksum; report missing, modified and extra files");
+  auto* cmd =
+      app.add_subcommand("verify", "Recompute every checksum; report missing, modified and extra files");
   cmd->add_option("VERSION", *refs, "Versions to check (default: all)");
   cmd->callback([refs, &options] { run(*refs, options); });
 }
 
-}  // namespace modelkeep::versioner
+} // namespace modelkeep::versioner

@@ -19,7 +19,7 @@ void add_global_options(CLI::App& app, versioner::GlobalOptions& options)
   app.add_flag("--no-progress", options.no_progress, "Never draw a progress bar");
   app.add_option("--lock-timeout", options.lock_timeout_seconds,
                  "Seconds to wait for another writer to release the store (default 30)")
-    ->check(CLI::Range(0.0, 86400.0));
+      ->check(CLI::Range(0.0, 86400.0));
   app.set_version_flag("--version", std::string("model-versioner ") + versioner::tool_version());
 }
 
@@ -28,13 +28,14 @@ int report(const Error& error, bool json)
   std::cout.flush();
   std::fprintf(stderr, "model-versioner: error: %s\n", error.what());
   if (json && !versioner::document_emitted()) {
-    const nlohmann::json doc = {{"ok", false}, {"error", error.what()}, {"exit_code", static_cast<int>(error.code())}};
+    const nlohmann::json doc = {
+        {"ok", false}, {"error", error.what()}, {"exit_code", static_cast<int>(error.code())}};
     std::cout << doc.dump(2) << '\n';
   }
   return static_cast<int>(error.code());
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv)
 {
@@ -57,7 +58,8 @@ int main(int argc, char** argv)
                 "before or after the subcommand; see model-versioner --help.\n");
   }
 
-  app.parse_complete_callback([&options] { util::configure_log("model-versioner", options.verbose && !options.quiet); });
+  app.parse_complete_callback(
+      [&options] { util::configure_log("model-versioner", options.verbose && !options.quiet); });
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -40,8 +40,8 @@ private:
 
 void validate_type(const std::string& type)
 {
-  const bool ok = !type.empty() && type.front() >= 'a' && type.front() <= 'z'
-                  && type.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
+  const bool ok = !type.empty() && type.front() >= 'a' && type.front() <= 'z' &&
+                  type.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
   if (!ok) {
     throw Error(ExitCode::usage, "invalid backup type '" + type + "': use lower case letters, digits and _");
   }
@@ -58,23 +58,20 @@ fs::path unused_path(const fs::path& dir, const std::string& base)
   return candidate;
 }
 
-void verify_copy(const fs::path& data_dir,
-                 const Manifest& expected,
-                 const std::vector<std::string>& critical_files,
-                 const fs::path& source,
-                 bool show_progress)
+void verify_copy(const fs::path& data_dir, const Manifest& expected,
+                 const std::vector<std::string>& critical_files, const fs::path& source, bool show_progress)
 {
   util::Progress progress("verifying backup", expected.total_size(), show_progress);
   const TreeCheck check = check_tree(data_dir, expected, &progress);
   progress.finish();
   if (!check.ok()) {
-    throw Error(ExitCode::failed, "backup verification failed for " + source.string() + ": " + check.summary()
-                                    + " in the copy at " + data_dir.string());
+    throw Error(ExitCode::failed, "backup verification failed for " + source.string() + ": " +
+                                      check.summary() + " in the copy at " + data_dir.string());
   }
   for (const auto& critical : critical_files) {
     if (expected.find(critical) == nullptr) {
-      throw Error(ExitCode::failed, "critical file missing " + (source / critical).string()
-                                      + ": the backup would be incomplete");
+      throw Error(ExitCode::failed, "critical file missing " + (source / critical).string() +
+                                        ": the backup would be incomplete");
     }
   }
 }
@@ -82,28 +79,28 @@ void verify_copy(const fs::path& data_dir,
 json backup_document(const BackupRequest& request, const BackupRecord& record, const std::string& name)
 {
   return {
-    {"schema_version", 1},
-    {"name", name},
-    {"type", request.type},
-    {"source", request.source.string()},
-    {"reason", request.reason},
-    {"created_at", record.created_at},
-    {"host", util::host_name()},
-    {"user", util::user_name()},
-    {"format", "dir"},
-    {"file_count", record.manifest.file_count()},
-    {"total_size", record.manifest.total_size()},
-    {"manifest_digest", record.manifest.digest()},
-    {"files", record.manifest.to_json()},
-    {"critical_files", request.critical_files},
-    {"verification",
-     {{"verified_at", util::utc_iso8601(std::chrono::system_clock::now())},
-      {"checks", {"file_count", "sizes", "sha256", "critical_files"}},
-      {"result", "verified"}}},
+      {"schema_version", 1},
+      {"name", name},
+      {"type", request.type},
+      {"source", request.source.string()},
+      {"reason", request.reason},
+      {"created_at", record.created_at},
+      {"host", util::host_name()},
+      {"user", util::user_name()},
+      {"format", "dir"},
+      {"file_count", record.manifest.file_count()},
+      {"total_size", record.manifest.total_size()},
+      {"manifest_digest", record.manifest.digest()},
+      {"files", record.manifest.to_json()},
+      {"critical_files", request.critical_files},
+      {"verification",
+       {{"verified_at", util::utc_iso8601(std::chrono::system_clock::now())},
+        {"checks", {"file_count", "sizes", "sha256", "critical_files"}},
+        {"result", "verified"}}},
   };
 }
 
-}  // namespace
+} // namespace
 
 BackupRecord create_verified_backup(const Store& store, const BackupRequest& request, bool show_progress)
 {
@@ -120,7 +117,8 @@ BackupRecord create_verified_backup(const Store& store, const BackupRequest& req
   const auto now = std::chrono::system_clock::now();
   BackupRecord record;
   record.created_at = util::utc_iso8601(now);
-  const fs::path final_path = unused_path(type_dir, util::slugify(request.name) + '_' + util::utc_compact(now));
+  const fs::path final_path =
+      unused_path(type_dir, util::slugify(request.name) + '_' + util::utc_compact(now));
   TempDir temp(util::temp_path_for(final_path));
   util::create_directories(temp.path());
   {
@@ -131,7 +129,8 @@ BackupRecord create_verified_backup(const Store& store, const BackupRequest& req
   util::log_step("reading the backup back from disk to verify it");
   verify_copy(temp.path() / "data", record.manifest, request.critical_files, request.source, show_progress);
   util::failpoint("backup.after_verify");
-  util::log_step("backup verified: " + std::to_string(record.manifest.file_count()) + " files, sizes and SHA-256 match");
+  util::log_step("backup verified: " + std::to_string(record.manifest.file_count()) +
+                 " files, sizes and SHA-256 match");
 
   const std::string name = final_path.filename().string();
   util::write_file_atomic(temp.path() / k_backup_manifest,
@@ -144,4 +143,4 @@ BackupRecord create_verified_backup(const Store& store, const BackupRequest& req
   return record;
 }
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

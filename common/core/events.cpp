@@ -42,4 +42,4 @@ void append_event(const Store& store, nlohmann::json event)
   }
 }
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

@@ -12,4 +12,4 @@ class Store;
 /// least an "event" field; a torn last line from a crash is skipped by readers.
 void append_event(const Store& store, nlohmann::json event);
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

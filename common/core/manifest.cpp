@@ -111,7 +111,7 @@ bool is_safe_relative(const std::string& path)
   return true;
 }
 
-}  // namespace
+} // namespace
 
 Manifest Manifest::from_json(const json& array, const fs::path& origin)
 {
@@ -121,9 +121,8 @@ Manifest Manifest::from_json(const json& array, const fs::path& origin)
   std::vector<FileEntry> files;
   files.reserve(array.size());
   for (const auto& item : array) {
-    if (!item.is_object() || !item.contains("path") || !item["path"].is_string()
-        || !item.contains("size") || !is_count(item["size"]) || !item.contains("sha256")
-        || !item["sha256"].is_string()) {
+    if (!item.is_object() || !item.contains("path") || !item["path"].is_string() || !item.contains("size") ||
+        !is_count(item["size"]) || !item.contains("sha256") || !item["sha256"].is_string()) {
       malformed(origin, "entry without path, size and sha256: " + item.dump());
     }
     FileEntry entry;
@@ -178,7 +177,8 @@ std::vector<SourceFile> scan_tree(const fs::path& root)
       continue;
     }
     if (!S_ISREG(st.st_mode)) {
-      throw Error(ExitCode::malformed, "not a regular file " + path.string() + ": sockets, devices and FIFOs cannot be versioned");
+      throw Error(ExitCode::malformed,
+                  "not a regular file " + path.string() + ": sockets, devices and FIFOs cannot be versioned");
     }
     files.push_back({path.lexically_relative(root).generic_string(), path,
                      static_cast<std::uint64_t>(st.st_size), static_cast<std::uint32_t>(st.st_mode & 07777)});
@@ -227,11 +227,9 @@ std::vector<fs::path> directories_of(const std::vector<SourceFile>& files, const
   return ordered;
 }
 
-}  // namespace
+} // namespace
 
-Manifest copy_tree(const std::vector<SourceFile>& files,
-                   const fs::path& dest_root,
-                   util::Progress* progress,
+Manifest copy_tree(const std::vector<SourceFile>& files, const fs::path& dest_root, util::Progress* progress,
                    util::DropCache drop_cache)
 {
   const auto dirs = directories_of(files, dest_root);
@@ -243,8 +241,8 @@ Manifest copy_tree(const std::vector<SourceFile>& files,
   util::parallel_for(order.size(), util::worker_threads(order.size()), [&](std::size_t k) {
     const std::size_t i = order[k];
     const auto& file = files[i];
-    const auto copied = util::copy_file_hashed(file.absolute, dest_root / file.relative, file.mode,
-                                               progress, drop_cache);
+    const auto copied =
+        util::copy_file_hashed(file.absolute, dest_root / file.relative, file.mode, progress, drop_cache);
     entries[i] = {file.relative, copied.size, file.mode, copied.sha256};
   });
   for (const auto& dir : dirs) {
@@ -267,8 +265,8 @@ Manifest hash_files(const std::vector<SourceFile>& files, util::Progress* progre
 
 std::string TreeCheck::summary() const
 {
-  return std::to_string(missing.size()) + " missing, " + std::to_string(modified.size()) + " modified, "
-         + std::to_string(extra.size()) + " extra";
+  return std::to_string(missing.size()) + " missing, " + std::to_string(modified.size()) + " modified, " +
+         std::to_string(extra.size()) + " extra";
 }
 
 namespace {
@@ -304,11 +302,9 @@ std::map<std::string, std::int64_t> files_on_disk(const fs::path& root, const st
   return found;
 }
 
-}  // namespace
+} // namespace
 
-TreeCheck check_tree(const fs::path& root,
-                     const Manifest& manifest,
-                     util::Progress* progress,
+TreeCheck check_tree(const fs::path& root, const Manifest& manifest, util::Progress* progress,
                      const std::set<std::string>& ignore)
 {
   TreeCheck check;
@@ -349,4 +345,4 @@ TreeCheck check_tree(const fs::path& root,
   return check;
 }
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

@@ -68,7 +68,7 @@ private:
 
 /// A regular file found in a source tree, not hashed yet.
 struct SourceFile {
-  std::string relative;  ///< '/'-separated, relative to the scanned root
+  std::string relative; ///< '/'-separated, relative to the scanned root
   fs::path absolute;
   std::uint64_t size = 0;
   std::uint32_t mode = 0644;
@@ -84,19 +84,17 @@ struct SourceFile {
 
 /// Copies the files into `dest_root` (creating subdirectories, fsyncing every file and
 /// directory), hashing each byte once on the way; returns the manifest of what was copied.
-[[nodiscard]] Manifest copy_tree(const std::vector<SourceFile>& files,
-                                 const fs::path& dest_root,
-                                 util::Progress* progress,
-                                 util::DropCache drop_cache = util::DropCache::no);
+[[nodiscard]] Manifest copy_tree(const std::vector<SourceFile>& files, const fs::path& dest_root,
+                                 util::Progress* progress, util::DropCache drop_cache = util::DropCache::no);
 
 /// Hashes the files in place and returns their manifest.
 [[nodiscard]] Manifest hash_files(const std::vector<SourceFile>& files, util::Progress* progress);
 
 /// The differences between a tree on disk and a manifest.
 struct TreeCheck {
-  std::vector<std::string> missing;   ///< in the manifest, not on disk
-  std::vector<std::string> modified;  ///< different size, content or type on disk
-  std::vector<std::string> extra;     ///< on disk, not in the manifest
+  std::vector<std::string> missing;  ///< in the manifest, not on disk
+  std::vector<std::string> modified; ///< different size, content or type on disk
+  std::vector<std::string> extra;    ///< on disk, not in the manifest
   std::uint64_t bytes_checked = 0;
 
   [[nodiscard]] bool ok() const noexcept { return missing.empty() && modified.empty() && extra.empty(); }
@@ -106,9 +104,7 @@ struct TreeCheck {
 
 /// Re-reads every file under `root` and compares it with `manifest`: count, sizes, SHA-256.
 /// Top-level names in `ignore` (such as "metadata.json") are not reported as extra.
-[[nodiscard]] TreeCheck check_tree(const fs::path& root,
-                                   const Manifest& manifest,
-                                   util::Progress* progress,
+[[nodiscard]] TreeCheck check_tree(const fs::path& root, const Manifest& manifest, util::Progress* progress,
                                    const std::set<std::string>& ignore = {});
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

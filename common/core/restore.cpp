@@ -19,8 +19,8 @@ void remove_restore_leftovers(const fs::path& target)
   std::error_code ec;
   for (fs::directory_iterator it(target.parent_path(), ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (name.rfind(prefix, 0) == 0 && util::is_temp_name(name)
-        && (name.find(".restore.tmp") != std::string::npos || name.find(".old.tmp") != std::string::npos)) {
+    if (name.rfind(prefix, 0) == 0 && util::is_temp_name(name) &&
+        (name.find(".restore.tmp") != std::string::npos || name.find(".old.tmp") != std::string::npos)) {
       util::remove_all(it->path());
     }
   }
@@ -29,14 +29,16 @@ void remove_restore_leftovers(const fs::path& target)
 fs::path checked_target(const Store& store, const fs::path& requested)
 {
   fs::path target = fs::weakly_canonical(fs::absolute(requested));
-  const auto [root_end, target_it] = std::mismatch(store.root().begin(), store.root().end(), target.begin(), target.end());
+  const auto [root_end, target_it] =
+      std::mismatch(store.root().begin(), store.root().end(), target.begin(), target.end());
   if (root_end == store.root().end()) {
     throw Error(ExitCode::refused, "refusing to restore into the store itself " + target.string());
   }
   std::error_code ec;
   const auto status = fs::symlink_status(target, ec);
   if (fs::exists(status) && !fs::is_directory(status)) {
-    throw Error(ExitCode::refused, "refusing to replace " + target.string() + ": it exists and is not a directory");
+    throw Error(ExitCode::refused,
+                "refusing to replace " + target.string() + ": it exists and is not a directory");
   }
   return target;
 }
@@ -51,7 +53,7 @@ void swap_in(const fs::path& fresh, const fs::path& target, bool target_exists)
   util::log_step("swapping the verified copy into " + target.string());
   if (util::exchange_paths(fresh, target)) {
     util::failpoint("restore.after_swap");
-    util::remove_all(fresh);  // now holds the old content, already backed up or identical
+    util::remove_all(fresh); // now holds the old content, already backed up or identical
     return;
   }
   const fs::path old = util::temp_path_for(target, "old");
@@ -60,14 +62,10 @@ void swap_in(const fs::path& fresh, const fs::path& target, bool target_exists)
   util::remove_all(old);
 }
 
-}  // namespace
+} // namespace
 
-RestoreResult restore_tree(const Store& store,
-                           const fs::path& source_root,
-                           const Manifest& manifest,
-                           const fs::path& requested_target,
-                           const std::string& label,
-                           bool show_progress)
+RestoreResult restore_tree(const Store& store, const fs::path& source_root, const Manifest& manifest,
+                           const fs::path& requested_target, const std::string& label, bool show_progress)
 {
   RestoreResult result;
   result.target = checked_target(store, requested_target);
@@ -108,18 +106,24 @@ RestoreResult restore_tree(const Store& store,
   const TreeCheck check = check_tree(fresh, manifest, &verify_progress);
   verify_progress.finish();
   if (copied.digest() != manifest.digest() || !check.ok()) {
-    throw Error(ExitCode::failed, "restored copy does not match the recorded checksums (" + check.summary()
-                                    + "); the source " + source_root.string() + " may be damaged: run verify");
+    throw Error(ExitCode::failed, "restored copy does not match the recorded checksums (" + check.summary() +
+                                      "); the source " + source_root.string() +
+                                      " may be damaged: run verify");
   }
 
   if (target_exists && !fs::is_empty(target, ec)) {
-    const BackupRecord backup = create_verified_backup(
-      store, {target, "pre_restore", target.filename().string(), "before restoring " + label + " into " + target.string(), {}},
-      show_progress);
+    const BackupRecord backup =
+        create_verified_backup(store,
+                               {target,
+                                "pre_restore",
+                                target.filename().string(),
+                                "before restoring " + label + " into " + target.string(),
+                                {}},
+                               show_progress);
     result.backup_path = backup.path;
   }
   swap_in(fresh, target, target_exists);
   return result;
 }
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

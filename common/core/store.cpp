@@ -36,8 +36,8 @@ bool Store::exists() const
 void Store::require_exists() const
 {
   if (!exists()) {
-    throw Error(ExitCode::not_found, "no store at " + m_root.string()
-                                       + ": no versions/ directory (create a version first, or pass --root)");
+    throw Error(ExitCode::not_found, "no store at " + m_root.string() +
+                                         ": no versions/ directory (create a version first, or pass --root)");
   }
 }
 
@@ -72,7 +72,7 @@ void remove_temps_in(const fs::path& dir, std::vector<fs::path>& removed)
   }
 }
 
-}  // namespace
+} // namespace
 
 std::vector<fs::path> Store::clean_leftovers() const
 {
@@ -94,4 +94,4 @@ std::vector<fs::path> Store::clean_leftovers() const
   return removed;
 }
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

@@ -51,4 +51,4 @@ private:
   fs::path m_root;
 };
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

@@ -37,7 +37,7 @@ bool is_slug_char(char c)
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-}  // namespace
+} // namespace
 
 std::optional<std::uint64_t> parse_version_dir_name(std::string_view name)
 {
@@ -51,8 +51,8 @@ std::optional<std::uint64_t> parse_version_dir_name(std::string_view name)
   }
   const auto digits = name.substr(1, first - 1);
   const auto rest = name.substr(first + 1);
-  if (rest.size() < 17 || !all_digits(rest.substr(0, 8)) || rest[8] != '_' || !all_digits(rest.substr(9, 6))
-      || rest[15] != '_') {
+  if (rest.size() < 17 || !all_digits(rest.substr(0, 8)) || rest[8] != '_' ||
+      !all_digits(rest.substr(9, 6)) || rest[15] != '_') {
     return std::nullopt;
   }
   const auto slug = rest.substr(16);
@@ -86,8 +86,8 @@ VersionRef VersionRef::parse(std::string_view text)
     ref.kind = Kind::number;
     return ref;
   }
-  throw Error(ExitCode::usage, "invalid version '" + std::string(text)
-                                 + "': use a number (3, v3, v003), a version directory name, or latest");
+  throw Error(ExitCode::usage, "invalid version '" + std::string(text) +
+                                   "': use a number (3, v3, v003), a version directory name, or latest");
 }
 
 std::vector<VersionDir> list_versions(const Store& store)
@@ -130,8 +130,8 @@ VersionDir resolve_version(const Store& store, const VersionRef& ref)
     return versions.back();
   }
   for (const auto& version : versions) {
-    if ((ref.kind == VersionRef::Kind::number && version.number == ref.number)
-        || (ref.kind == VersionRef::Kind::name && version.name == ref.name)) {
+    if ((ref.kind == VersionRef::Kind::number && version.number == ref.number) ||
+        (ref.kind == VersionRef::Kind::name && version.name == ref.name)) {
       return version;
     }
   }
@@ -173,8 +173,7 @@ namespace {
   throw Error(ExitCode::malformed, "malformed metadata " + origin.string() + ": " + cause);
 }
 
-template <typename T>
-T required(const json& doc, const char* key, const fs::path& origin)
+template <typename T> T required(const json& doc, const char* key, const fs::path& origin)
 {
   if (!doc.contains(key)) {
     malformed(origin, std::string("missing field '") + key + "'");
@@ -194,7 +193,7 @@ std::string optional_string(const json& doc, const char* key, const fs::path& or
   return required<std::string>(doc, key, origin);
 }
 
-}  // namespace
+} // namespace
 
 json VersionMetadata::to_json() const
 {
@@ -203,28 +202,28 @@ json VersionMetadata::to_json() const
     data.push_back({{"path", file.path}, {"size", file.size}, {"sha256", file.sha256}});
   }
   json doc = {
-    {"schema_version", k_schema_version},
-    {"id", id},
-    {"number", number},
-    {"name", name},
-    {"created_at", created_at},
-    {"description", description},
-    {"source", source},
-    {"training_data", data},
-    {"steps", steps ? json(*steps) : json(nullptr)},
-    {"final_loss", final_loss ? json(*final_loss) : json(nullptr)},
-    {"metrics", metrics},
-    {"base_model", base_model.empty() ? json(nullptr) : json(base_model)},
-    {"parent_version", parent_version.empty() ? json(nullptr) : json(parent_version)},
-    {"snapshots_source", snapshots_source.empty() ? json(nullptr) : json(snapshots_source)},
-    {"evolution_snapshot_count", evolution_snapshot_count},
-    {"file_count", manifest.file_count()},
-    {"total_size", manifest.total_size()},
-    {"manifest_digest", manifest.digest()},
-    {"files", manifest.to_json()},
-    {"host", host},
-    {"user", user},
-    {"tool_version", tool_version},
+      {"schema_version", k_schema_version},
+      {"id", id},
+      {"number", number},
+      {"name", name},
+      {"created_at", created_at},
+      {"description", description},
+      {"source", source},
+      {"training_data", data},
+      {"steps", steps ? json(*steps) : json(nullptr)},
+      {"final_loss", final_loss ? json(*final_loss) : json(nullptr)},
+      {"metrics", metrics},
+      {"base_model", base_model.empty() ? json(nullptr) : json(base_model)},
+      {"parent_version", parent_version.empty() ? json(nullptr) : json(parent_version)},
+      {"snapshots_source", snapshots_source.empty() ? json(nullptr) : json(snapshots_source)},
+      {"evolution_snapshot_count", evolution_snapshot_count},
+      {"file_count", manifest.file_count()},
+      {"total_size", manifest.total_size()},
+      {"manifest_digest", manifest.digest()},
+      {"files", manifest.to_json()},
+      {"host", host},
+      {"user", user},
+      {"tool_version", tool_version},
   };
   return doc;
 }
@@ -271,9 +270,9 @@ VersionMetadata VersionMetadata::from_json(const json& doc, const fs::path& orig
   if (meta.id != version_id(meta.number) || parse_version_dir_name(meta.name) != meta.number) {
     malformed(origin, "id, number and name disagree");
   }
-  if (required<std::uint64_t>(doc, "file_count", origin) != meta.manifest.file_count()
-      || required<std::uint64_t>(doc, "total_size", origin) != meta.manifest.total_size()
-      || required<std::string>(doc, "manifest_digest", origin) != meta.manifest.digest()) {
+  if (required<std::uint64_t>(doc, "file_count", origin) != meta.manifest.file_count() ||
+      required<std::uint64_t>(doc, "total_size", origin) != meta.manifest.total_size() ||
+      required<std::string>(doc, "manifest_digest", origin) != meta.manifest.digest()) {
     malformed(origin, "file_count, total_size or manifest_digest disagree with the file list");
   }
   return meta;
@@ -296,4 +295,4 @@ VersionMetadata load_metadata(const fs::path& version_dir)
   return VersionMetadata::from_json(doc, path);
 }
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

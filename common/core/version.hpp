@@ -18,7 +18,7 @@ class Store;
 /// A complete version directory in versions/ (temporaries are never listed).
 struct VersionDir {
   std::uint64_t number = 0;
-  std::string name;  ///< "v002_20251117_150000_math_focus"
+  std::string name; ///< "v002_20251117_150000_math_focus"
   fs::path path;
 };
 
@@ -107,4 +107,4 @@ inline constexpr std::string_view k_snapshots_dir = "evolution_snapshots";
 /// The file in a version directory that holds its metadata.
 inline constexpr std::string_view k_metadata_file = "metadata.json";
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

@@ -75,7 +75,8 @@ std::string base_model_from_adapter(const fs::path& adapter)
     return {};
   }
   const auto doc = json::parse(util::read_file(config, 1 << 20), nullptr, false);
-  if (doc.is_object() && doc.contains("base_model_name_or_path") && doc["base_model_name_or_path"].is_string()) {
+  if (doc.is_object() && doc.contains("base_model_name_or_path") &&
+      doc["base_model_name_or_path"].is_string()) {
     return doc["base_model_name_or_path"].get<std::string>();
   }
   return {};
@@ -125,15 +126,15 @@ Manifest copy_sources(const CreateRequest& request, const std::vector<SourceFile
 {
   util::Progress progress("copying", total_size(adapter_files) + total_size(snapshot_files), show_progress);
   Manifest manifest =
-    copy_tree(adapter_files, dest / k_adapter_dir, &progress).with_prefix(std::string(k_adapter_dir) + '/');
+      copy_tree(adapter_files, dest / k_adapter_dir, &progress).with_prefix(std::string(k_adapter_dir) + '/');
   if (request.snapshots) {
     manifest.merge(copy_tree(snapshot_files, dest / k_snapshots_dir, &progress)
-                     .with_prefix(std::string(k_snapshots_dir) + '/'));
+                       .with_prefix(std::string(k_snapshots_dir) + '/'));
   }
   return manifest;
 }
 
-}  // namespace
+} // namespace
 
 VersionMetadata create_version(const Store& store, const CreateRequest& request,
                                const std::string& tool_version, bool show_progress)
@@ -168,15 +169,16 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   meta.name = version_dir_name(meta.number, now, request.description);
   const fs::path final_path = store.versions_dir() / meta.name;
   BuildDir build(util::temp_path_for(final_path));
-  util::log_step("copying " + std::to_string(adapter_files.size() + snapshot_files.size()) + " files into "
-                 + build.path().string());
+  util::log_step("copying " + std::to_string(adapter_files.size() + snapshot_files.size()) + " files into " +
+                 build.path().string());
   meta.manifest = copy_sources(request, adapter_files, snapshot_files, build.path(), show_progress);
   util::failpoint("create.after_copy");
 
   if (!request.allow_duplicate) {
     if (const auto duplicate = duplicate_of(store, meta.manifest)) {
       throw Error(ExitCode::refused, "content identical to " + *duplicate + " (same manifest digest " +
-                                       meta.manifest.digest().substr(0, 12) + "); pass --allow-duplicate to keep it anyway");
+                                         meta.manifest.digest().substr(0, 12) +
+                                         "); pass --allow-duplicate to keep it anyway");
     }
   }
   meta.created_at = util::utc_iso8601(now);
@@ -214,9 +216,13 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
 DeleteResult delete_version(const Store& store, const VersionDir& version, bool show_progress)
 {
   DeleteResult result{version, {}};
-  result.backup = create_verified_backup(
-    store, {version.path, "deleted_versions", version.name, "delete " + version.name, {std::string(k_metadata_file)}},
-    show_progress);
+  result.backup = create_verified_backup(store,
+                                         {version.path,
+                                          "deleted_versions",
+                                          version.name,
+                                          "delete " + version.name,
+                                          {std::string(k_metadata_file)}},
+                                         show_progress);
   util::failpoint("delete.after_backup");
   util::log_step("verified backup " + result.backup.path.string() + "; removing " + version.path.string());
   const fs::path doomed = util::temp_path_for(version.path, "deleting");
@@ -224,7 +230,8 @@ DeleteResult delete_version(const Store& store, const VersionDir& version, bool 
   util::failpoint("delete.after_rename");
   repair_latest(store);
   util::remove_all(doomed);
-  append_event(store, {{"event", "delete"}, {"version", version.name}, {"backup", result.backup.path.string()}});
+  append_event(store,
+               {{"event", "delete"}, {"version", version.name}, {"backup", result.backup.path.string()}});
   return result;
 }
 
@@ -233,7 +240,7 @@ RestoreResult restore_version(const Store& store, const VersionDir& version, con
 {
   const Manifest adapter = metadata.manifest.subtree(std::string(k_adapter_dir) + '/');
   RestoreResult result =
-    restore_tree(store, version.path / k_adapter_dir, adapter, target, version.name, show_progress);
+      restore_tree(store, version.path / k_adapter_dir, adapter, target, version.name, show_progress);
   json event = {{"event", "restore"},
                 {"version", version.name},
                 {"target", result.target.string()},
@@ -267,4 +274,4 @@ VersionCheck verify_version(const VersionDir& version, bool show_progress)
   return check;
 }
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

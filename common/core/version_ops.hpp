@@ -24,8 +24,8 @@ struct CreateRequest {
   std::optional<double> final_loss;
   std::map<std::string, double> metrics;
   std::optional<fs::path> snapshots;
-  std::string base_model;            ///< empty: taken from adapter_config.json if present
-  std::optional<VersionRef> parent;  ///< nullopt: the newest version, if any
+  std::string base_model;           ///< empty: taken from adapter_config.json if present
+  std::optional<VersionRef> parent; ///< nullopt: the newest version, if any
   bool allow_duplicate = false;
 };
 
@@ -55,7 +55,7 @@ struct DeleteResult {
 /// The outcome of checking one version on disk.
 struct VersionCheck {
   VersionDir version;
-  std::optional<std::string> metadata_error;  ///< set if metadata.json could not be used
+  std::optional<std::string> metadata_error; ///< set if metadata.json could not be used
   TreeCheck files;
   std::uint64_t file_count = 0;
   std::uint64_t total_size = 0;
@@ -66,4 +66,4 @@ struct VersionCheck {
 /// Re-reads every file of the version and compares it with its metadata.
 [[nodiscard]] VersionCheck verify_version(const VersionDir& version, bool show_progress);
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

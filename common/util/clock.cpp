@@ -24,7 +24,7 @@ std::string finish(const char* buffer, std::size_t length)
   return std::string(buffer, length);
 }
 
-}  // namespace
+} // namespace
 
 std::string utc_compact(SystemTime time)
 {
@@ -71,4 +71,4 @@ SystemTime from_unix_seconds(long long seconds)
   return SystemTime(std::chrono::seconds(seconds));
 }
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

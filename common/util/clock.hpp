@@ -27,4 +27,4 @@ using SystemTime = std::chrono::system_clock::time_point;
 /// The time point of `seconds` since the Unix epoch.
 [[nodiscard]] SystemTime from_unix_seconds(long long seconds);
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

@@ -27,17 +27,14 @@ struct stat stat_fd(int fd, const std::filesystem::path& path)
 
 bool same_version(const struct stat& a, const struct stat& b)
 {
-  return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec
-         && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+  return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
 }
 
-}  // namespace
+} // namespace
 
-CopiedFile copy_file_hashed(const std::filesystem::path& source,
-                            const std::filesystem::path& dest,
-                            unsigned mode,
-                            Progress* progress,
-                            DropCache drop_cache)
+CopiedFile copy_file_hashed(const std::filesystem::path& source, const std::filesystem::path& dest,
+                            unsigned mode, Progress* progress, DropCache drop_cache)
 {
   UniqueFd in = open_for_reading(source);
   const struct stat before = stat_fd(in.get(), source);
@@ -68,8 +65,8 @@ CopiedFile copy_file_hashed(const std::filesystem::path& source,
   }
   const struct stat after = stat_fd(in.get(), source);
   if (!same_version(before, after) || copied.size != static_cast<std::uint64_t>(after.st_size)) {
-    throw Error(ExitCode::failed, "source changed while it was copied " + source.string()
-                                    + ": stop the writer and try again");
+    throw Error(ExitCode::failed,
+                "source changed while it was copied " + source.string() + ": stop the writer and try again");
   }
   // fchmod because the umask may have narrowed the mode given to open().
   if (::fchmod(out.get(), mode & 07777) != 0) {
@@ -84,4 +81,4 @@ CopiedFile copy_file_hashed(const std::filesystem::path& source,
   return copied;
 }
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

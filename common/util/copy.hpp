@@ -14,7 +14,7 @@ enum class DropCache { no, yes };
 
 /// What copy_file_hashed read and wrote.
 struct CopiedFile {
-  std::string sha256;  ///< of the bytes read from the source, which are the bytes written
+  std::string sha256; ///< of the bytes read from the source, which are the bytes written
   std::uint64_t size = 0;
 };
 
@@ -22,9 +22,7 @@ struct CopiedFile {
 /// every block read is hashed and written, then the file is fsynced. Throws if the source
 /// changes size or modification time while it is copied.
 [[nodiscard]] CopiedFile copy_file_hashed(const std::filesystem::path& source,
-                                          const std::filesystem::path& dest,
-                                          unsigned mode,
-                                          Progress* progress,
-                                          DropCache drop_cache = DropCache::no);
+                                          const std::filesystem::path& dest, unsigned mode,
+                                          Progress* progress, DropCache drop_cache = DropCache::no);
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

@@ -25,4 +25,4 @@ void throw_errno(std::string_view what, const std::filesystem::path& path)
   throw sys_error(what, path, errno);
 }
 
-}  // namespace modelkeep
+} // namespace modelkeep

@@ -10,12 +10,12 @@ namespace modelkeep {
 /// The exit codes shared by all modelkeep tools; scripts rely on these numbers.
 enum class ExitCode : int {
   ok = 0,
-  failed = 1,     ///< an operation or a verification failed
-  usage = 2,      ///< bad command line
-  not_found = 3,  ///< a named version, backup or path does not exist
-  refused = 4,    ///< refused for safety: needs --confirm/--force, duplicate, would lose data
-  locked = 5,     ///< the store is locked by another writer
-  malformed = 6,  ///< malformed input: bad JSON, bad safetensors, bad archive
+  failed = 1,    ///< an operation or a verification failed
+  usage = 2,     ///< bad command line
+  not_found = 3, ///< a named version, backup or path does not exist
+  refused = 4,   ///< refused for safety: needs --confirm/--force, duplicate, would lose data
+  locked = 5,    ///< the store is locked by another writer
+  malformed = 6, ///< malformed input: bad JSON, bad safetensors, bad archive
 };
 
 /// The one exception type of the project: a message for the user and the exit code it maps to.
@@ -39,4 +39,4 @@ private:
 /// Throws sys_error(what, path, errno).
 [[noreturn]] void throw_errno(std::string_view what, const std::filesystem::path& path);
 
-}  // namespace modelkeep
+} // namespace modelkeep

@@ -30,7 +30,7 @@ FailpointSetting read_setting()
   return setting;
 }
 
-}  // namespace
+} // namespace
 
 void failpoint(std::string_view name)
 {
@@ -45,4 +45,4 @@ void failpoint(std::string_view name)
   }
 }
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

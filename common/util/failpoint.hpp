@@ -9,4 +9,4 @@ namespace modelkeep::util {
 /// destructor or cleanup runs. Costs one comparison when the variable is unset.
 void failpoint(std::string_view name);
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

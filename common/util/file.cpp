@@ -167,7 +167,7 @@ private:
   fs::path m_path;
 };
 
-}  // namespace
+} // namespace
 
 void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode)
 {
@@ -257,9 +257,9 @@ void require_space(const fs::path& dir, std::uint64_t bytes)
   const std::uint64_t margin = 1 << 20;
   const std::uint64_t available = available_space(dir);
   if (available < bytes + margin) {
-    throw Error(ExitCode::failed, "cannot write " + dir.string() + ": " + errno_text(ENOSPC) + " (need "
-                                    + human_size(bytes) + ", " + human_size(available) + " available)");
+    throw Error(ExitCode::failed, "cannot write " + dir.string() + ": " + errno_text(ENOSPC) + " (need " +
+                                      human_size(bytes) + ", " + human_size(available) + " available)");
   }
 }
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

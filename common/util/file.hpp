@@ -83,4 +83,4 @@ void remove_all(const fs::path& path);
 /// filesystem holding `dir` has less than `bytes` (plus a small margin) available.
 void require_space(const fs::path& dir, std::uint64_t bytes);
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

@@ -97,4 +97,4 @@ bool is_sha256_hex(std::string_view text)
   return true;
 }
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

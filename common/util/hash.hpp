@@ -39,8 +39,7 @@ private:
 [[nodiscard]] std::string sha256_hex(std::string_view data);
 
 /// SHA-256 of a file read in 1 MiB blocks, as hex; reports bytes to `progress` if given.
-[[nodiscard]] std::string sha256_file(const std::filesystem::path& path,
-                                      Progress* progress = nullptr);
+[[nodiscard]] std::string sha256_file(const std::filesystem::path& path, Progress* progress = nullptr);
 
 /// True if `text` looks like a SHA-256 hex digest (64 lower-case hex characters).
 [[nodiscard]] bool is_sha256_hex(std::string_view text);
@@ -48,4 +47,4 @@ private:
 /// Block size for streaming reads and copies.
 inline constexpr std::size_t k_io_block = 1 << 20;
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

@@ -47,10 +47,10 @@ std::string describe_holder(const std::filesystem::path& path)
 void record_holder(int fd, const std::string& command, const std::filesystem::path& path)
 {
   const nlohmann::json record = {
-    {"pid", ::getpid()},
-    {"host", host_name()},
-    {"command", command},
-    {"since", to_unix_seconds(std::chrono::system_clock::now())},
+      {"pid", ::getpid()},
+      {"host", host_name()},
+      {"command", command},
+      {"since", to_unix_seconds(std::chrono::system_clock::now())},
   };
   const std::string text = record.dump() + "\n";
   if (::ftruncate(fd, 0) != 0) {
@@ -61,10 +61,9 @@ void record_holder(int fd, const std::string& command, const std::filesystem::pa
   }
 }
 
-}  // namespace
+} // namespace
 
-LockFile LockFile::acquire(const std::filesystem::path& path,
-                           const std::string& command,
+LockFile LockFile::acquire(const std::filesystem::path& path, const std::string& command,
                            std::chrono::milliseconds timeout)
 {
   const int raw = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -103,4 +102,4 @@ std::optional<LockHolder> LockFile::read_holder(const std::filesystem::path& pat
   return holder;
 }
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

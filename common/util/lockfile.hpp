@@ -14,7 +14,7 @@ struct LockHolder {
   long pid = 0;
   std::string host;
   std::string command;
-  long long since_unix = 0;  ///< when the holder took the lock, seconds since the epoch
+  long long since_unix = 0; ///< when the holder took the lock, seconds since the epoch
 };
 
 /// An exclusive `flock` on a lock file. The kernel releases it when the process dies, so a
@@ -23,8 +23,7 @@ class LockFile {
 public:
   /// Takes the lock, waiting up to `timeout` for another holder to let go; throws an Error
   /// with ExitCode::locked naming the holder ("store is locked by pid N (cmd) since T").
-  [[nodiscard]] static LockFile acquire(const std::filesystem::path& path,
-                                        const std::string& command,
+  [[nodiscard]] static LockFile acquire(const std::filesystem::path& path, const std::string& command,
                                         std::chrono::milliseconds timeout);
 
   /// Reads the holder recorded in a lock file; nullopt if none is recorded.
@@ -44,4 +43,4 @@ private:
   UniqueFd m_fd;
 };
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

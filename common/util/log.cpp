@@ -11,7 +11,7 @@ std::string s_program = "modelkeep";
 bool s_verbose = false;
 std::mutex s_mutex;
 
-}  // namespace
+} // namespace
 
 void configure_log(std::string_view program, bool verbose)
 {
@@ -36,4 +36,4 @@ void log_warning(const std::string& message)
   std::fprintf(stderr, "%s: warning: %s\n", s_program.c_str(), message.c_str());
 }
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

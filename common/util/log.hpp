@@ -15,4 +15,4 @@ void log_step(const std::string& message);
 /// Always: prints "<program>: warning: <message>" on stderr.
 void log_warning(const std::string& message);
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

@@ -47,4 +47,4 @@ void parallel_for(std::size_t count, unsigned threads, const std::function<void(
   }
 }
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

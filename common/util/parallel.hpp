@@ -10,4 +10,4 @@ namespace modelkeep::util {
 /// and is rethrown here once all threads have stopped.
 void parallel_for(std::size_t count, unsigned threads, const std::function<void(std::size_t)>& task);
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

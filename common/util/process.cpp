@@ -42,4 +42,4 @@ unsigned worker_threads(std::size_t max_useful)
   return static_cast<unsigned>(std::clamp<std::size_t>(max_useful, 1, threads));
 }
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

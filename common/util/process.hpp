@@ -14,4 +14,4 @@ namespace modelkeep::util {
 /// the number of cores, capped at `max_useful`.
 [[nodiscard]] unsigned worker_threads(std::size_t max_useful);
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

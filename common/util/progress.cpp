@@ -10,11 +10,8 @@ namespace modelkeep::util {
 using Clock = std::chrono::steady_clock;
 
 Progress::Progress(std::string label, std::uint64_t total_bytes, bool enabled)
-  : m_label(std::move(label)),
-    m_total(total_bytes),
-    m_enabled(enabled && ::isatty(STDERR_FILENO) == 1),
-    m_start(Clock::now()),
-    m_last_draw(m_start)
+    : m_label(std::move(label)), m_total(total_bytes), m_enabled(enabled && ::isatty(STDERR_FILENO) == 1),
+      m_start(Clock::now()), m_last_draw(m_start)
 {
 }
 
@@ -71,4 +68,4 @@ void Progress::finish()
   }
 }
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

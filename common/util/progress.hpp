@@ -38,4 +38,4 @@ private:
   bool m_drawn = false;
 };
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

@@ -76,4 +76,4 @@ std::vector<std::string> split(std::string_view text, char separator)
   }
 }
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

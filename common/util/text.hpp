@@ -20,4 +20,4 @@ namespace modelkeep::util {
 /// Splits at every occurrence of `separator`.
 [[nodiscard]] std::vector<std::string> split(std::string_view text, char separator);
 
-}  // namespace modelkeep::util
+} // namespace modelkeep::util

@@ -18,7 +18,9 @@ TEST_CASE("a verified backup holds the files, a manifest and a verification reco
   test::write_text(dir / "src" / "adapter_model.safetensors", "weights");
   test::write_text(dir / "src" / "sub" / "config.json", "{}");
   const auto record = core::create_verified_backup(
-    store, {dir / "src", "emergency", "Current Model", "before a risky change", {"adapter_model.safetensors"}}, false);
+      store,
+      {dir / "src", "emergency", "Current Model", "before a risky change", {"adapter_model.safetensors"}},
+      false);
   CHECK(record.path.parent_path() == store.backups_dir() / "emergency");
   CHECK(record.path.filename().string().rfind("current_model_", 0) == 0);
   CHECK(test::read_text(record.path / "data" / "sub" / "config.json") == "{}");
@@ -49,9 +51,10 @@ TEST_CASE("a missing critical file fails the backup and leaves nothing behind")
   const core::Store store(dir / "models");
   store.ensure_layout();
   test::write_text(dir / "src" / "f", "x");
-  CHECK_THROWS_WITH_AS((void)core::create_verified_backup(
-                         store, {dir / "src", "emergency", "src", "", {"adapter_model.safetensors"}}, false),
-                       doctest::Contains("critical file missing"), Error);
+  CHECK_THROWS_WITH_AS(
+      (void)core::create_verified_backup(
+          store, {dir / "src", "emergency", "src", "", {"adapter_model.safetensors"}}, false),
+      doctest::Contains("critical file missing"), Error);
   CHECK(fs::is_empty(store.backups_dir() / "emergency"));
   CHECK(test::read_text(dir / "src" / "f") == "x");
 }
@@ -62,6 +65,8 @@ TEST_CASE("bad backup types and missing sources are refused")
   const core::Store store(dir / "models");
   store.ensure_layout();
   test::write_text(dir / "src" / "f", "x");
-  CHECK_THROWS_AS((void)core::create_verified_backup(store, {dir / "src", "../evil", "src", "", {}}, false), Error);
-  CHECK_THROWS_AS((void)core::create_verified_backup(store, {dir / "nope", "emergency", "src", "", {}}, false), Error);
+  CHECK_THROWS_AS((void)core::create_verified_backup(store, {dir / "src", "../evil", "src", "", {}}, false),
+                  Error);
+  CHECK_THROWS_AS(
+      (void)core::create_verified_backup(store, {dir / "nope", "emergency", "src", "", {}}, false), Error);
 }

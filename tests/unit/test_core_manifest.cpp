@@ -20,7 +20,7 @@ void make_tree(const fs::path& root)
   test::write_text(root / "sub" / "deep" / "notes.txt", "notes");
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("scan_tree lists regular files in path order with sizes")
 {
@@ -43,7 +43,8 @@ TEST_CASE("scan_tree follows file symlinks and refuses directory symlinks and FI
   CHECK(core::scan_tree(dir / "src").size() == 4);
 
   fs::create_directory_symlink(dir / "src" / "sub", dir / "src" / "dirlink");
-  CHECK_THROWS_WITH_AS((void)core::scan_tree(dir / "src"), doctest::Contains("symlink to a directory"), Error);
+  CHECK_THROWS_WITH_AS((void)core::scan_tree(dir / "src"), doctest::Contains("symlink to a directory"),
+                       Error);
   fs::remove(dir / "src" / "dirlink");
 
   REQUIRE(::mkfifo((dir / "src" / "fifo").c_str(), 0644) == 0);
@@ -70,7 +71,7 @@ TEST_CASE("check_tree reports missing, modified and extra files")
   const auto manifest = core::hash_files(core::scan_tree(dir / "src"), nullptr);
   CHECK(core::check_tree(dir / "src", manifest, nullptr).ok());
 
-  test::write_text(dir / "src" / "adapter_model.safetensors", std::string(2999, 'w') + "x");  // same size
+  test::write_text(dir / "src" / "adapter_model.safetensors", std::string(2999, 'w') + "x"); // same size
   fs::remove(dir / "src" / "adapter_config.json");
   test::write_text(dir / "src" / "extra.bin", "?");
   test::write_text(dir / "src" / "metadata.json", "{}");
@@ -112,16 +113,20 @@ TEST_CASE("manifest JSON with unsafe or malformed entries is refused")
 {
   using nlohmann::json;
   const std::string hash = util::sha256_hex("");
-  const auto entry = [&](const std::string& path) { return json::array({{{"path", path}, {"size", 0}, {"sha256", hash}}}); };
+  const auto entry = [&](const std::string& path) {
+    return json::array({{{"path", path}, {"size", 0}, {"sha256", hash}}});
+  };
   CHECK_NOTHROW((void)core::Manifest::from_json(entry("a/b"), "t"));
   for (const char* bad : {"../x", "/etc/passwd", "a/../../x", ""}) {
     CHECK_THROWS_AS((void)core::Manifest::from_json(entry(bad), "t"), Error);
   }
   CHECK_THROWS_AS((void)core::Manifest::from_json(json::object(), "t"), Error);
-  CHECK_THROWS_AS((void)core::Manifest::from_json(json::array({{{"path", "a"}, {"size", -1}, {"sha256", hash}}}), "t"),
-                  Error);
-  CHECK_THROWS_AS((void)core::Manifest::from_json(json::array({{{"path", "a"}, {"size", 0}, {"sha256", "zz"}}}), "t"),
-                  Error);
+  CHECK_THROWS_AS(
+      (void)core::Manifest::from_json(json::array({{{"path", "a"}, {"size", -1}, {"sha256", hash}}}), "t"),
+      Error);
+  CHECK_THROWS_AS(
+      (void)core::Manifest::from_json(json::array({{{"path", "a"}, {"size", 0}, {"sha256", "zz"}}}), "t"),
+      Error);
   auto twice = entry("a");
   twice.push_back(twice[0]);
   CHECK_THROWS_WITH_AS((void)core::Manifest::from_json(twice, "t"), doctest::Contains("duplicate"), Error);

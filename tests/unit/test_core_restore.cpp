@@ -25,12 +25,13 @@ struct Fixture {
   }
 };
 
-}  // namespace
+} // namespace
 
 TEST_CASE("restore into a missing directory creates it")
 {
   Fixture f;
-  const auto result = core::restore_tree(f.store, f.dir / "version", f.manifest, f.dir / "out" / "model", "v001", false);
+  const auto result =
+      core::restore_tree(f.store, f.dir / "version", f.manifest, f.dir / "out" / "model", "v001", false);
   CHECK_FALSE(result.already_identical);
   CHECK_FALSE(result.backup_path.has_value());
   CHECK(test::read_text(f.dir / "out" / "model" / "adapter_model.safetensors") == "good weights");
@@ -40,7 +41,8 @@ TEST_CASE("restore over an identical target changes nothing")
 {
   Fixture f;
   fs::copy(f.dir / "version", f.dir / "model", fs::copy_options::recursive);
-  const auto result = core::restore_tree(f.store, f.dir / "version", f.manifest, f.dir / "model", "v001", false);
+  const auto result =
+      core::restore_tree(f.store, f.dir / "version", f.manifest, f.dir / "model", "v001", false);
   CHECK(result.already_identical);
   CHECK(fs::is_empty(f.store.backups_dir()));
 }
@@ -50,7 +52,8 @@ TEST_CASE("restore over a modified target keeps the modified content in a verifi
   Fixture f;
   test::write_text(f.dir / "model" / "adapter_model.safetensors", "newer weights");
   test::write_text(f.dir / "model" / "notes.txt", "my notes");
-  const auto result = core::restore_tree(f.store, f.dir / "version", f.manifest, f.dir / "model", "v001", false);
+  const auto result =
+      core::restore_tree(f.store, f.dir / "version", f.manifest, f.dir / "model", "v001", false);
   REQUIRE(result.backup_path.has_value());
   CHECK(test::read_text(*result.backup_path / "data" / "adapter_model.safetensors") == "newer weights");
   CHECK(test::read_text(*result.backup_path / "data" / "notes.txt") == "my notes");
@@ -67,9 +70,11 @@ TEST_CASE("a damaged source is detected before the target is touched")
 {
   Fixture f;
   test::write_text(f.dir / "model" / "adapter_model.safetensors", "mine");
-  test::write_text(f.dir / "version" / "adapter_model.safetensors", "rotten bits!");  // same size as "good weights"
-  CHECK_THROWS_AS((void)core::restore_tree(f.store, f.dir / "version", f.manifest, f.dir / "model", "v001", false),
-                  Error);
+  test::write_text(f.dir / "version" / "adapter_model.safetensors",
+                   "rotten bits!"); // same size as "good weights"
+  CHECK_THROWS_AS(
+      (void)core::restore_tree(f.store, f.dir / "version", f.manifest, f.dir / "model", "v001", false),
+      Error);
   CHECK(test::read_text(f.dir / "model" / "adapter_model.safetensors") == "mine");
 }
 
@@ -77,8 +82,10 @@ TEST_CASE("restore refuses a target that is a file or inside the store")
 {
   Fixture f;
   test::write_text(f.dir / "file", "x");
-  CHECK_THROWS_AS((void)core::restore_tree(f.store, f.dir / "version", f.manifest, f.dir / "file", "v001", false), Error);
-  CHECK_THROWS_AS((void)core::restore_tree(f.store, f.dir / "version", f.manifest, f.store.versions_dir() / "x", "v001", false),
+  CHECK_THROWS_AS(
+      (void)core::restore_tree(f.store, f.dir / "version", f.manifest, f.dir / "file", "v001", false), Error);
+  CHECK_THROWS_AS((void)core::restore_tree(f.store, f.dir / "version", f.manifest,
+                                           f.store.versions_dir() / "x", "v001", false),
                   Error);
   CHECK(test::read_text(f.dir / "file") == "x");
 }

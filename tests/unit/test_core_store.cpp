@@ -40,7 +40,8 @@ TEST_CASE("a writer removes leftovers of killed runs and nothing else")
   store.ensure_layout();
   test::write_text(store.versions_dir() / ".v002_x.tmp-99-0" / "adapter" / "f", "partial");
   test::write_text(store.versions_dir() / "v001_20251116_143000_a" / "metadata.json", "{}");
-  test::write_text(store.backups_dir() / "pre_restore" / ".m_20251116_143000.tmp-99-1" / "data" / "f", "partial");
+  test::write_text(store.backups_dir() / "pre_restore" / ".m_20251116_143000.tmp-99-1" / "data" / "f",
+                   "partial");
   test::write_text(store.backups_dir() / "pre_restore" / "m_20251116_143000" / "backup.json", "{}");
   test::write_text(store.state_dir() / ".next_version.tmp-99-2", "7");
   const auto lock = store.lock_for_writing("test", milliseconds(0));

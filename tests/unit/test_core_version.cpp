@@ -79,7 +79,7 @@ core::VersionMetadata sample()
   return meta;
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("metadata JSON round trip")
 {
@@ -127,8 +127,9 @@ TEST_CASE("load_metadata reports parse errors with the file path")
 {
   test::ScratchDir dir;
   test::write_text(dir / "v" / "metadata.json", "{ this is not json");
-  CHECK_THROWS_WITH_AS((void)core::load_metadata(dir / "v"),
-                       doctest::Contains(("malformed metadata " + (dir / "v" / "metadata.json").string()).c_str()), Error);
+  CHECK_THROWS_WITH_AS(
+      (void)core::load_metadata(dir / "v"),
+      doctest::Contains(("malformed metadata " + (dir / "v" / "metadata.json").string()).c_str()), Error);
   CHECK_THROWS_WITH_AS((void)core::load_metadata(dir / "w"), doctest::Contains("missing metadata"), Error);
 }
 

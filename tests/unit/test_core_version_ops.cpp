@@ -33,7 +33,7 @@ struct Fixture {
   }
 };
 
-}  // namespace
+} // namespace
 
 TEST_CASE("create snapshots the adapter, records metadata and moves latest")
 {
@@ -75,7 +75,8 @@ TEST_CASE("numbers are never reused after a delete")
   (void)f.create("one");
   test::write_text(f.dir / "adapter" / "adapter_model.safetensors", "weights v2");
   const auto v2 = f.create("two");
-  const auto deleted = core::delete_version(f.store, core::resolve_version(f.store, core::VersionRef::parse("2")), false);
+  const auto deleted =
+      core::delete_version(f.store, core::resolve_version(f.store, core::VersionRef::parse("2")), false);
   CHECK(fs::exists(deleted.backup.path / "data" / "metadata.json"));
   CHECK(deleted.backup.path.parent_path().filename() == "deleted_versions");
   CHECK(core::read_latest_link(f.store) == core::list_versions(f.store).front().name);
@@ -88,7 +89,8 @@ TEST_CASE("deleting the only version removes latest")
 {
   Fixture f;
   (void)f.create("one");
-  (void)core::delete_version(f.store, core::resolve_version(f.store, core::VersionRef::parse("latest")), false);
+  (void)core::delete_version(f.store, core::resolve_version(f.store, core::VersionRef::parse("latest")),
+                             false);
   CHECK(core::list_versions(f.store).empty());
   CHECK_FALSE(fs::exists(fs::symlink_status(f.store.versions_dir() / "latest")));
 }

@@ -40,4 +40,4 @@ std::string read_text(const std::filesystem::path& path)
   return out.str();
 }
 
-}  // namespace modelkeep::test
+} // namespace modelkeep::test

@@ -27,4 +27,4 @@ void write_text(const std::filesystem::path& path, std::string_view content);
 /// Reads a whole file.
 [[nodiscard]] std::string read_text(const std::filesystem::path& path);
 
-}  // namespace modelkeep::test
+} // namespace modelkeep::test

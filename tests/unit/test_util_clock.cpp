@@ -6,7 +6,7 @@ using namespace modelkeep;
 
 TEST_CASE("UTC formats for names and metadata")
 {
-  const auto time = util::from_unix_seconds(1763303400);  // 2025-11-16 14:30:00 UTC
+  const auto time = util::from_unix_seconds(1763303400); // 2025-11-16 14:30:00 UTC
   CHECK(util::utc_compact(time) == "20251116_143000");
   CHECK(util::utc_iso8601(time) == "2025-11-16T14:30:00Z");
   CHECK(util::to_unix_seconds(time) == 1763303400);

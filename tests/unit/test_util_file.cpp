@@ -16,7 +16,7 @@ std::size_t count_entries(const fs::path& dir)
   return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("write_file_atomic creates and replaces a file, leaving no temporary")
 {
