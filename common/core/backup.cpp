@@ -18,26 +18,6 @@ using nlohmann::json;
 
 namespace {
 
-/// Removes a directory under construction unless it was committed.
-class TempDir {
-public:
-  explicit TempDir(fs::path path) : m_path(std::move(path)) {}
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir()
-  {
-    if (!m_path.empty()) {
-      std::error_code ignored;
-      fs::remove_all(m_path, ignored);
-    }
-  }
-  [[nodiscard]] const fs::path& path() const { return m_path; }
-  void commit() { m_path.clear(); }
-
-private:
-  fs::path m_path;
-};
-
 void validate_type(const std::string& type)
 {
   const bool ok = !type.empty() && type.front() >= 'a' && type.front() <= 'z' &&
@@ -119,7 +99,7 @@ BackupRecord create_verified_backup(const Store& store, const BackupRequest& req
   record.created_at = util::utc_iso8601(now);
   const fs::path final_path =
       unused_path(type_dir, util::slugify(request.name) + '_' + util::utc_compact(now));
-  TempDir temp(util::temp_path_for(final_path));
+  util::TempPath temp(util::temp_path_for(final_path));
   util::create_directories(temp.path());
   {
     util::Progress progress("backing up", total_size(files), show_progress);

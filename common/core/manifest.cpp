@@ -147,42 +147,67 @@ Manifest Manifest::from_json(const json& array, const fs::path& origin)
   return manifest;
 }
 
-std::vector<SourceFile> scan_tree(const fs::path& root)
+namespace {
+
+/// Calls visit(iterator) for every entry under `root` (not following directory symlinks);
+/// visit may call disable_recursion_pending(). Throws if a directory cannot be read.
+template <typename Visit> void walk_tree(const fs::path& root, Visit&& visit)
 {
-  std::vector<SourceFile> files;
   std::error_code ec;
   fs::recursive_directory_iterator it(root, ec);
+  const fs::recursive_directory_iterator end;
   if (ec) {
     throw sys_error("cannot read directory", root, ec.value());
   }
-  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+  while (it != end) {
+    // An increment fails when it descends into the entry just visited, so name that one.
+    const fs::path current = it->path();
+    visit(it);
+    it.increment(ec);
     if (ec) {
-      throw sys_error("cannot read directory", it->path(), ec.value());
+      throw sys_error("cannot read directory", current, ec.value());
     }
-    const fs::path& path = it->path();
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) {
-      throw_errno("cannot stat", path);
-    }
-    if (S_ISLNK(st.st_mode)) {
-      if (::stat(path.c_str(), &st) != 0) {
-        throw Error(ExitCode::malformed, "broken symlink " + path.string() + ": " + errno_text(errno));
-      }
-      if (S_ISDIR(st.st_mode)) {
-        throw Error(ExitCode::malformed,
-                    "symlink to a directory is not supported " + path.string() + ": copy or remove it first");
-      }
+  }
+}
+
+/// The SourceFile for one entry of a scan, or nullopt for a directory; refuses what
+/// cannot be versioned.
+std::optional<SourceFile> source_file(const fs::path& root, const fs::path& path)
+{
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    throw_errno("cannot stat", path);
+  }
+  if (S_ISLNK(st.st_mode)) {
+    if (::stat(path.c_str(), &st) != 0) {
+      throw Error(ExitCode::malformed, "broken symlink " + path.string() + ": " + errno_text(errno));
     }
     if (S_ISDIR(st.st_mode)) {
-      continue;
-    }
-    if (!S_ISREG(st.st_mode)) {
       throw Error(ExitCode::malformed,
-                  "not a regular file " + path.string() + ": sockets, devices and FIFOs cannot be versioned");
+                  "symlink to a directory is not supported " + path.string() + ": copy or remove it first");
     }
-    files.push_back({path.lexically_relative(root).generic_string(), path,
-                     static_cast<std::uint64_t>(st.st_size), static_cast<std::uint32_t>(st.st_mode & 07777)});
   }
+  if (S_ISDIR(st.st_mode)) {
+    return std::nullopt;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw Error(ExitCode::malformed,
+                "not a regular file " + path.string() + ": sockets, devices and FIFOs cannot be versioned");
+  }
+  return SourceFile{path.lexically_relative(root).generic_string(), path,
+                    static_cast<std::uint64_t>(st.st_size), static_cast<std::uint32_t>(st.st_mode & 07777)};
+}
+
+} // namespace
+
+std::vector<SourceFile> scan_tree(const fs::path& root)
+{
+  std::vector<SourceFile> files;
+  walk_tree(root, [&](const fs::recursive_directory_iterator& it) {
+    if (auto file = source_file(root, it->path())) {
+      files.push_back(std::move(*file));
+    }
+  });
   std::sort(files.begin(), files.end(),
             [](const SourceFile& a, const SourceFile& b) { return a.relative < b.relative; });
   return files;
@@ -276,29 +301,20 @@ namespace {
 std::map<std::string, std::int64_t> files_on_disk(const fs::path& root, const std::set<std::string>& ignore)
 {
   std::map<std::string, std::int64_t> found;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(root, ec);
-  if (ec) {
-    throw sys_error("cannot read directory", root, ec.value());
-  }
-  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) {
-      throw sys_error("cannot read directory", it->path(), ec.value());
-    }
+  walk_tree(root, [&](fs::recursive_directory_iterator& it) {
     const std::string relative = it->path().lexically_relative(root).generic_string();
     if (it.depth() == 0 && ignore.count(relative) != 0) {
       if (it->is_directory()) {
         it.disable_recursion_pending();
       }
-      continue;
+      return;
     }
     struct stat st {};
     const bool readable = ::lstat(it->path().c_str(), &st) == 0;
-    if (readable && S_ISDIR(st.st_mode)) {
-      continue;
+    if (!(readable && S_ISDIR(st.st_mode))) {
+      found[relative] = readable && S_ISREG(st.st_mode) ? st.st_size : -1;
     }
-    found[relative] = readable && S_ISREG(st.st_mode) ? st.st_size : -1;
-  }
+  });
   return found;
 }
 

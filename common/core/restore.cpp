@@ -89,14 +89,7 @@ RestoreResult restore_tree(const Store& store, const fs::path& source_root, cons
   }
   util::require_space(target.parent_path(), manifest.total_size());
   const fs::path fresh = util::temp_path_for(target, "restore");
-  struct Cleanup {
-    const fs::path& path;
-    ~Cleanup()
-    {
-      std::error_code ignored;
-      fs::remove_all(path, ignored);
-    }
-  } cleanup{fresh};
+  const util::TempPath cleanup(fresh);
 
   util::Progress copy_progress("restoring", manifest.total_size(), show_progress);
   const Manifest copied = copy_tree(files, fresh, &copy_progress);

@@ -20,26 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-/// Removes a directory under construction unless it was committed.
-class BuildDir {
-public:
-  explicit BuildDir(fs::path path) : m_path(std::move(path)) { util::create_directories(m_path); }
-  BuildDir(const BuildDir&) = delete;
-  BuildDir& operator=(const BuildDir&) = delete;
-  ~BuildDir()
-  {
-    if (!m_path.empty()) {
-      std::error_code ignored;
-      fs::remove_all(m_path, ignored);
-    }
-  }
-  [[nodiscard]] const fs::path& path() const { return m_path; }
-  void commit() { m_path.clear(); }
-
-private:
-  fs::path m_path;
-};
-
 fs::path require_dir(const fs::path& path, const char* what)
 {
   std::error_code ec;
@@ -168,7 +148,8 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   meta.id = version_id(meta.number);
   meta.name = version_dir_name(meta.number, now, request.description);
   const fs::path final_path = store.versions_dir() / meta.name;
-  BuildDir build(util::temp_path_for(final_path));
+  util::TempPath build(util::temp_path_for(final_path));
+  util::create_directories(build.path());
   util::log_step("copying " + std::to_string(adapter_files.size() + snapshot_files.size()) + " files into " +
                  build.path().string());
   meta.manifest = copy_sources(request, adapter_files, snapshot_files, build.path(), show_progress);

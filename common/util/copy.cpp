@@ -44,22 +44,12 @@ CopiedFile copy_file_hashed(const std::filesystem::path& source, const std::file
   std::vector<char> buffer(k_io_block);
   Sha256 hasher;
   CopiedFile copied;
-  for (;;) {
-    const ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw_errno("cannot read", source);
-    }
-    if (n == 0) {
-      break;
-    }
-    hasher.update(buffer.data(), static_cast<std::size_t>(n));
-    write_all(out.get(), std::string_view(buffer.data(), static_cast<std::size_t>(n)), dest);
-    copied.size += static_cast<std::uint64_t>(n);
+  while (const std::size_t n = read_some(in.get(), buffer.data(), buffer.size(), source)) {
+    hasher.update(buffer.data(), n);
+    write_all(out.get(), std::string_view(buffer.data(), n), dest);
+    copied.size += n;
     if (progress != nullptr) {
-      progress->add(static_cast<std::uint64_t>(n));
+      progress->add(n);
     }
     failpoint("copy.after_block");
   }

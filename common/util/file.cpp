@@ -84,6 +84,19 @@ UniqueFd create_exclusive(const fs::path& path, unsigned mode)
   return UniqueFd(fd);
 }
 
+std::size_t read_some(int fd, void* buffer, std::size_t size, const fs::path& path)
+{
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, size);
+    if (n >= 0) {
+      return static_cast<std::size_t>(n);
+    }
+    if (errno != EINTR) {
+      throw_errno("cannot read", path);
+    }
+  }
+}
+
 void write_all(int fd, std::string_view data, const fs::path& path)
 {
   while (!data.empty()) {
@@ -130,49 +143,24 @@ std::string read_file(const fs::path& path, std::uint64_t max_size)
   std::string content;
   content.reserve(static_cast<size_t>(st.st_size));
   char buffer[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw_errno("cannot read", path);
-    }
-    if (n == 0) {
-      break;
-    }
-    content.append(buffer, static_cast<size_t>(n));
+  while (const std::size_t n = read_some(fd.get(), buffer, sizeof buffer, path)) {
+    content.append(buffer, n);
   }
   return content;
 }
 
-namespace {
-
-/// Removes an uncommitted temporary on scope exit.
-class TempGuard {
-public:
-  explicit TempGuard(fs::path path) : m_path(std::move(path)) {}
-  TempGuard(const TempGuard&) = delete;
-  TempGuard& operator=(const TempGuard&) = delete;
-  ~TempGuard()
-  {
-    if (!m_path.empty()) {
-      std::error_code ignored;
-      fs::remove(m_path, ignored);
-    }
+TempPath::~TempPath()
+{
+  if (!m_committed && !m_path.empty()) {
+    std::error_code ignored;
+    fs::remove_all(m_path, ignored);
   }
-  void commit() { m_path.clear(); }
-
-private:
-  fs::path m_path;
-};
-
-} // namespace
+}
 
 void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode)
 {
   const fs::path temp = temp_path_for(path);
-  TempGuard guard(temp);
+  TempPath guard(temp);
   UniqueFd fd = create_exclusive(temp, mode);
   write_all(fd.get(), content, temp);
   failpoint("atomic_write.after_temp_write");
@@ -193,7 +181,7 @@ void replace_symlink(const fs::path& link, const fs::path& target)
   if (::symlink(target.c_str(), temp.c_str()) != 0) {
     throw_errno("cannot create symlink", temp);
   }
-  TempGuard guard(temp);
+  TempPath guard(temp);
   if (::rename(temp.c_str(), link.c_str()) != 0) {
     throw_errno("cannot rename " + temp.string() + " to", link);
   }

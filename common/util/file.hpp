@@ -40,11 +40,33 @@ inline constexpr std::string_view k_temp_marker = ".tmp";
 /// A unique temporary name beside `path`: ".<name>.<tag>.tmp-<pid>-<counter>".
 [[nodiscard]] fs::path temp_path_for(const fs::path& path, std::string_view tag = "");
 
+/// Owns a temporary file or directory tree under construction: removes it on destruction
+/// unless commit() was called (after it was renamed into place).
+class TempPath {
+public:
+  explicit TempPath(fs::path path) : m_path(std::move(path)) {}
+  TempPath(const TempPath&) = delete;
+  TempPath& operator=(const TempPath&) = delete;
+  ~TempPath();
+
+  [[nodiscard]] const fs::path& path() const noexcept { return m_path; }
+  /// The temporary has been renamed into place (or handed on): do not remove it.
+  void commit() noexcept { m_committed = true; }
+
+private:
+  fs::path m_path;
+  bool m_committed = false;
+};
+
 /// Opens a file for reading; throws "cannot open <path>: <cause>".
 [[nodiscard]] UniqueFd open_for_reading(const fs::path& path);
 
 /// Creates a new file (must not exist) for writing with `mode`.
 [[nodiscard]] UniqueFd create_exclusive(const fs::path& path, unsigned mode = 0644);
+
+/// read(2) that retries on EINTR; returns the byte count (0 at end of file) or throws
+/// "cannot read <path>: <cause>".
+[[nodiscard]] std::size_t read_some(int fd, void* buffer, std::size_t size, const fs::path& path);
 
 /// Writes all bytes, retrying short writes; throws "cannot write <path>: <cause>".
 void write_all(int fd, std::string_view data, const fs::path& path);

@@ -65,20 +65,10 @@ std::string sha256_file(const std::filesystem::path& path, Progress* progress)
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   std::vector<char> buffer(k_io_block);
   Sha256 hasher;
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw_errno("cannot read", path);
-    }
-    if (n == 0) {
-      break;
-    }
-    hasher.update(buffer.data(), static_cast<std::size_t>(n));
+  while (const std::size_t n = read_some(fd.get(), buffer.data(), buffer.size(), path)) {
+    hasher.update(buffer.data(), n);
     if (progress != nullptr) {
-      progress->add(static_cast<std::uint64_t>(n));
+      progress->add(n);
     }
   }
   return hasher.hex_final();
