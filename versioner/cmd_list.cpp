@@ -1,4 +1,4 @@
-#include "cli.hpp"
+#include "commands.hpp"
 #include "core/version.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"

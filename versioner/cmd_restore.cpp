@@ -1,4 +1,4 @@
-#include "cli.hpp"
+#include "commands.hpp"
 #include "core/version_ops.hpp"
 #include "util/error.hpp"
 

@@ -4,16 +4,16 @@
 #include "util/lockfile.hpp"
 
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
-namespace modelkeep::versioner {
+namespace modelkeep::app {
 
-/// Options accepted by every subcommand, before or after its name.
+/// Options accepted by every subcommand of every tool, before or after its name.
 struct GlobalOptions {
+  std::string program;  ///< "model-versioner", "backup-manager", ...
   std::optional<std::string> root;
   bool json = false;
   bool quiet = false;
@@ -30,18 +30,17 @@ public:
   /// The store selected by --root, $MODELKEEP_ROOT or ./models.
   [[nodiscard]] core::Store store() const;
 
-  /// Takes the store's writer lock for `command`, honouring --lock-timeout.
+  /// Takes the store's writer lock for `command` ("<program> <command>" in the lock file),
+  /// honouring --lock-timeout.
   [[nodiscard]] util::LockFile lock(const core::Store& store, const std::string& command) const;
 
   /// Whether a progress bar may be drawn.
-  [[nodiscard]] bool progress() const
-  {
-    return !m_options.no_progress && !m_options.quiet && !m_options.json;
-  }
+  [[nodiscard]] bool progress() const { return !m_options.no_progress && !m_options.quiet && !m_options.json; }
 
-  [[nodiscard]] bool verbose() const { return m_options.verbose && !m_options.quiet; }
+  /// Whether --json was given.
+  [[nodiscard]] bool json() const { return m_options.json; }
 
-  /// Prints `doc` as the one JSON document on stdout with --json, else runs `text`.
+  /// Prints `doc` as the one JSON document on stdout with --json, else runs `text` unless --quiet.
   void emit(const nlohmann::json& doc, const std::function<void()>& text) const;
 
   /// Prints the id or path a script needs on stdout: always, unless --json.
@@ -54,18 +53,16 @@ private:
   const GlobalOptions& m_options;
 };
 
-/// True once a command has printed its JSON document (so main prints no second one).
-[[nodiscard]] bool document_emitted();
-
 /// The version string of this build.
 [[nodiscard]] const char* tool_version();
 
-/// Subcommand registration; each adds its subcommand with options and a callback.
-void add_create(CLI::App& app, const GlobalOptions& options);
-void add_list(CLI::App& app, const GlobalOptions& options);
-void add_show(CLI::App& app, const GlobalOptions& options);
-void add_restore(CLI::App& app, const GlobalOptions& options);
-void add_delete(CLI::App& app, const GlobalOptions& options);
-void add_verify(CLI::App& app, const GlobalOptions& options);
+/// Registers a tool's subcommands on the app it is given.
+using SubcommandAdder = std::function<void(CLI::App&, const GlobalOptions&)>;
 
-} // namespace modelkeep::versioner
+/// The whole of a tool's main: builds the command line with the global options and the
+/// subcommands, parses and runs it, and turns every error into "<program>: error: ..." on
+/// stderr (plus a JSON document with --json) and the documented exit code.
+[[nodiscard]] int run_tool(const std::string& program, const std::string& description, int argc, char** argv,
+                           const SubcommandAdder& add_subcommands);
+
+}  // namespace modelkeep::app

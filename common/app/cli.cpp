@@ -1,0 +1,121 @@
+#include "app/cli.hpp"
+
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+namespace modelkeep::app {
+
+namespace {
+
+bool s_document_emitted = false;
+
+void add_global_options(CLI::App& app, GlobalOptions& options)
+{
+  app.add_option("--root", options.root, "Store root (default: $MODELKEEP_ROOT, else ./models)");
+  app.add_flag("--json", options.json, "Print one JSON document on stdout");
+  app.add_flag("-q,--quiet", options.quiet, "Print only errors (and the ids or paths scripts need)");
+  app.add_flag("-v,--verbose", options.verbose, "Explain each step on stderr");
+  app.add_flag("--no-progress", options.no_progress, "Never draw a progress bar");
+  app.add_option("--lock-timeout", options.lock_timeout_seconds,
+                 "Seconds to wait for another writer to release the store (default 30)")
+    ->check(CLI::Range(0.0, 86400.0));
+  app.set_version_flag("--version", options.program + " " + tool_version());
+}
+
+int report(const Error& error, const GlobalOptions& options)
+{
+  std::cout.flush();
+  std::fprintf(stderr, "%s: error: %s\n", options.program.c_str(), error.what());
+  if (options.json && !s_document_emitted) {
+    const nlohmann::json doc = {{"ok", false}, {"error", error.what()}, {"exit_code", static_cast<int>(error.code())}};
+    std::cout << doc.dump(2) << '\n';
+  }
+  return static_cast<int>(error.code());
+}
+
+}  // namespace
+
+core::Store Context::store() const
+{
+  return core::Store(core::Store::choose_root(m_options.root));
+}
+
+util::LockFile Context::lock(const core::Store& store, const std::string& command) const
+{
+  const auto timeout = std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000));
+  return store.lock_for_writing(m_options.program + " " + command, timeout);
+}
+
+void Context::emit(const nlohmann::json& doc, const std::function<void()>& text) const
+{
+  if (m_options.json) {
+    std::cout << doc.dump(2) << '\n';
+    s_document_emitted = true;
+  } else if (!m_options.quiet) {
+    text();
+  }
+}
+
+void Context::print_result(const std::string& text) const
+{
+  if (!m_options.json) {
+    std::cout << text << '\n';
+  }
+}
+
+void Context::note(const std::string& message) const
+{
+  if (!m_options.quiet && !m_options.json) {
+    std::cout.flush();
+    std::fprintf(stderr, "%s\n", message.c_str());
+  }
+}
+
+const char* tool_version()
+{
+  return MODELKEEP_VERSION;
+}
+
+int run_tool(const std::string& program, const std::string& description, int argc, char** argv,
+             const SubcommandAdder& add_subcommands)
+{
+  CLI::App app(program + ": " + description
+                 + "\nExit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 refused for safety, 5 store locked, "
+                   "6 malformed input.",
+               program);
+  app.fallthrough();
+  app.require_subcommand(1);
+  GlobalOptions options;
+  options.program = program;
+  add_global_options(app, options);
+  add_subcommands(app, options);
+  for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    sub->footer("Global options (--root, --json, -q, -v, --no-progress, --lock-timeout) are accepted "
+                "before or after the subcommand; see "
+                + program + " --help.\n");
+  }
+  app.parse_complete_callback([&options] { util::configure_log(options.program, options.verbose && !options.quiet); });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return report(Error(ExitCode::usage, std::string(e.what()) + " (see --help)"), options);
+  } catch (const Error& e) {
+    return report(e, options);
+  } catch (const std::filesystem::filesystem_error& e) {
+    return report(Error(ExitCode::failed, e.what()), options);
+  } catch (const std::bad_alloc&) {
+    return report(Error(ExitCode::failed, "out of memory"), options);
+  }
+  return 0;
+}
+
+}  // namespace modelkeep::app

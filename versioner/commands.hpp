@@ -1,0 +1,19 @@
+#pragma once
+
+#include "app/cli.hpp"
+
+namespace modelkeep::versioner {
+
+using app::Context;
+using app::GlobalOptions;
+using app::tool_version;
+
+/// Subcommand registration; each adds its subcommand with options and a callback.
+void add_create(CLI::App& app, const GlobalOptions& options);
+void add_list(CLI::App& app, const GlobalOptions& options);
+void add_show(CLI::App& app, const GlobalOptions& options);
+void add_restore(CLI::App& app, const GlobalOptions& options);
+void add_delete(CLI::App& app, const GlobalOptions& options);
+void add_verify(CLI::App& app, const GlobalOptions& options);
+
+}  // namespace modelkeep::versioner
