@@ -321,10 +321,14 @@ std::map<std::string, std::int64_t> files_on_disk(const fs::path& root, const st
 } // namespace
 
 TreeCheck check_tree(const fs::path& root, const Manifest& manifest, util::Progress* progress,
-                     const std::set<std::string>& ignore)
+                     const std::set<std::string>& ignore, Hashing hashing)
 {
   TreeCheck check;
   auto on_disk = files_on_disk(root, ignore);
+  for (const auto& [path, size] : on_disk) {
+    check.files_found += 1;
+    check.bytes_found += size > 0 ? static_cast<std::uint64_t>(size) : 0;
+  }
   std::vector<const FileEntry*> to_hash;
   for (const auto& entry : manifest.files()) {
     const auto it = on_disk.find(entry.path);
@@ -334,7 +338,8 @@ TreeCheck check_tree(const fs::path& root, const Manifest& manifest, util::Progr
     }
     if (it->second < 0 || static_cast<std::uint64_t>(it->second) != entry.size) {
       check.modified.push_back(entry.path);
-    } else {
+      check.resized.push_back(entry.path);
+    } else if (hashing == Hashing::yes) {
       to_hash.push_back(&entry);
     }
     on_disk.erase(it);
@@ -352,7 +357,6 @@ TreeCheck check_tree(const fs::path& root, const Manifest& manifest, util::Progr
       actual = std::string("unreadable: ") + error.what();
     }
     const std::lock_guard lock(result_mutex);
-    check.bytes_checked += entry.size;
     if (actual != entry.sha256) {
       check.modified.push_back(entry.path);
     }

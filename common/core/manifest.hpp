@@ -90,21 +90,30 @@ struct SourceFile {
 /// Hashes the files in place and returns their manifest.
 [[nodiscard]] Manifest hash_files(const std::vector<SourceFile>& files, util::Progress* progress);
 
-/// The differences between a tree on disk and a manifest.
+/// Whether a check re-reads and hashes file contents or compares sizes only.
+enum class Hashing { no, yes };
+
+/// The differences between a tree on disk (or an archive) and a manifest.
 struct TreeCheck {
   std::vector<std::string> missing;  ///< in the manifest, not on disk
   std::vector<std::string> modified; ///< different size, content or type on disk
+  std::vector<std::string> resized;  ///< those of `modified` whose size differs
   std::vector<std::string> extra;    ///< on disk, not in the manifest
-  std::uint64_t bytes_checked = 0;
+  std::vector<std::string> other;    ///< anything else wrong (unsafe or unsupported entries)
+  std::uint64_t files_found = 0;     ///< files seen on disk (or in the archive)
+  std::uint64_t bytes_found = 0;     ///< their total size
 
-  [[nodiscard]] bool ok() const noexcept { return missing.empty() && modified.empty() && extra.empty(); }
+  [[nodiscard]] bool ok() const noexcept
+  {
+    return missing.empty() && modified.empty() && extra.empty() && other.empty();
+  }
   /// "2 missing, 1 modified, 0 extra" style summary.
   [[nodiscard]] std::string summary() const;
 };
 
-/// Re-reads every file under `root` and compares it with `manifest`: count, sizes, SHA-256.
-/// Top-level names in `ignore` (such as "metadata.json") are not reported as extra.
+/// Re-reads every file under `root` and compares it with `manifest`: count, sizes and, with
+/// Hashing::yes, SHA-256. Top-level names in `ignore` (such as "metadata.json") are skipped.
 [[nodiscard]] TreeCheck check_tree(const fs::path& root, const Manifest& manifest, util::Progress* progress,
-                                   const std::set<std::string>& ignore = {});
+                                   const std::set<std::string>& ignore = {}, Hashing hashing = Hashing::yes);
 
 } // namespace modelkeep::core

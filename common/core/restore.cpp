@@ -64,8 +64,8 @@ void swap_in(const fs::path& fresh, const fs::path& target, bool target_exists)
 
 } // namespace
 
-RestoreResult restore_tree(const Store& store, const fs::path& source_root, const Manifest& manifest,
-                           const fs::path& requested_target, const std::string& label, bool show_progress)
+RestoreResult restore_into(const Store& store, const Manifest& manifest, const fs::path& requested_target,
+                           const std::string& label, bool show_progress, const Materializer& materialize)
 {
   RestoreResult result;
   result.target = checked_target(store, requested_target);
@@ -83,16 +83,12 @@ RestoreResult restore_tree(const Store& store, const fs::path& source_root, cons
     }
   }
 
-  std::vector<SourceFile> files;
-  for (const auto& entry : manifest.files()) {
-    files.push_back({entry.path, source_root / entry.path, entry.size, entry.mode});
-  }
   util::require_space(target.parent_path(), manifest.total_size());
   const fs::path fresh = util::temp_path_for(target, "restore");
   const util::TempPath cleanup(fresh);
 
   util::Progress copy_progress("restoring", manifest.total_size(), show_progress);
-  const Manifest copied = copy_tree(files, fresh, &copy_progress);
+  const Manifest copied = materialize(fresh, &copy_progress);
   copy_progress.finish();
   util::failpoint("restore.after_copy");
   util::Progress verify_progress("verifying", manifest.total_size(), show_progress);
@@ -100,8 +96,7 @@ RestoreResult restore_tree(const Store& store, const fs::path& source_root, cons
   verify_progress.finish();
   if (copied.digest() != manifest.digest() || !check.ok()) {
     throw Error(ExitCode::failed, "restored copy does not match the recorded checksums (" + check.summary() +
-                                      "); the source " + source_root.string() +
-                                      " may be damaged: run verify");
+                                      "); " + label + " may be damaged: run verify");
   }
 
   if (target_exists && !fs::is_empty(target, ec)) {
@@ -119,4 +114,18 @@ RestoreResult restore_tree(const Store& store, const fs::path& source_root, cons
   return result;
 }
 
-} // namespace modelkeep::core
+RestoreResult restore_tree(const Store& store, const fs::path& source_root, const Manifest& manifest,
+                           const fs::path& target, const std::string& label, bool show_progress)
+{
+  return restore_into(store, manifest, target, label, show_progress,
+                      [&](const fs::path& fresh, util::Progress* progress) {
+                        std::vector<SourceFile> files;
+                        files.reserve(manifest.file_count());
+                        for (const auto& entry : manifest.files()) {
+                          files.push_back({entry.path, source_root / entry.path, entry.size, entry.mode});
+                        }
+                        return copy_tree(files, fresh, progress);
+                      });
+}
+
+}  // namespace modelkeep::core

@@ -1,10 +1,11 @@
 # Shared set-up for the CLI suites: a fresh temp dir with an adapter, a store root in it,
 bats_require_minimum_version 1.5.0
-# and the built binaries from $MODELKEEP_BIN_DIR (set by CTest).
+# and the built binaries under $MODELKEEP_BUILD_DIR (set by CTest).
 
 setup_workdir() {
-  : "${MODELKEEP_BIN_DIR:?run through ctest, or set MODELKEEP_BIN_DIR to the dir of model-versioner}"
-  MV="$MODELKEEP_BIN_DIR/model-versioner"
+  : "${MODELKEEP_BUILD_DIR:?run through ctest, or set MODELKEEP_BUILD_DIR to the build directory}"
+  MV="$MODELKEEP_BUILD_DIR/versioner/model-versioner"
+  BM="$MODELKEEP_BUILD_DIR/backup/backup-manager"
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelkeep-cli.XXXXXX")
   cd "$WORK"
   export MODELKEEP_ROOT="$WORK/models"
@@ -24,6 +25,7 @@ setup() { setup_workdir; }
 teardown() { teardown_workdir; }
 
 mv_() { "$MV" "$@"; }
+bm() { "$BM" "$@"; }
 
 # A checksum of every file under a directory (paths and contents), to prove it unchanged.
 tree_sum() {

@@ -20,7 +20,7 @@ load helpers
 
 @test "the demo runs on a scratch copy and leaves models.example untouched" {
   before=$(tree_sum "$MODELKEEP_SOURCE_DIR/models.example")
-  TMPDIR="$WORK" run -0 "$MODELKEEP_SOURCE_DIR/scripts/demo.sh" "$(dirname "$MODELKEEP_BIN_DIR")"
+  TMPDIR="$WORK" run -0 "$MODELKEEP_SOURCE_DIR/scripts/demo.sh" "$MODELKEEP_BUILD_DIR"
   assert_output_contains "restored v001_"
   assert_output_contains "verify failed with exit 1"
   assert_output_contains "refused with exit 4"

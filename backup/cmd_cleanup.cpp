@@ -1,0 +1,97 @@
+#include "commands.hpp"
+#include "core/backup_ops.hpp"
+#include "core/events.hpp"
+#include "util/error.hpp"
+#include "util/text.hpp"
+
+#include <cstdio>
+#include <memory>
+
+namespace modelkeep::backup {
+
+namespace {
+
+struct CleanupArgs {
+  core::RetentionPolicy policy;
+  std::optional<std::string> type;
+  bool execute = false;
+};
+
+std::string reasons_text(const core::RetentionDecision& decision)
+{
+  std::string text;
+  for (const auto& reason : decision.reasons) {
+    text += (text.empty() ? "" : ", ") + reason;
+  }
+  return text;
+}
+
+void print_plan(const std::vector<core::CleanupItem>& plan, bool execute)
+{
+  std::uint64_t freed = 0;
+  std::size_t deleted = 0;
+  for (const auto& item : plan) {
+    const std::string id = item.entry.type + '/' + item.entry.name;
+    std::printf("%-6s %-58s %s\n", item.decision.keep ? "KEEP" : "DELETE", id.c_str(),
+                reasons_text(item.decision).c_str());
+    if (!item.decision.keep) {
+      ++deleted;
+      freed += item.entry.info->manifest.total_size();
+    }
+  }
+  std::printf("%zu to keep, %zu to delete (%s)\n", plan.size() - deleted, deleted, util::human_size(freed).c_str());
+  if (!execute && deleted > 0) {
+    std::printf("dry run: nothing was deleted; add --execute to delete them\n");
+  }
+}
+
+void run(const CleanupArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  const core::Store store = context.store();
+  const auto now = std::chrono::system_clock::now();
+  std::optional<util::LockFile> lock;
+  if (args.execute) {
+    lock.emplace(context.lock(store, "cleanup"));
+  }
+  const auto plan = core::plan_cleanup(store, args.policy, args.type, now);
+  nlohmann::json doc = {{"execute", args.execute}, {"backups", nlohmann::json::array()}};
+  for (const auto& item : plan) {
+    doc["backups"].push_back({{"id", item.entry.type + '/' + item.entry.name},
+                              {"action", item.decision.keep ? "keep" : "delete"},
+                              {"reasons", item.decision.reasons}});
+  }
+  context.emit(doc, [&] { print_plan(plan, args.execute); });
+  if (!args.execute) {
+    return;
+  }
+  for (const auto& item : plan) {
+    if (!item.decision.keep) {
+      core::remove_backup(*item.entry.info);
+      core::append_event(store, {{"event", "backup_cleanup"},
+                                 {"backup", item.entry.path.string()},
+                                 {"reasons", item.decision.reasons}});
+    }
+  }
+}
+
+} // namespace
+
+void add_cleanup(CLI::App& app, const GlobalOptions& options)
+{
+  auto args = std::make_shared<CleanupArgs>();
+  auto* cmd = app.add_subcommand(
+    "cleanup", "Apply a retention policy (rules ORed, like restic forget); a dry run unless --execute");
+  cmd->add_option("--retention-days", args->policy.within_days, "Keep every backup newer than N days");
+  cmd->add_option("--keep-last", args->policy.keep_last, "Keep the N newest (per type and source)");
+  cmd->add_option("--keep-daily", args->policy.keep_daily, "Keep the newest of each of the last N days");
+  cmd->add_option("--keep-weekly", args->policy.keep_weekly, "Keep the newest of each of the last N weeks");
+  cmd->add_option("--keep-monthly", args->policy.keep_monthly, "Keep the newest of each of the last N months");
+  cmd->add_option("--type", args->type, "Only consider backups of this type");
+  cmd->add_flag("--execute", args->execute, "Really delete (default: only print what would be deleted)");
+  cmd->footer("Never deleted, whatever the policy: the newest verified backup of each source, and backups that a\n"
+              "version's delete record or a consolidation record points to. UTC days, ISO weeks.\n");
+  cmd->callback([args, &options] { run(*args, options); });
+}
+
+}  // namespace modelkeep::backup

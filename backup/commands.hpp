@@ -1,0 +1,28 @@
+#pragma once
+
+#include "app/cli.hpp"
+#include "core/backup.hpp"
+
+#include <string>
+
+namespace modelkeep::backup {
+
+using app::Context;
+using app::GlobalOptions;
+namespace fs = std::filesystem;
+
+/// Subcommand registration; each adds its subcommand with options and a callback.
+void add_backup(CLI::App& app, const GlobalOptions& options);
+void add_list(CLI::App& app, const GlobalOptions& options);
+void add_verify(CLI::App& app, const GlobalOptions& options);
+void add_restore(CLI::App& app, const GlobalOptions& options);
+void add_cleanup(CLI::App& app, const GlobalOptions& options);
+void add_delete(CLI::App& app, const GlobalOptions& options);
+
+/// "2025-11-16 14:30:00" from "2025-11-16T14:30:00Z".
+[[nodiscard]] std::string short_time(const std::string& iso);
+
+/// The summary of a backup used in JSON output.
+[[nodiscard]] nlohmann::json backup_json(const core::BackupInfo& info);
+
+}  // namespace modelkeep::backup
