@@ -16,4 +16,4 @@ void add_restore(CLI::App& app, const GlobalOptions& options);
 void add_delete(CLI::App& app, const GlobalOptions& options);
 void add_verify(CLI::App& app, const GlobalOptions& options);
 
-}  // namespace modelkeep::versioner
+} // namespace modelkeep::versioner

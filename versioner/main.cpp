@@ -3,8 +3,8 @@
 int main(int argc, char** argv)
 {
   using namespace modelkeep;
-  return app::run_tool("model-versioner", "every training result as a verified, timestamped version.", argc, argv,
-                       [](CLI::App& app, const app::GlobalOptions& options) {
+  return app::run_tool("model-versioner", "every training result as a verified, timestamped version.", argc,
+                       argv, [](CLI::App& app, const app::GlobalOptions& options) {
                          versioner::add_create(app, options);
                          versioner::add_list(app, options);
                          versioner::add_show(app, options);

@@ -21,7 +21,7 @@ void add_global_options(CLI::App& app, GlobalOptions& options)
   app.add_flag("--no-progress", options.no_progress, "Never draw a progress bar");
   app.add_option("--lock-timeout", options.lock_timeout_seconds,
                  "Seconds to wait for another writer to release the store (default 30)")
-    ->check(CLI::Range(0.0, 86400.0));
+      ->check(CLI::Range(0.0, 86400.0));
   app.set_version_flag("--version", options.program + " " + tool_version());
 }
 
@@ -30,13 +30,14 @@ int report(const Error& error, const GlobalOptions& options)
   std::cout.flush();
   std::fprintf(stderr, "%s: error: %s\n", options.program.c_str(), error.what());
   if (options.json && !s_document_emitted) {
-    const nlohmann::json doc = {{"ok", false}, {"error", error.what()}, {"exit_code", static_cast<int>(error.code())}};
+    const nlohmann::json doc = {
+        {"ok", false}, {"error", error.what()}, {"exit_code", static_cast<int>(error.code())}};
     std::cout << doc.dump(2) << '\n';
   }
   return static_cast<int>(error.code());
 }
 
-}  // namespace
+} // namespace
 
 core::Store Context::store() const
 {
@@ -45,7 +46,8 @@ core::Store Context::store() const
 
 util::LockFile Context::lock(const core::Store& store, const std::string& command) const
 {
-  const auto timeout = std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000));
+  const auto timeout =
+      std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000));
   return store.lock_for_writing(m_options.program + " " + command, timeout);
 }
 
@@ -82,10 +84,11 @@ const char* tool_version()
 int run_tool(const std::string& program, const std::string& description, int argc, char** argv,
              const SubcommandAdder& add_subcommands)
 {
-  CLI::App app(program + ": " + description
-                 + "\nExit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 refused for safety, 5 store locked, "
-                   "6 malformed input.",
-               program);
+  CLI::App app(
+      program + ": " + description +
+          "\nExit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 refused for safety, 5 store locked, "
+          "6 malformed input.",
+      program);
   app.fallthrough();
   app.require_subcommand(1);
   GlobalOptions options;
@@ -94,10 +97,11 @@ int run_tool(const std::string& program, const std::string& description, int arg
   add_subcommands(app, options);
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
     sub->footer("Global options (--root, --json, -q, -v, --no-progress, --lock-timeout) are accepted "
-                "before or after the subcommand; see "
-                + program + " --help.\n");
+                "before or after the subcommand; see " +
+                program + " --help.\n");
   }
-  app.parse_complete_callback([&options] { util::configure_log(options.program, options.verbose && !options.quiet); });
+  app.parse_complete_callback(
+      [&options] { util::configure_log(options.program, options.verbose && !options.quiet); });
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -118,4 +122,4 @@ int run_tool(const std::string& program, const std::string& description, int arg
   return 0;
 }
 
-}  // namespace modelkeep::app
+} // namespace modelkeep::app

@@ -13,7 +13,7 @@ namespace modelkeep::app {
 
 /// Options accepted by every subcommand of every tool, before or after its name.
 struct GlobalOptions {
-  std::string program;  ///< "model-versioner", "backup-manager", ...
+  std::string program; ///< "model-versioner", "backup-manager", ...
   std::optional<std::string> root;
   bool json = false;
   bool quiet = false;
@@ -35,7 +35,10 @@ public:
   [[nodiscard]] util::LockFile lock(const core::Store& store, const std::string& command) const;
 
   /// Whether a progress bar may be drawn.
-  [[nodiscard]] bool progress() const { return !m_options.no_progress && !m_options.quiet && !m_options.json; }
+  [[nodiscard]] bool progress() const
+  {
+    return !m_options.no_progress && !m_options.quiet && !m_options.json;
+  }
 
   /// Whether --json was given.
   [[nodiscard]] bool json() const { return m_options.json; }
@@ -65,4 +68,4 @@ using SubcommandAdder = std::function<void(CLI::App&, const GlobalOptions&)>;
 [[nodiscard]] int run_tool(const std::string& program, const std::string& description, int argc, char** argv,
                            const SubcommandAdder& add_subcommands);
 
-}  // namespace modelkeep::app
+} // namespace modelkeep::app

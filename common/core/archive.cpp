@@ -10,8 +10,8 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -36,7 +36,8 @@ using Entry = std::unique_ptr<archive_entry, EntryDeleter>;
 [[noreturn]] void archive_failure(archive* a, const char* what, const fs::path& path, ExitCode code)
 {
   const char* text = archive_error_string(a);
-  throw Error(code, std::string(what) + " " + path.string() + ": " + (text != nullptr ? text : "unknown libarchive error"));
+  throw Error(code, std::string(what) + " " + path.string() + ": " +
+                        (text != nullptr ? text : "unknown libarchive error"));
 }
 
 Writer open_writer(int fd, const fs::path& path, Compression compression, int level)
@@ -48,8 +49,8 @@ Writer open_writer(int fd, const fs::path& path, Compression compression, int le
   }
   if (compression == Compression::zstd) {
     const std::string level_text = std::to_string(level);
-    if (archive_write_add_filter_zstd(a) != ARCHIVE_OK
-        || archive_write_set_filter_option(a, "zstd", "compression-level", level_text.c_str()) != ARCHIVE_OK) {
+    if (archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
+        archive_write_set_filter_option(a, "zstd", "compression-level", level_text.c_str()) != ARCHIVE_OK) {
       archive_failure(a, "cannot set up zstd compression for", path, ExitCode::failed);
     }
   }
@@ -92,8 +93,8 @@ FileEntry add_file(archive* a, const SourceFile& file, const fs::path& archive_p
     util::failpoint("copy.after_block");
   }
   if (size != static_cast<std::uint64_t>(st.st_size)) {
-    throw Error(ExitCode::failed,
-                "source changed while it was copied " + file.absolute.string() + ": stop the writer and try again");
+    throw Error(ExitCode::failed, "source changed while it was copied " + file.absolute.string() +
+                                      ": stop the writer and try again");
   }
   return {file.relative, size, file.mode, hasher.hex_final()};
 }
@@ -178,10 +179,10 @@ void for_each_entry(const fs::path& path, OnFile&& on_file, OnUnsafe&& on_unsafe
   }
 }
 
-}  // namespace
+} // namespace
 
-Manifest write_archive(const std::vector<SourceFile>& files, const fs::path& archive_path, Compression compression,
-                       int level, util::Progress* progress)
+Manifest write_archive(const std::vector<SourceFile>& files, const fs::path& archive_path,
+                       Compression compression, int level, util::Progress* progress)
 {
   util::UniqueFd fd = util::create_exclusive(archive_path, 0644);
   std::vector<FileEntry> entries;
@@ -210,35 +211,35 @@ TreeCheck check_archive(const fs::path& archive_path, const Manifest& manifest, 
     seen[entry.path] = false;
   }
   for_each_entry(
-    archive_path,
-    [&](const std::string& name, std::uint64_t size, std::uint32_t, auto&& read_data) {
-      check.files_found += 1;
-      check.bytes_found += size;
-      const FileEntry* expected = manifest.find(name);
-      if (expected == nullptr || seen[name]) {
-        check.extra.push_back(name);
-        return;
-      }
-      seen[name] = true;
-      if (expected->size != size) {
-        check.modified.push_back(name);
-        check.resized.push_back(name);
-        return;
-      }
-      if (hashing == Hashing::yes) {
-        util::Sha256 hasher;
-        read_data([&](const char* data, std::size_t n) {
-          hasher.update(data, n);
-          if (progress != nullptr) {
-            progress->add(n);
-          }
-        });
-        if (hasher.hex_final() != expected->sha256) {
-          check.modified.push_back(name);
+      archive_path,
+      [&](const std::string& name, std::uint64_t size, std::uint32_t, auto&& read_data) {
+        check.files_found += 1;
+        check.bytes_found += size;
+        const FileEntry* expected = manifest.find(name);
+        if (expected == nullptr || seen[name]) {
+          check.extra.push_back(name);
+          return;
         }
-      }
-    },
-    [&](const std::string& reason) { check.other.push_back(reason); });
+        seen[name] = true;
+        if (expected->size != size) {
+          check.modified.push_back(name);
+          check.resized.push_back(name);
+          return;
+        }
+        if (hashing == Hashing::yes) {
+          util::Sha256 hasher;
+          read_data([&](const char* data, std::size_t n) {
+            hasher.update(data, n);
+            if (progress != nullptr) {
+              progress->add(n);
+            }
+          });
+          if (hasher.hex_final() != expected->sha256) {
+            check.modified.push_back(name);
+          }
+        }
+      },
+      [&](const std::string& reason) { check.other.push_back(reason); });
   for (const auto& [name, found] : seen) {
     if (!found) {
       check.missing.push_back(name);
@@ -253,40 +254,40 @@ Manifest extract_archive(const fs::path& archive_path, const fs::path& dest, uti
   std::vector<FileEntry> entries;
   std::set<fs::path> dirs{dest};
   for_each_entry(
-    archive_path,
-    [&](const std::string& name, std::uint64_t, std::uint32_t mode, auto&& read_data) {
-      const fs::path target = dest / name;
-      util::create_directories(target.parent_path());
-      dirs.insert(target.parent_path());
-      const int raw = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-      if (raw < 0) {
-        throw_errno("cannot create", target);
-      }
-      util::UniqueFd out(raw);
-      util::Sha256 hasher;
-      std::uint64_t size = 0;
-      read_data([&](const char* data, std::size_t n) {
-        hasher.update(data, n);
-        util::write_all(out.get(), std::string_view(data, n), target);
-        size += n;
-        if (progress != nullptr) {
-          progress->add(n);
+      archive_path,
+      [&](const std::string& name, std::uint64_t, std::uint32_t mode, auto&& read_data) {
+        const fs::path target = dest / name;
+        util::create_directories(target.parent_path());
+        dirs.insert(target.parent_path());
+        const int raw = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (raw < 0) {
+          throw_errno("cannot create", target);
         }
+        util::UniqueFd out(raw);
+        util::Sha256 hasher;
+        std::uint64_t size = 0;
+        read_data([&](const char* data, std::size_t n) {
+          hasher.update(data, n);
+          util::write_all(out.get(), std::string_view(data, n), target);
+          size += n;
+          if (progress != nullptr) {
+            progress->add(n);
+          }
+        });
+        if (::fchmod(out.get(), mode & 07777) != 0) {
+          throw_errno("cannot set mode of", target);
+        }
+        util::fsync_fd(out.get(), target);
+        out.close(target);
+        entries.push_back({name, size, mode & 07777, hasher.hex_final()});
+      },
+      [&](const std::string& reason) {
+        throw Error(ExitCode::malformed, "refusing to extract from " + archive_path.string() + ": " + reason);
       });
-      if (::fchmod(out.get(), mode & 07777) != 0) {
-        throw_errno("cannot set mode of", target);
-      }
-      util::fsync_fd(out.get(), target);
-      out.close(target);
-      entries.push_back({name, size, mode & 07777, hasher.hex_final()});
-    },
-    [&](const std::string& reason) {
-      throw Error(ExitCode::malformed, "refusing to extract from " + archive_path.string() + ": " + reason);
-    });
   for (const auto& dir : dirs) {
     util::fsync_dir(dir);
   }
   return Manifest(std::move(entries));
 }
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

@@ -29,6 +29,7 @@ enum class Compression { none, zstd };
 /// Extracts the regular files of an archive into the new directory `dest`, refusing (Error
 /// malformed) absolute names, "..", links and special files before anything is written
 /// for them; every file is created with O_EXCL|O_NOFOLLOW and fsynced. Returns what was written.
-[[nodiscard]] Manifest extract_archive(const fs::path& archive, const fs::path& dest, util::Progress* progress);
+[[nodiscard]] Manifest extract_archive(const fs::path& archive, const fs::path& dest,
+                                       util::Progress* progress);
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

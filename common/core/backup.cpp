@@ -101,25 +101,26 @@ json verification_record(const BackupCheck& check)
 json backup_document(const BackupInfo& info, const BackupCheck& check)
 {
   return {
-    {"schema_version", 1},
-    {"name", info.name},
-    {"type", info.type},
-    {"source", info.source},
-    {"reason", info.reason},
-    {"created_at", info.created_at},
-    {"host", info.host},
-    {"user", info.user},
-    {"format", format_name(info.format)},
-    {"file_count", info.manifest.file_count()},
-    {"total_size", info.manifest.total_size()},
-    {"manifest_digest", info.manifest.digest()},
-    {"files", info.manifest.to_json()},
-    {"critical_files", info.critical_files},
-    {"verification", verification_record(check)},
+      {"schema_version", 1},
+      {"name", info.name},
+      {"type", info.type},
+      {"source", info.source},
+      {"reason", info.reason},
+      {"created_at", info.created_at},
+      {"host", info.host},
+      {"user", info.user},
+      {"format", format_name(info.format)},
+      {"file_count", info.manifest.file_count()},
+      {"total_size", info.manifest.total_size()},
+      {"manifest_digest", info.manifest.digest()},
+      {"files", info.manifest.to_json()},
+      {"critical_files", info.critical_files},
+      {"verification", verification_record(check)},
   };
 }
 
-Manifest write_data(const std::vector<SourceFile>& files, const BackupInfo& info, int level, bool show_progress)
+Manifest write_data(const std::vector<SourceFile>& files, const BackupInfo& info, int level,
+                    bool show_progress)
 {
   util::Progress progress("backing up", total_size(files), show_progress);
   switch (info.format) {
@@ -158,7 +159,8 @@ BackupRecord create_verified_backup(const Store& store, const BackupRequest& req
   util::require_space(type_dir, total_size(files));
 
   const auto now = std::chrono::system_clock::now();
-  const fs::path final_path = unused_path(type_dir, util::slugify(request.name) + '_' + util::utc_compact(now));
+  const fs::path final_path =
+      unused_path(type_dir, util::slugify(request.name) + '_' + util::utc_compact(now));
   util::TempPath temp(util::temp_path_for(final_path));
   util::create_directories(temp.path());
   BackupInfo info;
@@ -180,8 +182,8 @@ BackupRecord create_verified_backup(const Store& store, const BackupRequest& req
   const BackupCheck check = verify_backup(info, Hashing::yes, &progress);
   progress.finish();
   if (!check.ok()) {
-    throw Error(ExitCode::failed,
-                "backup verification failed for " + request.source.string() + ": " + join(check.problems, "; "));
+    throw Error(ExitCode::failed, "backup verification failed for " + request.source.string() + ": " +
+                                      join(check.problems, "; "));
   }
   util::failpoint("backup.after_verify");
   util::log_step("backup verified: " + std::to_string(info.manifest.file_count()) +
@@ -207,17 +209,21 @@ std::vector<std::string> default_critical_files(const fs::path& source)
       critical.emplace_back(name);
     }
   }
-  const auto has = [&](const char* name) { return std::find(critical.begin(), critical.end(), name) != critical.end(); };
+  const auto has = [&](const char* name) {
+    return std::find(critical.begin(), critical.end(), name) != critical.end();
+  };
   if (has("adapter_config.json") && !has("adapter_model.safetensors") && !has("adapter_model.bin")) {
-    throw Error(ExitCode::malformed, "adapter without weights " + source.string() +
-                                         ": adapter_config.json but no adapter_model.safetensors or adapter_model.bin");
+    throw Error(ExitCode::malformed,
+                "adapter without weights " + source.string() +
+                    ": adapter_config.json but no adapter_model.safetensors or adapter_model.bin");
   }
   if (has("model.safetensors.index.json")) {
     const fs::path index_path = source / "model.safetensors.index.json";
     const json index = json::parse(util::read_file(index_path), nullptr, false);
     if (index.is_discarded() || !index.is_object() || !index.contains("weight_map") ||
         !index["weight_map"].is_object()) {
-      throw Error(ExitCode::malformed, "malformed shard index " + index_path.string() + ": no weight_map object");
+      throw Error(ExitCode::malformed,
+                  "malformed shard index " + index_path.string() + ": no weight_map object");
     }
     std::set<std::string> shards;
     for (const auto& [tensor, shard] : index["weight_map"].items()) {
@@ -351,8 +357,9 @@ BackupInfo resolve_backup(const Store& store, const std::string& text)
     throw Error(ExitCode::not_found, "no backup named " + text + " in " + store.backups_dir().string());
   }
   if (matches.size() > 1) {
-    throw Error(ExitCode::usage, "backup name " + text + " is ambiguous: give it as TYPE/NAME (" + matches[0].type +
-                                     "/" + text + ", " + matches[1].type + "/" + text + ")");
+    throw Error(ExitCode::usage, "backup name " + text + " is ambiguous: give it as TYPE/NAME (" +
+                                     matches[0].type + "/" + text + ", " + matches[1].type + "/" + text +
+                                     ")");
   }
   if (!matches[0].info) {
     throw Error(ExitCode::malformed, matches[0].error);
@@ -392,7 +399,8 @@ std::string percent_difference(std::uint64_t expected, std::uint64_t found)
   }
   char text[48];
   std::snprintf(text, sizeof text, " (%+.2f%%)",
-                (static_cast<double>(found) - static_cast<double>(expected)) * 100.0 / static_cast<double>(expected));
+                (static_cast<double>(found) - static_cast<double>(expected)) * 100.0 /
+                    static_cast<double>(expected));
   return text;
 }
 
@@ -413,13 +421,14 @@ BackupCheck verify_backup(const BackupInfo& backup, Hashing hashing, util::Progr
                        std::to_string(check.files_found));
   }
   if (check.bytes_found != backup.manifest.total_size()) {
-    problems.push_back("total size: expected " + std::to_string(backup.manifest.total_size()) + " bytes, found " +
-                       std::to_string(check.bytes_found) +
+    problems.push_back("total size: expected " + std::to_string(backup.manifest.total_size()) +
+                       " bytes, found " + std::to_string(check.bytes_found) +
                        percent_difference(backup.manifest.total_size(), check.bytes_found));
   }
   for (const auto& critical : backup.critical_files) {
-    const bool missing = backup.manifest.find(critical) == nullptr ||
-                         std::find(check.missing.begin(), check.missing.end(), critical) != check.missing.end();
+    const bool missing =
+        backup.manifest.find(critical) == nullptr ||
+        std::find(check.missing.begin(), check.missing.end(), critical) != check.missing.end();
     if (missing) {
       problems.push_back("critical file missing: " + critical);
     }
@@ -430,7 +439,8 @@ BackupCheck verify_backup(const BackupInfo& backup, Hashing hashing, util::Progr
   for (const auto& path : check.modified) {
     const bool resized = std::find(check.resized.begin(), check.resized.end(), path) != check.resized.end();
     const FileEntry* expected = backup.manifest.find(path);
-    problems.push_back(resized ? "size differs: " + path + " (expected " + std::to_string(expected->size) + " bytes)"
+    problems.push_back(resized ? "size differs: " + path + " (expected " + std::to_string(expected->size) +
+                                     " bytes)"
                                : "checksum differs: " + path);
   }
   for (const auto& path : check.extra) {
@@ -458,4 +468,4 @@ void remove_backup(const BackupInfo& backup)
   util::remove_all(doomed);
 }
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

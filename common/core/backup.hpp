@@ -98,7 +98,8 @@ struct BackupEntry {
 
 /// Every committed backup (a directory with a backup.json; temporaries are skipped), by type
 /// then name; `type` restricts the list to one type.
-[[nodiscard]] std::vector<BackupEntry> list_backups(const Store& store, const std::optional<std::string>& type);
+[[nodiscard]] std::vector<BackupEntry> list_backups(const Store& store,
+                                                    const std::optional<std::string>& type);
 
 /// The backup a user named: a path, TYPE/NAME, or a bare directory name (unique across types).
 /// Throws Error(not_found) or Error(usage) for an ambiguous name.
@@ -121,4 +122,4 @@ void record_verification(const BackupInfo& backup, const BackupCheck& check);
 /// Removes a backup: renamed to a temporary name first (it disappears at once), then deleted.
 void remove_backup(const BackupInfo& backup);
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

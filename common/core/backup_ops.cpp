@@ -18,7 +18,8 @@ namespace modelkeep::core {
 
 using nlohmann::json;
 
-RestoreResult restore_backup(const Store& store, const BackupInfo& backup, const fs::path& dest, bool show_progress)
+RestoreResult restore_backup(const Store& store, const BackupInfo& backup, const fs::path& dest,
+                             bool show_progress)
 {
   util::log_step("verifying " + backup.id() + " before restoring it");
   util::Progress progress("verifying backup", backup.manifest.total_size(), show_progress);
@@ -30,7 +31,8 @@ RestoreResult restore_backup(const Store& store, const BackupInfo& backup, const
     for (const auto& problem : check.problems) {
       problems += "\n  " + problem;
     }
-    throw Error(ExitCode::failed, "backup " + backup.path.string() + " failed verification; not restoring it:" + problems);
+    throw Error(ExitCode::failed,
+                "backup " + backup.path.string() + " failed verification; not restoring it:" + problems);
   }
   const auto materialize = [&](const fs::path& fresh, util::Progress* copy_progress) {
     if (backup.format != BackupFormat::dir) {
@@ -43,7 +45,8 @@ RestoreResult restore_backup(const Store& store, const BackupInfo& backup, const
     }
     return copy_tree(files, fresh, copy_progress);
   };
-  RestoreResult result = restore_into(store, backup.manifest, dest, "backup " + backup.id(), show_progress, materialize);
+  RestoreResult result =
+      restore_into(store, backup.manifest, dest, "backup " + backup.id(), show_progress, materialize);
   json event = {{"event", "backup_restore"},
                 {"backup", backup.path.string()},
                 {"target", result.target.string()},
@@ -58,7 +61,8 @@ RestoreResult restore_backup(const Store& store, const BackupInfo& backup, const
 namespace {
 
 /// Records one more reason to protect a backup.
-void protect_with(std::map<std::string, std::string>& protect, const std::string& id, const std::string& reason)
+void protect_with(std::map<std::string, std::string>& protect, const std::string& id,
+                  const std::string& reason)
 {
   std::string& reasons = protect[id];
   reasons += (reasons.empty() ? "" : "; ") + reason;
@@ -81,7 +85,8 @@ void add_referenced(const Store& store, std::map<std::string, std::string>& prot
   }
   for (const auto& line : util::split(text, '\n')) {
     const json event = json::parse(line, nullptr, false);
-    if (event.is_discarded() || !event.is_object() || !event.contains("backup") || !event["backup"].is_string()) {
+    if (event.is_discarded() || !event.is_object() || !event.contains("backup") ||
+        !event["backup"].is_string()) {
       continue;
     }
     const std::string kind = event.value("event", "");
@@ -94,7 +99,8 @@ void add_referenced(const Store& store, std::map<std::string, std::string>& prot
 
 } // namespace
 
-std::map<std::string, std::string> protected_backups(const Store& store, const std::vector<BackupEntry>& backups)
+std::map<std::string, std::string> protected_backups(const Store& store,
+                                                     const std::vector<BackupEntry>& backups)
 {
   std::map<std::string, std::string> protect;
   std::map<std::string, const BackupInfo*> newest_by_source;
@@ -103,7 +109,8 @@ std::map<std::string, std::string> protected_backups(const Store& store, const s
       continue;
     }
     const BackupInfo*& newest = newest_by_source[entry.info->source];
-    if (newest == nullptr || std::tie(entry.info->created_at, entry.name) > std::tie(newest->created_at, newest->name)) {
+    if (newest == nullptr ||
+        std::tie(entry.info->created_at, entry.name) > std::tie(newest->created_at, newest->name)) {
       newest = &*entry.info;
     }
   }
@@ -118,7 +125,8 @@ std::vector<CleanupItem> plan_cleanup(const Store& store, const RetentionPolicy&
                                       const std::optional<std::string>& type, util::SystemTime now)
 {
   if (policy.empty()) {
-    throw Error(ExitCode::usage, "refusing to clean up without a policy: give --retention-days or a --keep-* rule");
+    throw Error(ExitCode::usage,
+                "refusing to clean up without a policy: give --retention-days or a --keep-* rule");
   }
   const auto all = list_backups(store, std::nullopt);
   const auto protect = protected_backups(store, all);
@@ -157,8 +165,8 @@ void delete_backup(const Store& store, const BackupInfo& backup, bool force)
 {
   const auto protect = protected_backups(store, list_backups(store, std::nullopt));
   if (const auto found = protect.find(backup.id()); found != protect.end() && !force) {
-    throw Error(ExitCode::refused,
-                "refusing to delete " + backup.path.string() + ": " + found->second + " (add --force to delete it anyway)");
+    throw Error(ExitCode::refused, "refusing to delete " + backup.path.string() + ": " + found->second +
+                                       " (add --force to delete it anyway)");
   }
   remove_backup(backup);
   append_event(store, {{"event", "backup_delete"}, {"backup", backup.path.string()}, {"forced", force}});
@@ -171,4 +179,4 @@ bool in_subset(const std::string& id, unsigned n, unsigned t)
   return value % t == n - 1;
 }
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

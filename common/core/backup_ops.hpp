@@ -35,7 +35,8 @@ struct CleanupItem {
 /// What `cleanup` would keep and delete under `policy` (groups: type and source path).
 /// Backups whose backup.json cannot be read are kept. Throws Error(usage) on an empty policy.
 [[nodiscard]] std::vector<CleanupItem> plan_cleanup(const Store& store, const RetentionPolicy& policy,
-                                                    const std::optional<std::string>& type, util::SystemTime now);
+                                                    const std::optional<std::string>& type,
+                                                    util::SystemTime now);
 
 /// Deletes one backup and logs a "backup_delete" event; refuses (Error refused) a protected
 /// backup unless `force`. The caller holds the lock.
@@ -44,4 +45,4 @@ void delete_backup(const Store& store, const BackupInfo& backup, bool force);
 /// True if the backup id falls in slice n of t (1 <= n <= t), a stable split by its name.
 [[nodiscard]] bool in_subset(const std::string& id, unsigned n, unsigned t);
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

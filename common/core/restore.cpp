@@ -128,4 +128,4 @@ RestoreResult restore_tree(const Store& store, const fs::path& source_root, cons
                       });
 }
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

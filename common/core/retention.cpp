@@ -64,7 +64,8 @@ void apply_bucket_rule(const std::vector<std::size_t>& newest_first, const std::
 }
 
 void apply_to_group(const std::vector<std::size_t>& newest_first, const std::vector<RetentionItem>& items,
-                    const RetentionPolicy& policy, util::SystemTime now, std::vector<RetentionDecision>& decisions)
+                    const RetentionPolicy& policy, util::SystemTime now,
+                    std::vector<RetentionDecision>& decisions)
 {
   for (std::size_t rank = 0; rank < newest_first.size(); ++rank) {
     const std::size_t i = newest_first[rank];
@@ -90,8 +91,8 @@ void apply_to_group(const std::vector<std::size_t>& newest_first, const std::vec
 
 } // namespace
 
-std::vector<RetentionDecision> apply_retention(const std::vector<RetentionItem>& items, const RetentionPolicy& policy,
-                                               util::SystemTime now)
+std::vector<RetentionDecision> apply_retention(const std::vector<RetentionItem>& items,
+                                               const RetentionPolicy& policy, util::SystemTime now)
 {
   std::vector<RetentionDecision> decisions(items.size());
   std::map<std::string, std::vector<std::size_t>> groups;
@@ -99,11 +100,10 @@ std::vector<RetentionDecision> apply_retention(const std::vector<RetentionItem>&
     groups[items[i].group].push_back(i);
   }
   for (auto& [group, members] : groups) {
-    std::stable_sort(members.begin(), members.end(),
-                     [&](std::size_t a, std::size_t b) {
-                       // Equal times (two backups in one second): the later item is the newer.
-                       return items[a].created != items[b].created ? items[a].created > items[b].created : a > b;
-                     });
+    std::stable_sort(members.begin(), members.end(), [&](std::size_t a, std::size_t b) {
+      // Equal times (two backups in one second): the later item is the newer.
+      return items[a].created != items[b].created ? items[a].created > items[b].created : a > b;
+    });
     apply_to_group(members, items, policy, now, decisions);
   }
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -115,4 +115,4 @@ std::vector<RetentionDecision> apply_retention(const std::vector<RetentionItem>&
   return decisions;
 }
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

@@ -33,10 +33,10 @@ struct RetentionDecision {
   std::vector<std::string> reasons; ///< "last 3", "daily 2025-11-16", "protected: ..."
 };
 
-/// Applies `policy` to `items` as of `now` (of two with the same time, the later one counts as newer): within each group, newest first, each
-/// rule keeps its buckets' newest item; protected items are always kept. Days, weeks and
-/// months are counted in UTC. Returns one decision per item, in the items' order.
+/// Applies `policy` to `items` as of `now` (of two with the same time, the later one counts as newer): within
+/// each group, newest first, each rule keeps its buckets' newest item; protected items are always kept. Days,
+/// weeks and months are counted in UTC. Returns one decision per item, in the items' order.
 [[nodiscard]] std::vector<RetentionDecision>
 apply_retention(const std::vector<RetentionItem>& items, const RetentionPolicy& policy, util::SystemTime now);
 
-}  // namespace modelkeep::core
+} // namespace modelkeep::core

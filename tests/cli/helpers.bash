@@ -17,6 +17,10 @@ setup_workdir() {
 
 teardown_workdir() {
   cd /
+  if [ -n "${WORK:-}" ]; then
+    # A failed test may leave its small filesystems mounted.
+    grep -o " $WORK/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r mnt; do umount "$mnt" 2>/dev/null; done
+  fi
   [ -n "${WORK:-}" ] && chmod -R u+rwX "$WORK" 2>/dev/null
   [ -n "${WORK:-}" ] && rm -rf "$WORK"
 }
