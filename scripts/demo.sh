@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a scratch copy of models.example/: snapshot two training results as
-# versions, list, show, verify, catch a corrupted file, and restore an earlier version
-# (the current adapter is backed up first). models.example/ itself is never modified.
+# versions, list, show, verify, catch a corrupted file, restore an earlier version (the
+# current adapter is backed up first), make verified backups and dry-run a retention
+# policy. models.example/ itself is never modified.
 # usage: scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
 
@@ -9,15 +10,19 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
 case "$build" in /*) ;; *) build="$top/$build" ;; esac
 mv_bin="$build/versioner/model-versioner"
-[ -x "$mv_bin" ] || { echo "demo.sh: error: $mv_bin not built (run make build)" >&2; exit 1; }
+bm_bin="$build/backup/backup-manager"
+for bin in "$mv_bin" "$bm_bin"; do
+  [ -x "$bin" ] || { echo "demo.sh: error: $bin not built (run make build)" >&2; exit 1; }
+done
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/modelkeep-demo.XXXXXX")
 cp -r "$top/models.example/." "$scratch/"
 cd "$scratch"
 export MODELKEEP_ROOT="$scratch/models"
 
-step() { printf '\n\033[1m$ model-versioner %s\033[0m\n' "$*"; }
-mv() { step "$@"; "$mv_bin" "$@"; }
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+mv() { step model-versioner "$@"; "$mv_bin" "$@"; }
+bm() { step backup-manager "$@"; "$bm_bin" "$@"; }
 
 echo "modelkeep demo in $scratch (a copy of models.example/)"
 
@@ -53,5 +58,14 @@ echo; echo "# current_model/ now holds v001 again; what it held is in a verified
 ls -1 models/backups/pre_restore/
 mv delete v2 || echo "(refused with exit $?: needs --confirm)"
 mv list
+
+echo; echo "# verified backups: copied, read back from disk and checked before they count"
+bm backup current_model --type emergency --reason "before an experiment" --format tar.zst
+bm backup current_model --type emergency --reason "before another experiment"
+bm backup current_model --type pre_consolidation --reason "before merging"
+bm list
+bm verify --all
+bm cleanup --keep-last 1
+echo "(a dry run: add --execute to delete)"
 
 echo; echo "demo finished; the scratch store is in $scratch/models"
