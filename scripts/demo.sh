@@ -66,6 +66,5 @@ bm backup current_model --type pre_consolidation --reason "before merging"
 bm list
 bm verify --all
 bm cleanup --keep-last 1
-echo "(a dry run: add --execute to delete)"
 
 echo; echo "demo finished; the scratch store is in $scratch/models"
