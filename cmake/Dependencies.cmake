@@ -7,3 +7,6 @@ find_package(LibArchive 3.4 REQUIRED)
 if(MODELKEEP_BUILD_TESTS)
   find_package(doctest 2.4 REQUIRED)
 endif()
+
+# LibTorch (Debian's libtorch-dev) only for consolidate-model.
+find_package(Torch REQUIRED)

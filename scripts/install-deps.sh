@@ -3,25 +3,23 @@
 # Idempotent and non-interactive: packages already installed are left alone, and
 # apt-get runs (after one `apt-get update`) only when something is missing.
 #
-# usage: scripts/install-deps.sh [--check] [--torch]
+# usage: scripts/install-deps.sh [--check]
 #   --check   only report what is missing (exit 1 if anything is)
-#   --torch   also the packages for consolidate-model (LibTorch, OpenBLAS)
 set -euo pipefail
 
 base_packages=(
   g++ cmake ninja-build make pkg-config
   libssl-dev nlohmann-json3-dev libcli11-dev doctest-dev libarchive-dev
   bats jq zstd util-linux
+  libtorch-dev libopenblas0-pthread
 )
-torch_packages=(libtorch-dev libopenblas0-pthread)
 
 check_only=no
 packages=("${base_packages[@]}")
 for arg in "$@"; do
   case "$arg" in
     --check) check_only=yes ;;
-    --torch) packages+=("${torch_packages[@]}") ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps.sh: error: unknown option $arg" >&2; exit 2 ;;
   esac
 done

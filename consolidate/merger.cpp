@@ -1,0 +1,255 @@
+#include "merger.hpp"
+
+#include "core/manifest.hpp"
+#include "core/numeric.hpp"
+#include "util/error.hpp"
+#include "util/failpoint.hpp"
+#include "util/file.hpp"
+#include "util/log.hpp"
+#include "util/progress.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+#include <torch/torch.h>
+
+namespace modelkeep::consolidate {
+
+using core::DType;
+
+void use_all_cores()
+{
+  at::set_num_threads(static_cast<int>(std::max(1U, std::thread::hardware_concurrency())));
+}
+
+namespace {
+
+std::vector<std::int64_t> dims(const std::vector<std::uint64_t>& shape)
+{
+  return {shape.begin(), shape.end()};
+}
+
+/// A float32 tensor with the values of a stored tensor.
+torch::Tensor load_float(const core::SafetensorsFile& file, const core::TensorInfo& info)
+{
+  torch::Tensor out = torch::empty(dims(info.shape), torch::kFloat32);
+  core::to_float(file.data(info), info.dtype, {out.data_ptr<float>(), static_cast<std::size_t>(info.numel())});
+  return out;
+}
+
+/// The oriented, scaled delta of one LoRA module, shaped like the base tensor.
+torch::Tensor module_delta(const core::Adapter& adapter, const core::Delta& delta, const torch::Tensor& base)
+{
+  const auto& module = *delta.module;
+  const torch::Tensor a = load_float(adapter.file(), *module.a);
+  const torch::Tensor b = load_float(adapter.file(), *module.b);
+  torch::Tensor d;
+  switch (module.kind) {
+  case core::LoraKind::linear:
+    d = torch::matmul(b, a);
+    if (delta.transposed) {
+      d = d.t();
+    }
+    break;
+  case core::LoraKind::embedding:
+    d = torch::matmul(b, a).t();
+    break;
+  case core::LoraKind::conv:
+    d = torch::matmul(b.reshape({b.size(0), b.size(1)}), a.reshape({a.size(0), -1})).reshape(base.sizes());
+    break;
+  }
+  return d.contiguous().mul_(static_cast<float>(delta.factor));
+}
+
+/// Rescales each output row of `weight` (W + delta) to the DoRA magnitude.
+void apply_dora(const core::Adapter& adapter, const core::Delta& delta, torch::Tensor& weight)
+{
+  const torch::Tensor magnitude = load_float(adapter.file(), *delta.module->magnitude).reshape({-1});
+  // Views of the contiguous weight, so the in-place scaling lands in it.
+  torch::Tensor rows = delta.transposed ? weight.t() : weight.view({weight.size(0), -1});
+  const torch::Tensor norm = rows.norm(2, 1);
+  rows.mul_((magnitude / norm).unsqueeze(1));
+}
+
+class ShardWriter {
+public:
+  ShardWriter(const core::BaseModel& base, const std::vector<core::Adapter>& adapters, MergeStats& stats,
+              util::Progress* progress)
+    : m_base(base), m_adapters(adapters), m_stats(stats), m_progress(progress)
+  {
+  }
+
+  void write(const std::vector<core::TensorPlan>& plans, std::size_t shard, const fs::path& path)
+  {
+    std::vector<core::TensorSpec> specs;
+    specs.reserve(plans.size());
+    for (const auto& plan : plans) {
+      specs.push_back({plan.name, plan.out_dtype, plan.out_shape});
+    }
+    core::SafetensorsWriter writer(path, specs, m_base.shards()[shard].metadata());
+    for (const auto& plan : plans) {
+      write_tensor(plan, writer);
+      ++m_stats.tensors_written;
+    }
+    writer.finish();
+    check_written(path, specs);
+  }
+
+private:
+  void write_tensor(const core::TensorPlan& plan, core::SafetensorsWriter& writer)
+  {
+    if (plan.untouched()) {
+      const auto& file = m_base.shards()[plan.shard];
+      writer.write(file.data(*plan.base));
+      file.release(*plan.base);
+      count(plan.base->nbytes());
+      return;
+    }
+    torch::Tensor values = plan.replacement != nullptr ? replacement_values(plan) : merged_values(plan);
+    std::vector<std::byte> bytes(static_cast<std::size_t>(values.numel()) * core::dtype_size(plan.out_dtype));
+    core::from_float({values.data_ptr<float>(), static_cast<std::size_t>(values.numel())}, plan.out_dtype, bytes);
+    writer.write(bytes);
+    count(bytes.size());
+  }
+
+  torch::Tensor replacement_values(const core::TensorPlan& plan)
+  {
+    const auto& file = m_adapters[plan.replacement_adapter].file();
+    if (!core::is_mergeable(plan.replacement->dtype) || !core::is_mergeable(plan.out_dtype)) {
+      throw Error(ExitCode::malformed, "cannot convert " + plan.replacement->name + " to " +
+                                           std::string(core::dtype_name(plan.out_dtype)));
+    }
+    return load_float(file, *plan.replacement);
+  }
+
+  torch::Tensor merged_values(const core::TensorPlan& plan)
+  {
+    const auto& file = m_base.shards()[plan.shard];
+    torch::Tensor weight = load_float(file, *plan.base);
+    file.release(*plan.base);
+    for (const auto& delta : plan.deltas) {
+      const torch::Tensor d = module_delta(m_adapters[delta.adapter], delta, weight);
+      const double max_abs = d.abs().max().item<double>();
+      m_stats.max_abs_delta = std::max(m_stats.max_abs_delta, max_abs);
+      double& module_max = m_stats.module_max[delta.module->module];
+      module_max = std::max(module_max, max_abs);
+      weight.add_(d);
+    }
+    if (plan.dora) {
+      apply_dora(m_adapters[plan.dora->adapter], *plan.dora, weight);
+    }
+    for (const auto& delta : plan.bias_deltas) {
+      const torch::Tensor bias = load_float(m_adapters[delta.adapter].file(), *delta.module->bias).reshape(weight.sizes());
+      weight.add_(bias * static_cast<float>(delta.factor));
+    }
+    return weight.contiguous();
+  }
+
+  void count(std::uint64_t bytes)
+  {
+    m_stats.bytes_written += bytes;
+    if (m_progress != nullptr) {
+      m_progress->add(bytes);
+    }
+  }
+
+  static void check_written(const fs::path& path, const std::vector<core::TensorSpec>& specs)
+  {
+    const auto written = core::SafetensorsFile::open(path);
+    for (const auto& spec : specs) {
+      const core::TensorInfo* info = written.find(spec.name);
+      if (info == nullptr || info->dtype != spec.dtype || info->shape != spec.shape) {
+        throw Error(ExitCode::failed, "written shard " + path.string() + " does not match the plan at " + spec.name);
+      }
+    }
+  }
+
+  const core::BaseModel& m_base;
+  const std::vector<core::Adapter>& m_adapters;
+  MergeStats& m_stats;
+  util::Progress* m_progress;
+};
+
+bool is_other_weight_file(const std::string& name)
+{
+  static const char* k_extensions[] = {".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".gguf", ".safetensors"};
+  return std::any_of(std::begin(k_extensions), std::end(k_extensions), [&](const char* ext) {
+    const std::string e(ext);
+    return name.size() >= e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0;
+  });
+}
+
+void write_index(const core::BaseModel& base, const core::MergePlan& plan, const fs::path& out_dir)
+{
+  nlohmann::json index = base.index();
+  std::uint64_t total = 0;
+  const std::string last_shard = base.shards().back().path().filename().string();
+  for (const auto& shard : plan.shards) {
+    for (const auto& tensor : shard) {
+      std::uint64_t n = core::dtype_size(tensor.out_dtype);
+      for (const auto dim : tensor.out_shape) {
+        n *= dim;
+      }
+      total += n;
+      if (tensor.base == nullptr) {
+        index["weight_map"][tensor.name] = last_shard;
+      }
+    }
+  }
+  index["metadata"]["total_size"] = total;
+  util::write_file_atomic(out_dir / "model.safetensors.index.json", index.dump(2) + '\n');
+}
+
+void copy_other_files(const core::BaseModel& base, const fs::path& out_dir, MergeStats& stats)
+{
+  std::set<std::string> weights;
+  for (const auto& shard : base.shards()) {
+    weights.insert(fs::relative(shard.path(), base.dir()).generic_string());
+  }
+  weights.insert("model.safetensors.index.json");
+  std::vector<core::SourceFile> files;
+  for (auto& file : core::scan_tree(base.dir())) {
+    if (weights.count(file.relative) != 0) {
+      continue;
+    }
+    if (is_other_weight_file(file.relative)) {
+      stats.skipped_weights.push_back(file.relative);
+      util::log_warning("not copying " + file.relative + ": another weight file of the base would be stale");
+      continue;
+    }
+    stats.files.push_back(file.relative);
+    files.push_back(std::move(file));
+  }
+  (void)core::copy_tree(files, out_dir, nullptr);
+}
+
+} // namespace
+
+MergeStats write_merged(const core::BaseModel& base, const std::vector<core::Adapter>& adapters,
+                        const core::MergePlan& plan, const fs::path& out_dir, util::Progress* progress)
+{
+  use_all_cores();
+  torch::NoGradGuard no_grad;
+  MergeStats stats;
+  util::create_directories(out_dir);
+  ShardWriter writer(base, adapters, stats, progress);
+  for (std::size_t s = 0; s < plan.shards.size(); ++s) {
+    const std::string name = base.shards()[s].path().filename().string();
+    util::log_step("writing " + name);
+    writer.write(plan.shards[s], s, out_dir / name);
+    stats.files.push_back(name);
+    util::failpoint("merge.after_shard");
+  }
+  if (base.sharded()) {
+    write_index(base, plan, out_dir);
+    stats.files.emplace_back("model.safetensors.index.json");
+  }
+  if (base.is_directory()) {
+    copy_other_files(base, out_dir, stats);
+  }
+  util::fsync_dir(out_dir);
+  return stats;
+}
+
+}  // namespace modelkeep::consolidate

@@ -1,0 +1,445 @@
+// Merges generated and real adapters and checks every merged value against a plain
+// loop written here, independently of the merger's LibTorch code.
+#include "merger.hpp"
+
+#include "core/numeric.hpp"
+#include "test_support.hpp"
+#include "util/error.hpp"
+
+#include <cmath>
+#include <doctest/doctest.h>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+
+using namespace modelkeep;
+namespace fs = std::filesystem;
+using core::DType;
+
+namespace {
+
+struct Tensor {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<std::uint64_t> shape;
+  std::vector<float> values; ///< as stored (already rounded to dtype)
+};
+
+std::uint64_t count(const std::vector<std::uint64_t>& shape)
+{
+  std::uint64_t n = 1;
+  for (const auto d : shape) {
+    n *= d;
+  }
+  return n;
+}
+
+float rounded(float v, DType dtype)
+{
+  std::byte bytes[4];
+  core::from_float({&v, 1}, dtype, bytes);
+  float out = 0;
+  core::to_float(bytes, dtype, {&out, 1});
+  return out;
+}
+
+Tensor random_tensor(const std::string& name, DType dtype, std::vector<std::uint64_t> shape, float scale,
+                     unsigned seed)
+{
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0F, scale);
+  Tensor t{name, dtype, std::move(shape), {}};
+  t.values.resize(count(t.shape));
+  for (auto& v : t.values) {
+    v = rounded(normal(rng), dtype);
+  }
+  return t;
+}
+
+void write_tensors(const fs::path& path, const std::vector<Tensor>& tensors)
+{
+  std::vector<core::TensorSpec> specs;
+  for (const auto& t : tensors) {
+    specs.push_back({t.name, t.dtype, t.shape});
+  }
+  fs::create_directories(path.parent_path());
+  core::SafetensorsWriter writer(path, specs, {{"format", "pt"}});
+  for (const auto& t : tensors) {
+    std::vector<std::byte> bytes(t.values.size() * core::dtype_size(t.dtype));
+    core::from_float(t.values, t.dtype, bytes);
+    writer.write(bytes);
+  }
+  writer.finish();
+}
+
+std::map<std::string, Tensor> read_tensors(const fs::path& path)
+{
+  const auto file = core::SafetensorsFile::open(path);
+  std::map<std::string, Tensor> out;
+  for (const auto& info : file.tensors()) {
+    Tensor t{info.name, info.dtype, info.shape, std::vector<float>(info.numel())};
+    core::to_float(file.data(info), info.dtype, t.values);
+    out[info.name] = std::move(t);
+  }
+  return out;
+}
+
+void write_adapter(const fs::path& dir, const nlohmann::json& config, const std::vector<Tensor>& tensors)
+{
+  test::write_text(dir / "adapter_config.json", config.dump());
+  write_tensors(dir / "adapter_model.safetensors", tensors);
+}
+
+consolidate::MergeStats run_merge(const fs::path& base, const std::vector<fs::path>& adapters,
+                                  const fs::path& out, core::MergeOptions options = {})
+{
+  const auto model = core::BaseModel::open(base);
+  std::vector<core::Adapter> opened;
+  for (const auto& a : adapters) {
+    opened.push_back(core::Adapter::open(a));
+  }
+  const auto plan = core::plan_merge(model, opened, options);
+  return consolidate::write_merged(model, opened, plan, out, nullptr);
+}
+
+/// The reference: W[o][i] (or W[i][o] when transposed) += s * sum_r B[o][r] * A[r][i], in double.
+std::vector<float> reference_linear(const Tensor& base, const Tensor& a, const Tensor& b, double s,
+                                    bool transposed)
+{
+  const std::uint64_t r = a.shape[0];
+  const std::uint64_t in = a.shape[1];
+  const std::uint64_t out = b.shape[0];
+  std::vector<float> w = base.values;
+  for (std::uint64_t o = 0; o < out; ++o) {
+    for (std::uint64_t i = 0; i < in; ++i) {
+      double sum = 0;
+      for (std::uint64_t k = 0; k < r; ++k) {
+        sum += static_cast<double>(b.values[o * r + k]) * a.values[k * in + i];
+      }
+      const std::uint64_t at = transposed ? i * out + o : o * in + i;
+      w[at] = static_cast<float>(static_cast<double>(w[at]) + sum * s);
+    }
+  }
+  return w;
+}
+
+/// Every value equal after rounding to `dtype`, allowing one unit in the last place for the
+/// different summation order of the BLAS.
+void check_close(const std::vector<float>& expected, const Tensor& actual, const std::string& what)
+{
+  REQUIRE(expected.size() == actual.values.size());
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const float want = rounded(expected[i], actual.dtype);
+    const float got = actual.values[i];
+    const float ulp = actual.dtype == DType::F32
+                          ? 1e-5F * (1 + std::fabs(want))
+                          : std::fabs(want) * (actual.dtype == DType::BF16 ? 0x1p-7F : 0x1p-10F) + 1e-6F;
+    if (std::fabs(want - got) > ulp) {
+      ++bad;
+    }
+  }
+  CHECK_MESSAGE(bad == 0, what << ": " << bad << " of " << expected.size() << " values differ");
+}
+
+nlohmann::json lora_config(double r, double alpha)
+{
+  return {{"peft_type", "LORA"}, {"r", r}, {"lora_alpha", alpha}, {"target_modules", {"q", "v"}}};
+}
+
+} // namespace
+
+TEST_CASE("linear LoRA merge in F32, BF16 and F16 matches the reference")
+{
+  for (const DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    CAPTURE(core::dtype_name(dtype));
+    test::ScratchDir dir;
+    const Tensor w = random_tensor("model.layers.0.q.weight", dtype, {48, 32}, 0.5F, 1);
+    const Tensor other = random_tensor("model.norm.weight", dtype, {32}, 1.0F, 2);
+    write_tensors(dir / "base" / "model.safetensors", {w, other});
+    test::write_text(dir / "base" / "config.json", R"({"model_type": "llama"})");
+    test::write_text(dir / "base" / "tokenizer.json", "{\"tok\": 1}");
+    const Tensor a =
+        random_tensor("base_model.model.model.layers.0.q.lora_A.weight", DType::F32, {4, 32}, 0.3F, 3);
+    const Tensor b =
+        random_tensor("base_model.model.model.layers.0.q.lora_B.weight", DType::F32, {48, 4}, 0.3F, 4);
+    write_adapter(dir / "adapter", lora_config(4, 8), {a, b});
+    (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out");
+    const auto out = read_tensors(dir / "out" / "model.safetensors");
+    check_close(reference_linear(w, a, b, 2.0, false), out.at(w.name), "q");
+    CHECK(out.at(other.name).values == other.values);
+    CHECK(test::read_text(dir / "out" / "tokenizer.json") == "{\"tok\": 1}");
+    CHECK(test::read_text(dir / "out" / "config.json") == R"({"model_type": "llama"})");
+  }
+}
+
+TEST_CASE("untouched tensors are copied byte for byte and metadata kept")
+{
+  test::ScratchDir dir;
+  const Tensor w = random_tensor("l.q.weight", DType::BF16, {8, 8}, 1, 5);
+  Tensor ints{"l.ids", DType::I32, {3}, {1, 2, 3}};
+  std::vector<core::TensorSpec> specs = {{w.name, w.dtype, w.shape}, {"l.ids", DType::I64, {3}}};
+  fs::create_directories(dir / "base");
+  {
+    core::SafetensorsWriter writer(dir / "base" / "model.safetensors", specs, {{"format", "pt"}, {"k", "v"}});
+    std::vector<std::byte> wb(128);
+    core::from_float(w.values, DType::BF16, wb);
+    writer.write(wb);
+    std::vector<std::byte> ib(24, std::byte{0x5a});
+    writer.write(ib);
+    writer.finish();
+  }
+  const Tensor a = random_tensor("base_model.model.l.q.lora_A.weight", DType::F32, {2, 8}, 1, 6);
+  const Tensor b = random_tensor("base_model.model.l.q.lora_B.weight", DType::F32, {8, 2}, 1, 7);
+  write_adapter(dir / "adapter", lora_config(2, 2), {a, b});
+  (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out");
+  const auto in = core::SafetensorsFile::open(dir / "base" / "model.safetensors");
+  const auto out = core::SafetensorsFile::open(dir / "out" / "model.safetensors");
+  const auto in_ids = in.data(*in.find("l.ids"));
+  const auto out_ids = out.data(*out.find("l.ids"));
+  CHECK(std::equal(in_ids.begin(), in_ids.end(), out_ids.begin(), out_ids.end()));
+  CHECK(out.metadata().at("k") == "v");
+}
+
+TEST_CASE("rslora, rank_pattern and alpha_pattern choose the scale per module")
+{
+  test::ScratchDir dir;
+  const Tensor q = random_tensor("m.attn.q.weight", DType::F32, {16, 16}, 1, 8);
+  const Tensor v = random_tensor("m.attn.v.weight", DType::F32, {16, 16}, 1, 9);
+  write_tensors(dir / "base" / "model.safetensors", {q, v});
+  const Tensor qa = random_tensor("base_model.model.m.attn.q.lora_A.weight", DType::F32, {4, 16}, 1, 10);
+  const Tensor qb = random_tensor("base_model.model.m.attn.q.lora_B.weight", DType::F32, {16, 4}, 1, 11);
+  const Tensor va = random_tensor("base_model.model.m.attn.v.lora_A.weight", DType::F32, {4, 16}, 1, 12);
+  const Tensor vb = random_tensor("base_model.model.m.attn.v.lora_B.weight", DType::F32, {16, 4}, 1, 13);
+  nlohmann::ordered_json config = {{"peft_type", "LORA"}, {"r", 4}, {"lora_alpha", 8}, {"use_rslora", true}};
+  config["rank_pattern"] = nlohmann::ordered_json::object();
+  config["rank_pattern"]["attn.q"] = 16; // first match wins
+  config["rank_pattern"]["q"] = 64;
+  config["alpha_pattern"] = {{"v", 2}};
+  test::write_text(dir / "adapter" / "adapter_config.json", config.dump());
+  write_tensors(dir / "adapter" / "adapter_model.safetensors", {qa, qb, va, vb});
+  const auto adapter = core::Adapter::open(dir / "adapter");
+  CHECK(adapter.config().scaling("m.attn.q") == doctest::Approx(8.0 / 4.0)); // 8 / sqrt(16)
+  CHECK(adapter.config().scaling("m.attn.v") == doctest::Approx(2.0 / 2.0)); // 2 / sqrt(4)
+  CHECK(adapter.config().scaling("m.xattn.q") ==
+        doctest::Approx(8.0 / 8.0)); // "q" matches, "attn.q" does not
+  (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out");
+  const auto out = read_tensors(dir / "out" / "model.safetensors");
+  check_close(reference_linear(q, qa, qb, 2.0, false), out.at(q.name), "q");
+  check_close(reference_linear(v, va, vb, 1.0, false), out.at(v.name), "v");
+}
+
+TEST_CASE("several adapters sum their weighted deltas, times --scale")
+{
+  test::ScratchDir dir;
+  const Tensor w = random_tensor("x.q.weight", DType::F32, {12, 10}, 1, 14);
+  write_tensors(dir / "base" / "model.safetensors", {w});
+  const Tensor a1 = random_tensor("base_model.model.x.q.lora_A.weight", DType::F32, {2, 10}, 1, 15);
+  const Tensor b1 = random_tensor("base_model.model.x.q.lora_B.weight", DType::F32, {12, 2}, 1, 16);
+  const Tensor a2 = random_tensor("base_model.model.x.q.lora_A.weight", DType::BF16, {3, 10}, 1, 17);
+  const Tensor b2 = random_tensor("base_model.model.x.q.lora_B.weight", DType::BF16, {12, 3}, 1, 18);
+  write_adapter(dir / "one", lora_config(2, 4), {a1, b1});
+  write_adapter(dir / "two", lora_config(3, 3), {a2, b2});
+  (void)run_merge(dir / "base", {dir / "one", dir / "two"}, dir / "out",
+                  {{0.7, 0.3}, 0.5, std::nullopt, false});
+  auto expected = reference_linear(w, a1, b1, 2.0 * 0.7 * 0.5, false);
+  Tensor step{w.name, DType::F32, w.shape, expected};
+  expected = reference_linear(step, a2, b2, 1.0 * 0.3 * 0.5, false);
+  check_close(expected, read_tensors(dir / "out" / "model.safetensors").at(w.name), "x.q");
+}
+
+TEST_CASE("embedding, conv, DoRA, lora_bias and full replacements")
+{
+  test::ScratchDir dir;
+  const Tensor emb = random_tensor("embed.weight", DType::F32, {20, 6}, 1, 20);
+  const Tensor conv = random_tensor("conv.weight", DType::F32, {5, 3, 3, 3}, 1, 21);
+  const Tensor lin = random_tensor("lin.weight", DType::F32, {7, 6}, 1, 22);
+  const Tensor bias = random_tensor("lin.bias", DType::F32, {7}, 1, 23);
+  const Tensor head = random_tensor("head.weight", DType::BF16, {4, 6}, 1, 24);
+  write_tensors(dir / "base" / "model.safetensors", {emb, conv, lin, bias, head});
+
+  const Tensor ea = random_tensor("base_model.model.embed.lora_embedding_A", DType::F32, {2, 20}, 1, 25);
+  const Tensor eb = random_tensor("base_model.model.embed.lora_embedding_B", DType::F32, {6, 2}, 1, 26);
+  const Tensor ca = random_tensor("base_model.model.conv.lora_A.weight", DType::F32, {2, 3, 3, 3}, 1, 27);
+  const Tensor cb = random_tensor("base_model.model.conv.lora_B.weight", DType::F32, {5, 2, 1, 1}, 1, 28);
+  const Tensor la = random_tensor("base_model.model.lin.lora_A.weight", DType::F32, {2, 6}, 1, 29);
+  const Tensor lb = random_tensor("base_model.model.lin.lora_B.weight", DType::F32, {7, 2}, 1, 30);
+  const Tensor lbias = random_tensor("base_model.model.lin.lora_B.bias", DType::F32, {7}, 1, 31);
+  const Tensor newhead = random_tensor("base_model.model.head.weight", DType::F32, {4, 6}, 1, 32);
+  const Tensor added = random_tensor("base_model.model.score.weight", DType::F32, {2, 6}, 1, 33);
+  auto config = lora_config(2, 4);
+  config["lora_bias"] = true;
+  write_adapter(dir / "adapter", config, {ea, eb, ca, cb, la, lb, lbias, newhead, added});
+  (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out");
+  const auto out = read_tensors(dir / "out" / "model.safetensors");
+
+  // Embedding: W[n][d] += s * sum_r B[d][r] * A[r][n]  ((B @ A)^T).
+  check_close(reference_linear(emb, ea, eb, 2.0, true), out.at("embed.weight"), "embedding");
+  // Conv k x k: delta[o][i][y][x] = s * sum_r B[o][r] * A[r][i][y][x] (A flattened over i, y, x).
+  Tensor ca_flat{ca.name, ca.dtype, {2, 27}, ca.values};
+  Tensor cb_flat{cb.name, cb.dtype, {5, 2}, cb.values};
+  Tensor conv_flat{conv.name, conv.dtype, {5, 27}, conv.values};
+  check_close(reference_linear(conv_flat, ca_flat, cb_flat, 2.0, false), out.at("conv.weight"), "conv");
+  check_close(reference_linear(lin, la, lb, 2.0, false), out.at("lin.weight"), "linear");
+  std::vector<float> want_bias = bias.values;
+  for (std::size_t i = 0; i < want_bias.size(); ++i) {
+    want_bias[i] += 2.0F * lbias.values[i];
+  }
+  check_close(want_bias, out.at("lin.bias"), "lora_bias");
+  CHECK(out.at("head.weight").dtype == DType::BF16);
+  check_close(newhead.values, out.at("head.weight"), "modules_to_save replacement");
+  CHECK(out.at("score.weight").values == added.values);
+}
+
+TEST_CASE("DoRA rescales every output row to its magnitude")
+{
+  test::ScratchDir dir;
+  const Tensor w = random_tensor("d.weight", DType::F32, {6, 5}, 1, 40);
+  write_tensors(dir / "base" / "model.safetensors", {w});
+  const Tensor a = random_tensor("base_model.model.d.lora_A.weight", DType::F32, {2, 5}, 1, 41);
+  const Tensor b = random_tensor("base_model.model.d.lora_B.weight", DType::F32, {6, 2}, 1, 42);
+  const Tensor m = random_tensor("base_model.model.d.lora_magnitude_vector", DType::F32, {6}, 1, 43);
+  auto config = lora_config(2, 2);
+  config["use_dora"] = true;
+  write_adapter(dir / "adapter", config, {a, b, m});
+  (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out");
+  auto expected = reference_linear(w, a, b, 1.0, false);
+  for (std::size_t o = 0; o < 6; ++o) {
+    double norm = 0;
+    for (std::size_t i = 0; i < 5; ++i) {
+      norm += static_cast<double>(expected[o * 5 + i]) * expected[o * 5 + i];
+    }
+    for (std::size_t i = 0; i < 5; ++i) {
+      expected[o * 5 + i] = static_cast<float>(expected[o * 5 + i] * m.values[o] / std::sqrt(norm));
+    }
+  }
+  check_close(expected, read_tensors(dir / "out" / "model.safetensors").at("d.weight"), "dora");
+}
+
+TEST_CASE("a sharded base keeps its layout; the --dtype option converts merged tensors only")
+{
+  test::ScratchDir dir;
+  const Tensor q = random_tensor("model.q.weight", DType::BF16, {8, 8}, 1, 50);
+  const Tensor k = random_tensor("model.k.weight", DType::BF16, {8, 8}, 1, 51);
+  write_tensors(dir / "base" / "model-00001-of-00002.safetensors", {q});
+  write_tensors(dir / "base" / "model-00002-of-00002.safetensors", {k});
+  test::write_text(
+      dir / "base" / "model.safetensors.index.json",
+      R"({"metadata": {"total_size": 256}, "weight_map": {"model.q.weight": "model-00001-of-00002.safetensors", "model.k.weight": "model-00002-of-00002.safetensors"}})");
+  const Tensor a = random_tensor("base_model.model.model.k.lora_A.weight", DType::F32, {1, 8}, 1, 52);
+  const Tensor b = random_tensor("base_model.model.model.k.lora_B.weight", DType::F32, {8, 1}, 1, 53);
+  const Tensor extra = random_tensor("base_model.model.classifier.weight", DType::F32, {2, 8}, 1, 54);
+  write_adapter(dir / "adapter", lora_config(1, 1), {a, b, extra});
+  (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out", {{}, 1, DType::F32, false});
+  const auto first = read_tensors(dir / "out" / "model-00001-of-00002.safetensors");
+  const auto second = read_tensors(dir / "out" / "model-00002-of-00002.safetensors");
+  CHECK(first.at(q.name).dtype == DType::BF16);
+  CHECK(second.at(k.name).dtype == DType::F32);
+  check_close(reference_linear(k, a, b, 1.0, false), second.at(k.name), "k");
+  CHECK(second.count("classifier.weight") == 1);
+  const auto index = nlohmann::json::parse(test::read_text(dir / "out" / "model.safetensors.index.json"));
+  CHECK(index["weight_map"]["classifier.weight"] == "model-00002-of-00002.safetensors");
+  CHECK(index["metadata"]["total_size"] == 128 + 256 + 64);
+}
+
+TEST_CASE("bad merges are refused before anything is written")
+{
+  test::ScratchDir dir;
+  const Tensor w = random_tensor("l.q.weight", DType::F32, {8, 6}, 1, 60);
+  write_tensors(dir / "base" / "model.safetensors", {w});
+  const auto expect_refused = [&](const std::vector<Tensor>& tensors, const nlohmann::json& config,
+                                  const char* cause) {
+    fs::remove_all(dir / "adapter");
+    write_adapter(dir / "adapter", config, tensors);
+    try {
+      (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out");
+      FAIL("expected a refusal");
+    } catch (const Error& error) {
+      CHECK(error.code() == ExitCode::malformed);
+      CHECK_MESSAGE(std::string(error.what()).find(cause) != std::string::npos, error.what());
+    }
+    CHECK_FALSE(fs::exists(dir / "out"));
+  };
+  const Tensor a = random_tensor("base_model.model.l.q.lora_A.weight", DType::F32, {2, 6}, 1, 61);
+  const Tensor b = random_tensor("base_model.model.l.q.lora_B.weight", DType::F32, {8, 2}, 1, 62);
+  const Tensor missing_a = random_tensor("base_model.model.l.k.lora_A.weight", DType::F32, {2, 6}, 1, 63);
+  const Tensor missing_b = random_tensor("base_model.model.l.k.lora_B.weight", DType::F32, {8, 2}, 1, 64);
+  const Tensor wrong_b = random_tensor("base_model.model.l.q.lora_B.weight", DType::F32, {5, 2}, 1, 65);
+  const Tensor odd = random_tensor("base_model.model.l.q.lora_C.weight", DType::F32, {1}, 1, 66);
+  expect_refused({a, b, missing_a, missing_b}, lora_config(2, 2), "no base tensor l.k.weight");
+  expect_refused({a, wrong_b}, lora_config(2, 2), "in neither orientation");
+  expect_refused({a, b, odd}, lora_config(2, 2), "not a LoRA tensor this merger understands");
+  auto ia3 = lora_config(2, 2);
+  ia3["peft_type"] = "IA3";
+  expect_refused({a, b}, ia3, "only LORA adapters");
+  expect_refused({a}, lora_config(2, 2), "lacks its lora_A or lora_B");
+}
+
+namespace {
+
+/// The shared test data, if this checkout has it beside it.
+fs::path shared_adapters()
+{
+  return fs::path(MODELKEEP_SOURCE_DIR) / ".." / "shared" / "testdata" / "adapters";
+}
+
+} // namespace
+
+TEST_CASE("real adapter: GPT-2 Conv1D with fan_in_fan_out, base stored without the transformer. prefix")
+{
+  const fs::path adapter_dir = shared_adapters() / "gpt2-tigrinya-fifo";
+  if (!fs::exists(adapter_dir / "adapter_model.safetensors")) {
+    MESSAGE("skipped: ../shared/testdata is not beside this checkout");
+    return;
+  }
+  test::ScratchDir dir;
+  std::vector<Tensor> base;
+  unsigned seed = 100;
+  for (int i = 0; i < 12; ++i) {
+    const std::string p = "h." + std::to_string(i) + ".";
+    base.push_back(random_tensor(p + "attn.c_attn.weight", DType::BF16, {768, 2304}, 0.02F, seed++));
+    base.push_back(random_tensor(p + "attn.c_proj.weight", DType::BF16, {768, 768}, 0.02F, seed++));
+    base.push_back(random_tensor(p + "mlp.c_proj.weight", DType::BF16, {3072, 768}, 0.02F, seed++));
+  }
+  write_tensors(dir / "base" / "model.safetensors", base);
+  test::write_text(dir / "base" / "config.json", R"({"model_type": "gpt2"})");
+  (void)run_merge(dir / "base", {adapter_dir}, dir / "out");
+  const auto adapter = read_tensors(adapter_dir / "adapter_model.safetensors");
+  const auto out = read_tensors(dir / "out" / "model.safetensors");
+  for (const auto& w : base) {
+    const std::string module = "base_model.model.transformer." + w.name.substr(0, w.name.size() - 7);
+    check_close(reference_linear(w, adapter.at(module + ".lora_A.weight"),
+                                 adapter.at(module + ".lora_B.weight"), 4.0, true),
+                out.at(w.name), w.name);
+  }
+}
+
+TEST_CASE("real adapter: F16 rank-1 GPT-NeoX with a scale of 32")
+{
+  const fs::path source = shared_adapters() / "opencalm1b-neox-f16-r1";
+  if (!fs::exists(source / "adapter_model.safetensors")) {
+    MESSAGE("skipped: ../shared/testdata is not beside this checkout");
+    return;
+  }
+  test::ScratchDir dir;
+  // Two of the 24 layers keep the test small; their values are the real ones.
+  const auto real = read_tensors(source / "adapter_model.safetensors");
+  std::vector<Tensor> kept;
+  std::vector<Tensor> base;
+  for (const int layer : {0, 23}) {
+    const std::string module = "gpt_neox.layers." + std::to_string(layer) + ".attention.query_key_value";
+    kept.push_back(real.at("base_model.model." + module + ".lora_A.weight"));
+    kept.push_back(real.at("base_model.model." + module + ".lora_B.weight"));
+    base.push_back(random_tensor(module + ".weight", DType::F32, {6144, 2048}, 0.02F, 200 + layer));
+  }
+  fs::create_directories(dir / "adapter");
+  fs::copy_file(source / "adapter_config.json", dir / "adapter" / "adapter_config.json");
+  write_tensors(dir / "adapter" / "adapter_model.safetensors", kept);
+  write_tensors(dir / "base" / "model.safetensors", base);
+  (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out");
+  const auto out = read_tensors(dir / "out" / "model.safetensors");
+  for (std::size_t i = 0; i < base.size(); ++i) {
+    check_close(reference_linear(base[i], kept[2 * i], kept[2 * i + 1], 32.0, false), out.at(base[i].name),
+                base[i].name);
+  }
+}
