@@ -39,9 +39,7 @@ void run(const MergeArgs& args, const GlobalOptions& options)
     adapters.push_back(core::Adapter::open(dir));
   }
   core::MergeOptions merge_options{args.weights, args.scale, std::nullopt, args.allow_resize};
-  if (args.dtype != "keep") {
-    merge_options.dtype = args.dtype == "bf16" ? core::DType::BF16 : args.dtype == "fp16" ? core::DType::F16 : core::DType::F32;
-  }
+  merge_options.dtype = parse_output_dtype(args.dtype);
   const auto plan = core::plan_merge(base, adapters, merge_options);
   const fs::path output = fs::absolute(args.output).lexically_normal();
   util::create_directories(output.parent_path());

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates models.example/: a tiny PEFT LoRA adapter with a real safetensors file,
-a few evolution snapshots and a training data file. Deterministic (fixed seed), standard
+a tiny BF16 base model it fits, a modelkeep.json, a few evolution snapshots and a
+training data file. Deterministic (fixed seed), standard
 library only. usage: scripts/make-example.py [DEST]   (default: models.example)"""
 import json
 import random
@@ -14,14 +15,23 @@ LAYERS = 2
 MODULES = ("q_proj", "v_proj")
 
 
-def safetensors_bytes(tensors, metadata):
-    """tensors: list of (name, shape, floats) in F32; returns the file's bytes."""
+def bf16_bits(value):
+    """float -> bfloat16 bits, rounding to nearest even."""
+    bits = struct.unpack("<I", struct.pack("<f", value))[0]
+    return (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+
+
+def safetensors_bytes(tensors, metadata, dtype="F32"):
+    """tensors: list of (name, shape, floats); returns the file's bytes (F32 or BF16)."""
     header = {"__metadata__": metadata}
     data = bytearray()
     for name, shape, values in tensors:
         begin = len(data)
-        data += struct.pack("<%df" % len(values), *values)
-        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [begin, len(data)]}
+        if dtype == "BF16":
+            data += struct.pack("<%dH" % len(values), *[bf16_bits(v) for v in values])
+        else:
+            data += struct.pack("<%df" % len(values), *values)
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [begin, len(data)]}
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)  # the format pads the header to 8 bytes
     return struct.pack("<Q", len(text)) + text + bytes(data)
@@ -36,6 +46,17 @@ def adapter_tensors(rng):
             b = [rng.gauss(0.0, 0.01) for _ in range(HIDDEN * RANK)]
             tensors.append((prefix + ".lora_A.weight", [RANK, HIDDEN], a))
             tensors.append((prefix + ".lora_B.weight", [HIDDEN, RANK], b))
+    return tensors
+
+
+def base_tensors(rng):
+    tensors = [("model.embed_tokens.weight", [32, HIDDEN], [rng.gauss(0.0, 0.02) for _ in range(32 * HIDDEN)])]
+    for layer in range(LAYERS):
+        for module in ("q_proj", "k_proj", "v_proj", "o_proj"):
+            name = "model.layers.%d.self_attn.%s.weight" % (layer, module)
+            tensors.append((name, [HIDDEN, HIDDEN], [rng.gauss(0.0, 0.05) for _ in range(HIDDEN * HIDDEN)]))
+        tensors.append(("model.layers.%d.input_layernorm.weight" % layer, [HIDDEN], [1.0] * HIDDEN))
+    tensors.append(("model.norm.weight", [HIDDEN], [1.0] * HIDDEN))
     return tensors
 
 
@@ -59,6 +80,17 @@ def main():
     (model / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
     (model / "adapter_model.safetensors").write_bytes(
         safetensors_bytes(adapter_tensors(rng), {"format": "pt"}))
+
+    base = dest / "base_model"
+    base.mkdir(exist_ok=True)
+    base_config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": HIDDEN,
+                   "num_hidden_layers": LAYERS, "vocab_size": 32, "torch_dtype": "bfloat16"}
+    (base / "config.json").write_text(json.dumps(base_config, indent=2) + "\n")
+    (base / "tokenizer.json").write_text(json.dumps({"model": {"vocab": {"<s>": 0}}}) + "\n")
+    (base / "model.safetensors").write_bytes(
+        safetensors_bytes(base_tensors(random.Random(7)), {"format": "pt"}, "BF16"))
+    settings = {"base_model": "base_model", "adapter_dir": "current_model", "store": "models"}
+    (dest / "modelkeep.json").write_text(json.dumps(settings, indent=2) + "\n")
 
     snapshots = dest / "evolution_snapshots"
     snapshots.mkdir(exist_ok=True)

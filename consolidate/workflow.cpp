@@ -1,0 +1,396 @@
+#include "workflow.hpp"
+
+#include "core/backup.hpp"
+#include "core/events.hpp"
+#include "core/merge_plan.hpp"
+#include "core/store.hpp"
+#include "core/version_ops.hpp"
+#include "merger.hpp"
+#include "util/clock.hpp"
+#include "util/error.hpp"
+#include "util/failpoint.hpp"
+#include "util/file.hpp"
+#include "util/progress.hpp"
+#include "util/text.hpp"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+namespace modelkeep::consolidate {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* k_config_file = "modelkeep.json";
+constexpr const char* k_journal_file = ".modelkeep-consolidation.json";
+
+/// DIR/modelkeep.json with the flags applied; relative paths resolved against DIR.
+struct Settings {
+  json doc = json::object();
+  fs::path base_model;
+  fs::path adapter;
+  fs::path store_root;
+};
+
+fs::path under(const fs::path& dir, const std::string& path)
+{
+  const fs::path p(path);
+  return (p.is_absolute() ? p : dir / p).lexically_normal();
+}
+
+Settings load_settings(const ConsolidateRequest& request)
+{
+  Settings settings;
+  const fs::path dir = fs::absolute(request.base_dir).lexically_normal();
+  const fs::path path = dir / k_config_file;
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    settings.doc = json::parse(util::read_file(path), nullptr, false);
+    if (settings.doc.is_discarded() || !settings.doc.is_object()) {
+      throw Error(ExitCode::malformed, "bad " + path.string() + ": not a JSON object");
+    }
+  }
+  const auto text = [&](const char* key, const std::optional<std::string>& flag, const char* fallback) {
+    if (flag) {
+      return *flag;
+    }
+    if (settings.doc.contains(key) && settings.doc[key].is_string()) {
+      return settings.doc[key].get<std::string>();
+    }
+    return std::string(fallback);
+  };
+  const std::string base = text("base_model", request.base_model, "");
+  if (base.empty()) {
+    throw Error(ExitCode::usage, "no base model: pass --base-model PATH (it is then kept in " + path.string() + ")");
+  }
+  settings.base_model = under(dir, base);
+  settings.adapter = under(dir, text("adapter_dir", request.adapter_dir, "current_model"));
+  settings.store_root = request.root ? fs::absolute(*request.root) : under(dir, text("store", std::nullopt, "models"));
+  settings.doc["base_model"] = base;
+  settings.doc["adapter_dir"] = text("adapter_dir", request.adapter_dir, "current_model");
+  settings.doc["store"] = text("store", std::nullopt, "models");
+  return settings;
+}
+
+/// The record of completed steps, rewritten atomically after each one.
+class Journal {
+public:
+  explicit Journal(const fs::path& dir) : m_path(dir / k_journal_file)
+  {
+    std::error_code ec;
+    if (fs::exists(m_path, ec)) {
+      m_doc = json::parse(util::read_file(m_path), nullptr, false);
+      if (m_doc.is_discarded() || !m_doc.is_object()) {
+        throw Error(ExitCode::malformed, "bad consolidation journal " + m_path.string() +
+                                             ": remove it to start over (nothing has been deleted)");
+      }
+      m_resumed = true;
+    }
+  }
+  [[nodiscard]] bool resumed() const { return m_resumed; }
+  [[nodiscard]] bool has(const char* step) const { return m_doc.contains(step); }
+  [[nodiscard]] std::string get(const char* step) const { return m_doc.value(step, std::string()); }
+  void set(const char* step, const std::string& value)
+  {
+    m_doc[step] = value;
+    util::write_file_atomic(m_path, m_doc.dump(2) + '\n');
+  }
+  void finish() { util::remove_all(m_path); }
+  void reset()
+  {
+    m_doc = json::object();
+    util::remove_all(m_path);
+    m_resumed = false;
+  }
+
+private:
+  fs::path m_path;
+  json m_doc = json::object();
+  bool m_resumed = false;
+};
+
+class Consolidation {
+public:
+  Consolidation(const ConsolidateRequest& request, const std::function<void(const std::string&)>& say)
+    : m_request(request), m_say(say), m_dir(fs::absolute(request.base_dir).lexically_normal()), m_journal(m_dir)
+  {
+  }
+
+  ConsolidateResult run();
+
+private:
+  void step(int n, const std::string& text)
+  {
+    const std::string line = "[" + std::to_string(n) + "/6] " + text;
+    m_result.log.push_back(util::utc_iso8601(std::chrono::system_clock::now()) + " " + line);
+    m_say(line);
+  }
+  void validate(const Settings& settings);
+  void backup(const core::Store& store, const Settings& settings);
+  void version(const core::Store& store, const Settings& settings);
+  void merge(const core::Store& store, const Settings& settings);
+  void update_config(Settings& settings);
+  void delete_adapter(const Settings& settings);
+  bool journal_still_valid(const core::Store& store);
+
+  const ConsolidateRequest& m_request;
+  std::function<void(const std::string&)> m_say;
+  fs::path m_dir;
+  Journal m_journal;
+  ConsolidateResult m_result;
+  std::optional<core::BaseModel> m_base;
+  std::vector<core::Adapter> m_adapters;
+  std::optional<core::MergePlan> m_plan;
+};
+
+void Consolidation::validate(const Settings& settings)
+{
+  step(1, "validating adapter " + settings.adapter.string() + " against base " + settings.base_model.string());
+  m_base.emplace(core::BaseModel::open(settings.base_model));
+  m_adapters.clear();
+  m_adapters.push_back(core::Adapter::open(settings.adapter));
+  m_plan.emplace(core::plan_merge(*m_base, m_adapters, {{}, 1, m_request.dtype, false}));
+  const auto adapter_bytes = core::total_size(core::scan_tree(settings.adapter));
+  const std::uint64_t need = 2 * adapter_bytes + m_plan->output_bytes + m_plan->output_bytes / 20;
+  util::create_directories(settings.store_root);
+  step(1, std::to_string(m_plan->modules.size()) + " modules, " + std::to_string(m_plan->merged_tensors) +
+              " tensors merged, " + util::human_size(m_plan->output_bytes) + " to write; " +
+              util::human_size(util::available_space(settings.store_root)) + " free");
+  for (const auto& module : m_plan->modules) {
+    char scale[32];
+    std::snprintf(scale, sizeof scale, "%g", module.scaling);
+    step(1, "  " + module.module + " -> " + module.base_tensor + " (" + module.kind + ", scale " + scale +
+                (module.transposed ? ", transposed)" : ")"));
+  }
+  util::require_space(settings.store_root, need);
+}
+
+void Consolidation::backup(const core::Store& store, const Settings& settings)
+{
+  if (m_journal.has("backup")) {
+    step(2, "verified backup already made: " + m_journal.get("backup"));
+    return;
+  }
+  step(2, "verified backup of " + settings.adapter.string());
+  core::BackupRequest request{settings.adapter, "pre_consolidation", settings.adapter.filename().string(),
+                              "before consolidating: " + m_request.description,
+                              core::default_critical_files(settings.adapter)};
+  const auto record = core::create_verified_backup(store, request, m_request.show_progress);
+  const fs::path snapshots = m_dir / "evolution_snapshots";
+  std::error_code ec;
+  if (fs::is_directory(snapshots, ec)) {
+    const auto snap = core::create_verified_backup(
+      store, {snapshots, "pre_consolidation", "evolution_snapshots", "before consolidating", {}}, m_request.show_progress);
+    step(2, "verified backup of evolution_snapshots: " + snap.path.string());
+  }
+  m_journal.set("backup", record.path.string());
+  m_result.backup = record.path.string();
+  step(2, "backup verified: " + record.path.string());
+  util::failpoint("consolidate.after_backup");
+}
+
+void Consolidation::version(const core::Store& store, const Settings& settings)
+{
+  if (m_journal.has("version")) {
+    step(3, "version already recorded: " + m_journal.get("version"));
+    return;
+  }
+  core::CreateRequest request;
+  request.adapter = settings.adapter;
+  request.description = m_request.description;
+  request.data_files = m_request.training_data;
+  request.steps = m_request.steps;
+  request.final_loss = m_request.loss;
+  request.base_model = settings.base_model.string();
+  const fs::path snapshots = m_dir / "evolution_snapshots";
+  std::error_code ec;
+  if (fs::is_directory(snapshots, ec)) {
+    request.snapshots = snapshots;
+  }
+  std::string name;
+  try {
+    name = core::create_version(store, request, m_request.tool_version, m_request.show_progress).name;
+    step(3, "version " + name + " created");
+  } catch (const Error& error) {
+    if (error.code() != ExitCode::refused) {
+      throw;
+    }
+    name = core::newest_version(store)->name;
+    step(3, "adapter identical to " + name + ": reusing that version");
+  }
+  m_journal.set("version", name);
+  util::failpoint("consolidate.after_version");
+}
+
+void Consolidation::merge(const core::Store& store, const Settings& settings)
+{
+  if (m_journal.has("output")) {
+    step(4, "merged model already written: " + m_journal.get("output"));
+    return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const auto now = std::chrono::system_clock::now();
+  fs::path final_path = store.consolidated_dir() / util::utc_compact(now);
+  for (int n = 2; fs::exists(final_path); ++n) {
+    final_path = store.consolidated_dir() / (util::utc_compact(now) + "_" + std::to_string(n));
+  }
+  util::TempPath temp(util::temp_path_for(final_path));
+  step(4, "merging into " + final_path.string());
+  util::Progress progress("merging", m_plan->output_bytes, m_request.show_progress);
+  const MergeStats stats = write_merged(*m_base, m_adapters, *m_plan, temp.path(), &progress);
+  progress.finish();
+  util::failpoint("consolidate.after_merge");
+  const auto output_manifest = core::hash_files(core::scan_tree(temp.path()), nullptr);
+  const auto base_manifest = core::hash_files(core::scan_tree(m_base->dir()), nullptr);
+  json modules = json::array();
+  for (const auto& module : m_plan->modules) {
+    modules.push_back({{"module", module.module}, {"base_tensor", module.base_tensor}, {"kind", module.kind},
+                       {"scale", module.scaling}, {"rank", module.rank}, {"alpha", module.alpha},
+                       {"transposed", module.transposed}, {"max_abs_delta", stats.module_max.count(module.module) != 0
+                                                                                  ? stats.module_max.at(module.module)
+                                                                                  : 0.0}});
+  }
+  const json record = {
+    {"schema_version", 1},
+    {"created_at", util::utc_iso8601(now)},
+    {"description", m_request.description},
+    {"base_model", settings.base_model.string()},
+    {"base_manifest_digest", base_manifest.digest()},
+    {"adapter", settings.adapter.string()},
+    {"adapter_version", m_journal.get("version")},
+    {"backup", m_journal.get("backup")},
+    {"modules", modules},
+    {"merged_tensors", m_plan->merged_tensors},
+    {"replaced_tensors", m_plan->replaced_tensors},
+    {"added_tensors", m_plan->added_tensors},
+    {"max_abs_delta", stats.max_abs_delta},
+    {"bytes_written", stats.bytes_written},
+    {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
+    {"files", output_manifest.to_json()},
+    {"manifest_digest", output_manifest.digest()},
+  };
+  step(4, "merged " + std::to_string(m_plan->merged_tensors) + " tensors, max |delta| " +
+              std::to_string(stats.max_abs_delta) + "; output re-read and checksummed");
+  util::write_file_atomic(temp.path() / "consolidation.json", record.dump(2) + '\n');
+  std::string log;
+  for (const auto& line : m_result.log) {
+    log += line + '\n';
+  }
+  util::write_file_atomic(temp.path() / "consolidation.log", log);
+  util::fsync_dir(temp.path());
+  util::rename_durable(temp.path(), final_path);
+  temp.commit();
+  core::append_event(store, {{"event", "consolidate"},
+                             {"version", m_journal.get("version")},
+                             {"backup", m_journal.get("backup")},
+                             {"output", final_path.string()}});
+  m_journal.set("output", final_path.string());
+  util::failpoint("consolidate.after_rename");
+}
+
+void Consolidation::update_config(Settings& settings)
+{
+  if (m_journal.has("config")) {
+    step(5, "modelkeep.json already updated");
+    return;
+  }
+  json& doc = settings.doc;
+  json entry = {{"base_model", doc["base_model"]},
+                {"replaced_at", util::utc_iso8601(std::chrono::system_clock::now())},
+                {"by", m_journal.get("output")},
+                {"adapter_version", m_journal.get("version")}};
+  if (!doc.contains("history") || !doc["history"].is_array()) {
+    doc["history"] = json::array();
+  }
+  doc["history"].push_back(entry);
+  doc["base_model"] = m_journal.get("output");
+  util::write_file_atomic(m_dir / k_config_file, doc.dump(2) + '\n');
+  m_journal.set("config", "done");
+  step(5, "modelkeep.json: base_model -> " + m_journal.get("output"));
+  util::failpoint("consolidate.after_config");
+}
+
+void Consolidation::delete_adapter(const Settings& settings)
+{
+  std::error_code ec;
+  if (m_request.keep_adapter || !fs::exists(settings.adapter, ec)) {
+    step(6, m_request.keep_adapter ? "keeping the adapter (--keep-adapter)" : "adapter already removed");
+    return;
+  }
+  // Every earlier step is recorded and its result verified: only now may the adapter go.
+  const fs::path doomed = util::temp_path_for(settings.adapter, "consolidated");
+  util::rename_durable(settings.adapter, doomed);
+  util::failpoint("consolidate.after_adapter_rename");
+  util::remove_all(doomed);
+  m_result.adapter_deleted = true;
+  step(6, "deleted " + settings.adapter.string() + " (backed up in " + m_journal.get("backup") + ", version " +
+              m_journal.get("version") + ")");
+}
+
+bool Consolidation::journal_still_valid(const core::Store& store)
+{
+  std::error_code ec;
+  if (m_journal.has("backup") && !fs::exists(fs::path(m_journal.get("backup")) / core::k_backup_manifest, ec)) {
+    return false;
+  }
+  if (m_journal.has("version") && !fs::is_directory(store.versions_dir() / m_journal.get("version"), ec)) {
+    return false;
+  }
+  return !m_journal.has("output") || fs::exists(fs::path(m_journal.get("output")) / "consolidation.json", ec);
+}
+
+ConsolidateResult Consolidation::run()
+{
+  Settings settings = load_settings(m_request);
+  m_result.dry_run = m_request.dry_run;
+  const core::Store store(settings.store_root);
+  if (m_journal.resumed()) {
+    m_say("found an unfinished consolidation in " + m_dir.string() + ": resuming it");
+    if (m_journal.has("config")) {
+      settings.base_model = fs::path(settings.doc["history"].back()["base_model"].get<std::string>());
+    }
+  }
+  if (m_request.dry_run) {
+    validate(settings);
+    m_say("dry run: nothing was written");
+    return m_result;
+  }
+  const auto lock = store.lock_for_writing(
+    "consolidate-model", std::chrono::milliseconds(static_cast<long long>(m_request.lock_timeout_seconds * 1000)));
+  if (m_journal.resumed() && !journal_still_valid(store)) {
+    m_say("the unfinished consolidation's results are gone: starting over");
+    m_journal.reset();
+  }
+  m_result.resumed = m_journal.resumed();
+  std::error_code ec;
+  const bool adapter_present = fs::exists(settings.adapter, ec);
+  if (!m_journal.has("output") && adapter_present) {
+    validate(settings);
+  } else if (!adapter_present && !m_journal.has("config")) {
+    throw Error(ExitCode::not_found, "adapter directory not found " + settings.adapter.string());
+  }
+  if (!m_journal.resumed()) {
+    util::write_file_atomic(m_dir / k_config_file, settings.doc.dump(2) + '\n');
+  }
+  backup(store, settings);
+  version(store, settings);
+  merge(store, settings);
+  update_config(settings);
+  delete_adapter(settings);
+  m_result.backup = m_journal.get("backup");
+  m_result.version = m_journal.get("version");
+  m_result.output = m_journal.get("output");
+  m_journal.finish();
+  return m_result;
+}
+
+} // namespace
+
+ConsolidateResult run_consolidation(const ConsolidateRequest& request,
+                                    const std::function<void(const std::string&)>& say)
+{
+  return Consolidation(request, say).run();
+}
+
+}  // namespace modelkeep::consolidate
