@@ -133,6 +133,7 @@ private:
   void update_config(Settings& settings);
   void delete_adapter(const Settings& settings);
   bool journal_still_valid(const core::Store& store);
+  void remove_leftovers(const Settings& settings);
 
   const ConsolidateRequest& m_request;
   std::function<void(const std::string&)> m_say;
@@ -153,17 +154,21 @@ void Consolidation::validate(const Settings& settings)
   m_plan.emplace(core::plan_merge(*m_base, m_adapters, {{}, 1, m_request.dtype, false}));
   const auto adapter_bytes = core::total_size(core::scan_tree(settings.adapter));
   const std::uint64_t need = 2 * adapter_bytes + m_plan->output_bytes + m_plan->output_bytes / 20;
-  util::create_directories(settings.store_root);
+  fs::path existing = settings.store_root;
+  std::error_code ec;
+  while (!fs::exists(existing, ec) && existing.has_parent_path() && existing != existing.parent_path()) {
+    existing = existing.parent_path();
+  }
   step(1, std::to_string(m_plan->modules.size()) + " modules, " + std::to_string(m_plan->merged_tensors) +
               " tensors merged, " + util::human_size(m_plan->output_bytes) + " to write; " +
-              util::human_size(util::available_space(settings.store_root)) + " free");
+              util::human_size(util::available_space(existing)) + " free");
   for (const auto& module : m_plan->modules) {
     char scale[32];
     std::snprintf(scale, sizeof scale, "%g", module.scaling);
     step(1, "  " + module.module + " -> " + module.base_tensor + " (" + module.kind + ", scale " + scale +
                 (module.transposed ? ", transposed)" : ")"));
   }
-  util::require_space(settings.store_root, need);
+  util::require_space(existing, need);
 }
 
 void Consolidation::backup(const core::Store& store, const Settings& settings)
@@ -340,6 +345,24 @@ bool Consolidation::journal_still_valid(const core::Store& store)
   return !m_journal.has("output") || fs::exists(fs::path(m_journal.get("output")) / "consolidation.json", ec);
 }
 
+void Consolidation::remove_leftovers(const Settings& settings)
+{
+  // Temporaries of a killed run in DIR: its journal's and modelkeep.json's atomic writes, and
+  // an adapter renamed away just before it was removed (step 6 had already been reached).
+  const std::vector<std::string> prefixes = {"." + std::string(k_journal_file) + ".tmp",
+                                             "." + std::string(k_config_file) + ".tmp",
+                                             "." + settings.adapter.filename().string() + ".consolidated.tmp"};
+  std::error_code ec;
+  for (fs::directory_iterator it(settings.adapter.parent_path(), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    for (const auto& prefix : prefixes) {
+      if (name.rfind(prefix, 0) == 0) {
+        util::remove_all(it->path());
+      }
+    }
+  }
+}
+
 ConsolidateResult Consolidation::run()
 {
   Settings settings = load_settings(m_request);
@@ -351,24 +374,28 @@ ConsolidateResult Consolidation::run()
       settings.base_model = fs::path(settings.doc["history"].back()["base_model"].get<std::string>());
     }
   }
+  std::error_code ec;
+  const bool adapter_present = fs::exists(settings.adapter, ec);
+  if (m_request.dry_run || (!m_journal.resumed() && adapter_present)) {
+    validate(settings); // read-only: a failure here leaves everything as it was
+  }
   if (m_request.dry_run) {
-    validate(settings);
     m_say("dry run: nothing was written");
     return m_result;
   }
+  if (!adapter_present && !m_journal.has("config")) {
+    throw Error(ExitCode::not_found, "adapter directory not found " + settings.adapter.string());
+  }
   const auto lock = store.lock_for_writing(
     "consolidate-model", std::chrono::milliseconds(static_cast<long long>(m_request.lock_timeout_seconds * 1000)));
+  remove_leftovers(settings);
   if (m_journal.resumed() && !journal_still_valid(store)) {
     m_say("the unfinished consolidation's results are gone: starting over");
     m_journal.reset();
   }
   m_result.resumed = m_journal.resumed();
-  std::error_code ec;
-  const bool adapter_present = fs::exists(settings.adapter, ec);
-  if (!m_journal.has("output") && adapter_present) {
+  if (m_journal.resumed() && !m_journal.has("output") && adapter_present) {
     validate(settings);
-  } else if (!adapter_present && !m_journal.has("config")) {
-    throw Error(ExitCode::not_found, "adapter directory not found " + settings.adapter.string());
   }
   if (!m_journal.resumed()) {
     util::write_file_atomic(m_dir / k_config_file, settings.doc.dump(2) + '\n');

@@ -43,8 +43,8 @@ public:
   [[nodiscard]] util::LockFile lock_for_writing(const std::string& command,
                                                 std::chrono::milliseconds timeout) const;
 
-  /// Removes temporaries (names with the `.tmp` marker) in versions/, backups/*/ and
-  /// .modelkeep/; only call with the lock held. Returns what was removed.
+  /// Removes temporaries (names with the `.tmp` marker) in versions/, backups/*/,
+  /// consolidated_models/ and .modelkeep/; only call with the lock held. Returns what was removed.
   std::vector<fs::path> clean_leftovers() const;
 
 private:

@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# consolidate-model: the full consolidation, kills at every step, bad inputs, merge and inspect.
+
+load helpers
+
+setup() {
+  setup_workdir
+  CM="$MODELKEEP_BUILD_DIR/consolidate/consolidate-model"
+  rm -rf adapter
+  mkdir train && cp -r "$MODELKEEP_SOURCE_DIR/models.example/." train/
+  unset MODELKEEP_ROOT
+}
+
+cm() { "$CM" "$@"; }
+
+@test "a consolidation backs up, versions, merges, updates modelkeep.json and only then deletes the adapter" {
+  adapter_sum=$(tree_sum train/current_model)
+  run -0 cm --base-dir train --description "Math training" --training-data train/training_data/math_examples.jsonl \
+    --steps 300 --loss 0.7
+  assert_output_contains "[2/6] backup verified"
+  assert_output_contains "[3/6] version v001_"
+  assert_output_contains "[6/6] deleted"
+  [ ! -e train/current_model ]
+  out=$(jq -r .base_model train/modelkeep.json)
+  [ -f "$out/model.safetensors" ] && [ -f "$out/consolidation.json" ] && [ -f "$out/consolidation.log" ]
+  cmp "$out/tokenizer.json" train/base_model/tokenizer.json
+  [ "$(jq -r '.history[0].base_model' train/modelkeep.json)" = base_model ]
+  [ "$(jq -r '.modules | length' "$out/consolidation.json")" = 4 ]
+  backup=$(jq -r .backup "$out/consolidation.json")
+  [ "$(tree_sum "$backup/data")" = "$adapter_sum" ]
+  [ "$("$MV" --root train/models list --json | jq -r '.versions[0].file_count')" = 5 ]
+  [ ! -e train/.modelkeep-consolidation.json ]
+  # The pre-consolidation backup is protected from retention.
+  run -0 "$BM" --root train/models cleanup --keep-last 0
+  assert_output_contains "referenced by the consolidate record"
+}
+
+@test "--dry-run prints the plan and writes nothing" {
+  before=$(tree_sum train)
+  run -0 cm --base-dir train --dry-run
+  assert_output_contains "4 modules, 4 tensors merged"
+  assert_output_contains "scale 2"
+  assert_output_contains "dry run: nothing was written"
+  [ "$(tree_sum train)" = "$before" ]
+  [ ! -e train/models ]
+}
+
+@test "--keep-adapter keeps it" {
+  run -0 cm --base-dir train --description d --keep-adapter
+  [ -d train/current_model ]
+}
+
+@test "killed at every step boundary, a rerun finishes the job and nothing is lost" {
+  for fp in backup.after_copy consolidate.after_backup create.after_copy consolidate.after_version merge.after_shard \
+            consolidate.after_merge consolidate.after_rename consolidate.after_config consolidate.after_adapter_rename; do
+    rm -rf train && mkdir train && cp -r "$MODELKEEP_SOURCE_DIR/models.example/." train/
+    adapter_sum=$(tree_sum train/current_model)
+    MODELKEEP_FAILPOINT=$fp run -137 cm --base-dir train --description "killed at $fp"
+    # Until the run completes the adapter is still there, or safely in a verified backup.
+    if [ ! -d train/current_model ]; then
+      [ "$fp" = consolidate.after_adapter_rename ]
+    else
+      [ "$(tree_sum train/current_model)" = "$adapter_sum" ]
+    fi
+    run -0 cm --base-dir train --description "killed at $fp"
+    [ ! -e train/current_model ]
+    [ "$(ls train/models/consolidated_models | grep -vc '\.tmp')" = 1 ]
+    [ -z "$(find train -name '*.tmp*')" ]
+    backup=$(jq -r .backup "$(jq -r .base_model train/modelkeep.json)/consolidation.json")
+    [ "$(tree_sum "$backup/data")" = "$adapter_sum" ]
+    run -0 "$MV" --root train/models verify
+  done
+}
+
+@test "bad inputs are refused with exit 6 and nothing is written" {
+  cp train/base_model/model.safetensors good.safetensors
+  size=$(stat -c %s good.safetensors)
+  for damage in truncate header offsets dtype; do
+    cp good.safetensors train/base_model/model.safetensors
+    case $damage in
+      truncate) truncate -s $((size - 10)) train/base_model/model.safetensors ;;
+      header) printf '\xff\xff\xff\xff\x00\x00\x00\x00' | dd of=train/base_model/model.safetensors conv=notrunc status=none ;;
+      offsets) sed -i '0,/"data_offsets":\[0,/s//"data_offsets":[2,/' train/base_model/model.safetensors ;;
+      dtype) sed -i '0,/"BF16"/s//"BX16"/' train/base_model/model.safetensors ;;
+    esac
+    before=$(tree_sum train)
+    run -6 cm --base-dir train --description d
+    assert_output_contains "bad safetensors"
+    [ "$(tree_sum train)" = "$before" ]
+  done
+  cp good.safetensors train/base_model/model.safetensors
+  sed -i 's/"r": 4/"r": 4, "peft_type_x": 1/; s/"LORA"/"IA3"/' train/current_model/adapter_config.json
+  run -6 cm --base-dir train --description d
+  assert_output_contains "only LORA adapters"
+  [ -d train/current_model ] && [ ! -e train/models/versions ]
+}
+
+@test "a LoRA module missing from the base is listed and nothing is written" {
+  sed -i 's/layers.1.self_attn.v_proj.weight/layers.1.self_attn.w_proj.weight/' train/base_model/model.safetensors
+  run -6 cm --base-dir train --description d
+  assert_output_contains "no base tensor model.layers.1.self_attn.v_proj.weight"
+  [ ! -e train/models/backups ]
+}
+
+@test "merge writes a merged model under a temp name; inspect summarises" {
+  run -0 cm merge --base train/base_model --adapter train/current_model --output merged --dtype fp32
+  assert_output_contains "merged 4 modules into 4 tensors"
+  run -0 cm inspect merged
+  assert_output_contains "model.layers.0.self_attn.q_proj.weight"
+  assert_output_contains "F32"
+  run -0 cm inspect merged --json
+  [ "$(echo "$output" | jq -r '.files[0].tensors | length')" = 12 ]
+  run -4 cm merge --base train/base_model --adapter train/current_model --output merged
+  run -0 cm inspect train/current_model
+  assert_output_contains "4 modules"
+  rm train/current_model/adapter_model.safetensors && echo x > train/current_model/adapter_model.bin
+  run -6 cm merge --base train/base_model --adapter train/current_model --output m2
+  assert_output_contains "convert it to safetensors"
+  [ ! -e m2 ]
+}
+
+@test "usage errors" {
+  run -2 cm
+  run -2 cm --base-dir train
+  run -2 cm merge --base x
+  run -0 cm --help
+  assert_output_contains "--base-dir"
+}
