@@ -214,15 +214,12 @@ void Consolidation::version(const core::Store& store, const Settings& settings)
     request.snapshots = snapshots;
   }
   std::string name;
-  try {
+  if (const auto existing = core::find_version_by_digest(store, core::source_manifest(request).digest())) {
+    name = existing->name;
+    step(3, "adapter identical to " + name + ": reusing that version");
+  } else {
     name = core::create_version(store, request, m_request.tool_version, m_request.show_progress).name;
     step(3, "version " + name + " created");
-  } catch (const Error& error) {
-    if (error.code() != ExitCode::refused) {
-      throw;
-    }
-    name = core::newest_version(store)->name;
-    step(3, "adapter identical to " + name + ": reusing that version");
   }
   m_journal.set("version", name);
   util::failpoint("consolidate.after_version");
@@ -234,12 +231,27 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
     step(4, "merged model already written: " + m_journal.get("output"));
     return;
   }
+  std::error_code ec;
+  if (m_journal.has("output_pending")) {
+    // A run killed between renaming its output into place and recording it: adopt it.
+    const fs::path pending = m_journal.get("output_pending");
+    if (fs::exists(pending / "consolidation.json", ec)) {
+      core::append_event(store, {{"event", "consolidate"},
+                                 {"version", m_journal.get("version")},
+                                 {"backup", m_journal.get("backup")},
+                                 {"output", pending.string()}});
+      m_journal.set("output", pending.string());
+      step(4, "merged model found complete: " + pending.string());
+      return;
+    }
+  }
   const auto started = std::chrono::steady_clock::now();
   const auto now = std::chrono::system_clock::now();
   fs::path final_path = store.consolidated_dir() / util::utc_compact(now);
-  for (int n = 2; fs::exists(final_path); ++n) {
+  for (int n = 2; fs::exists(final_path, ec); ++n) {
     final_path = store.consolidated_dir() / (util::utc_compact(now) + "_" + std::to_string(n));
   }
+  m_journal.set("output_pending", final_path.string());
   util::TempPath temp(util::temp_path_for(final_path));
   step(4, "merging into " + final_path.string());
   util::Progress progress("merging", m_plan->output_bytes, m_request.show_progress);
@@ -286,6 +298,7 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
   util::fsync_dir(temp.path());
   util::rename_durable(temp.path(), final_path);
   temp.commit();
+  util::failpoint("consolidate.before_record");
   core::append_event(store, {{"event", "consolidate"},
                              {"version", m_journal.get("version")},
                              {"backup", m_journal.get("backup")},

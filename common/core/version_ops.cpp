@@ -194,6 +194,32 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   return meta;
 }
 
+Manifest source_manifest(const CreateRequest& request)
+{
+  const fs::path adapter = require_dir(request.adapter, "adapter directory");
+  Manifest manifest = hash_files(scan_tree(adapter), nullptr).with_prefix(std::string(k_adapter_dir) + '/');
+  if (request.snapshots) {
+    const fs::path snapshots = require_dir(*request.snapshots, "snapshots directory");
+    manifest.merge(hash_files(scan_tree(snapshots), nullptr).with_prefix(std::string(k_snapshots_dir) + '/'));
+  }
+  return manifest;
+}
+
+std::optional<VersionDir> find_version_by_digest(const Store& store, const std::string& digest)
+{
+  auto versions = list_versions(store);
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    try {
+      if (load_metadata(it->path).manifest.digest() == digest) {
+        return *it;
+      }
+    } catch (const Error&) {
+      continue;
+    }
+  }
+  return std::nullopt;
+}
+
 DeleteResult delete_version(const Store& store, const VersionDir& version, bool show_progress)
 {
   DeleteResult result{version, {}};

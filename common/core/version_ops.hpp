@@ -36,6 +36,14 @@ struct CreateRequest {
 [[nodiscard]] VersionMetadata create_version(const Store& store, const CreateRequest& request,
                                              const std::string& tool_version, bool show_progress);
 
+/// The manifest create_version() would record for this request (adapter/ and
+/// evolution_snapshots/ files), hashed in place without copying.
+[[nodiscard]] Manifest source_manifest(const CreateRequest& request);
+
+/// The newest version whose content digest is `digest`, if any (versions whose metadata
+/// cannot be read are skipped).
+[[nodiscard]] std::optional<VersionDir> find_version_by_digest(const Store& store, const std::string& digest);
+
 /// Result of deleting a version.
 struct DeleteResult {
   VersionDir version;

@@ -45,6 +45,16 @@ cm() { "$CM" "$@"; }
   [ ! -e train/models ]
 }
 
+@test "an adapter identical to an older version reuses that version" {
+  "$MV" --root train/models create --adapter train/current_model --snapshots train/evolution_snapshots --description "first" -q
+  echo change >> train/current_model/adapter_config.json
+  "$MV" --root train/models create --adapter train/current_model --snapshots train/evolution_snapshots --description "second" -q
+  sed -i '$ d' train/current_model/adapter_config.json
+  run -0 cm --base-dir train --description "consolidate" --keep-adapter
+  assert_output_contains "adapter identical to v001_"
+  [ "$(ls train/models/versions | grep -c '^v')" = 2 ]
+}
+
 @test "--keep-adapter keeps it" {
   run -0 cm --base-dir train --description d --keep-adapter
   [ -d train/current_model ]
@@ -52,7 +62,7 @@ cm() { "$CM" "$@"; }
 
 @test "killed at every step boundary, a rerun finishes the job and nothing is lost" {
   for fp in backup.after_copy consolidate.after_backup create.after_copy consolidate.after_version merge.after_shard \
-            consolidate.after_merge consolidate.after_rename consolidate.after_config consolidate.after_adapter_rename; do
+            consolidate.after_merge consolidate.before_record consolidate.after_rename consolidate.after_config consolidate.after_adapter_rename; do
     rm -rf train && mkdir train && cp -r "$MODELKEEP_SOURCE_DIR/models.example/." train/
     adapter_sum=$(tree_sum train/current_model)
     MODELKEEP_FAILPOINT=$fp run -137 cm --base-dir train --description "killed at $fp"
