@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 SANITIZE ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: build deps configure demo test install clean format
+.PHONY: build deps configure demo test bench install clean format
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -24,6 +24,10 @@ demo: build
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+bench: build
+	cmake --build $(BUILD_DIR) --target merge_bench
+	$(BUILD_DIR)/bench/merge_bench $(BUILD_DIR)/consolidate/consolidate-model $(BUILD_DIR)/bench-work bench/results/latest.json
 
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)

@@ -38,28 +38,29 @@ torch::Tensor load_float(const core::SafetensorsFile& file, const core::TensorIn
   return out;
 }
 
-/// The oriented, scaled delta of one LoRA module, shaped like the base tensor.
-torch::Tensor module_delta(const core::Adapter& adapter, const core::Delta& delta, const torch::Tensor& base)
+/// Computes the scaled delta of one LoRA module into `buffer` (reused from tensor to tensor, so
+/// that merging allocates no full-size temporaries) and returns it as a view oriented and shaped
+/// like the base tensor.
+torch::Tensor module_delta(const core::Adapter& adapter, const core::Delta& delta, const torch::Tensor& base,
+                           torch::Tensor& buffer)
 {
   const auto& module = *delta.module;
   const torch::Tensor a = load_float(adapter.file(), *module.a);
   const torch::Tensor b = load_float(adapter.file(), *module.b);
-  torch::Tensor d;
+  const torch::Tensor a2 = a.reshape({a.size(0), -1});
+  const torch::Tensor b2 = b.reshape({b.size(0), b.size(1)});
+  buffer.resize_({b2.size(0), a2.size(1)});
+  at::mm_out(buffer, b2, a2);
+  buffer.mul_(static_cast<float>(delta.factor));
   switch (module.kind) {
   case core::LoraKind::linear:
-    d = torch::matmul(b, a);
-    if (delta.transposed) {
-      d = d.t();
-    }
-    break;
+    return delta.transposed ? buffer.t() : buffer;
   case core::LoraKind::embedding:
-    d = torch::matmul(b, a).t();
-    break;
+    return buffer.t();
   case core::LoraKind::conv:
-    d = torch::matmul(b.reshape({b.size(0), b.size(1)}), a.reshape({a.size(0), -1})).reshape(base.sizes());
-    break;
+    return buffer.view(base.sizes());
   }
-  return d.contiguous().mul_(static_cast<float>(delta.factor));
+  return buffer;
 }
 
 /// Rescales each output row of `weight` (W + delta) to the DoRA magnitude.
@@ -106,11 +107,11 @@ private:
       count(plan.base->nbytes());
       return;
     }
-    torch::Tensor values = plan.replacement != nullptr ? replacement_values(plan) : merged_values(plan);
-    std::vector<std::byte> bytes(static_cast<std::size_t>(values.numel()) * core::dtype_size(plan.out_dtype));
-    core::from_float({values.data_ptr<float>(), static_cast<std::size_t>(values.numel())}, plan.out_dtype, bytes);
-    writer.write(bytes);
-    count(bytes.size());
+    const torch::Tensor values = plan.replacement != nullptr ? replacement_values(plan) : merged_values(plan);
+    m_bytes.resize(static_cast<std::size_t>(values.numel()) * core::dtype_size(plan.out_dtype));
+    core::from_float({values.data_ptr<float>(), static_cast<std::size_t>(values.numel())}, plan.out_dtype, m_bytes);
+    writer.write(m_bytes);
+    count(m_bytes.size());
   }
 
   torch::Tensor replacement_values(const core::TensorPlan& plan)
@@ -126,11 +127,14 @@ private:
   torch::Tensor merged_values(const core::TensorPlan& plan)
   {
     const auto& file = m_base.shards()[plan.shard];
-    torch::Tensor weight = load_float(file, *plan.base);
+    m_weight.resize(static_cast<std::size_t>(plan.base->numel()));
+    core::to_float(file.data(*plan.base), plan.base->dtype, m_weight);
     file.release(*plan.base);
+    torch::Tensor weight = torch::from_blob(m_weight.data(), dims(plan.base->shape), torch::kFloat32);
     for (const auto& delta : plan.deltas) {
-      const torch::Tensor d = module_delta(m_adapters[delta.adapter], delta, weight);
-      const double max_abs = d.abs().max().item<double>();
+      const torch::Tensor d = module_delta(m_adapters[delta.adapter], delta, weight, m_delta);
+      const auto [low, high] = torch::aminmax(d);
+      const double max_abs = std::max(-low.item<double>(), high.item<double>());
       m_stats.max_abs_delta = std::max(m_stats.max_abs_delta, max_abs);
       double& module_max = m_stats.module_max[delta.module->module];
       module_max = std::max(module_max, max_abs);
@@ -143,7 +147,7 @@ private:
       const torch::Tensor bias = load_float(m_adapters[delta.adapter].file(), *delta.module->bias).reshape(weight.sizes());
       weight.add_(bias * static_cast<float>(delta.factor));
     }
-    return weight.contiguous();
+    return weight;
   }
 
   void count(std::uint64_t bytes)
@@ -169,6 +173,10 @@ private:
   const std::vector<core::Adapter>& m_adapters;
   MergeStats& m_stats;
   util::Progress* m_progress;
+  // Reused across tensors: the float copy of the weight, the delta and the output bytes.
+  std::vector<float> m_weight;
+  torch::Tensor m_delta = torch::empty({0}, torch::kFloat32);
+  std::vector<std::byte> m_bytes;
 };
 
 bool is_other_weight_file(const std::string& name)

@@ -1,0 +1,205 @@
+// make bench: merge throughput and peak memory of consolidate-model on a generated model of
+// about 1 GB (BF16, a rank-16 LoRA on every linear), side by side with a naive LibTorch merge
+// that loads every tensor first, and with `cp -r` of the base. Each is run as its own process
+// so that peak RSS is measured by the kernel (wait4). Results: a table on stdout and JSON.
+#include "core/numeric.hpp"
+#include "core/safetensors.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace modelkeep;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint64_t k_hidden = 2048;
+constexpr std::uint64_t k_rank = 16;
+const char* const k_modules[] = {"q_proj", "k_proj", "v_proj", "o_proj"};
+
+std::uint64_t xorshift(std::uint64_t& state)
+{
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return state;
+}
+
+/// Writes a tensor of `count` values of small random floats in `dtype`.
+void write_random(core::SafetensorsWriter& writer, std::uint64_t count, core::DType dtype, float scale,
+                  std::uint64_t& state)
+{
+  std::vector<float> values(1 << 20);
+  std::vector<std::byte> bytes(values.size() * core::dtype_size(dtype));
+  while (count > 0) {
+    const std::size_t n = std::min<std::uint64_t>(count, values.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      values[i] = (static_cast<float>(xorshift(state) % 20001) / 10000.0F - 1.0F) * scale;
+    }
+    core::from_float({values.data(), n}, dtype, {bytes.data(), n * core::dtype_size(dtype)});
+    writer.write({bytes.data(), n * core::dtype_size(dtype)});
+    count -= n;
+  }
+}
+
+void generate(const fs::path& dir, std::uint64_t layers)
+{
+  fs::create_directories(dir / "base");
+  fs::create_directories(dir / "adapter");
+  std::uint64_t state = 0x9e3779b97f4a7c15ULL;
+  std::vector<core::TensorSpec> base_specs;
+  std::vector<core::TensorSpec> adapter_specs;
+  for (std::uint64_t l = 0; l < layers; ++l) {
+    for (const char* m : k_modules) {
+      const std::string name = "model.layers." + std::to_string(l) + ".self_attn." + m;
+      base_specs.push_back({name + ".weight", core::DType::BF16, {k_hidden, k_hidden}});
+      adapter_specs.push_back({"base_model.model." + name + ".lora_A.weight", core::DType::F32, {k_rank, k_hidden}});
+      adapter_specs.push_back({"base_model.model." + name + ".lora_B.weight", core::DType::F32, {k_hidden, k_rank}});
+    }
+  }
+  {
+    core::SafetensorsWriter base(dir / "base" / "model.safetensors", base_specs, {{"format", "pt"}});
+    for (const auto& spec : base_specs) {
+      write_random(base, spec.shape[0] * spec.shape[1], spec.dtype, 0.05F, state);
+    }
+    base.finish();
+  }
+  core::SafetensorsWriter adapter(dir / "adapter" / "adapter_model.safetensors", adapter_specs, {{"format", "pt"}});
+  for (const auto& spec : adapter_specs) {
+    write_random(adapter, spec.shape[0] * spec.shape[1], spec.dtype, 0.02F, state);
+  }
+  adapter.finish();
+  util::write_file_atomic(dir / "adapter" / "adapter_config.json",
+                          R"({"peft_type": "LORA", "r": 16, "lora_alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]})");
+  util::write_file_atomic(dir / "base" / "config.json", R"({"model_type": "llama"})");
+}
+
+/// The naive way: every tensor loaded into memory, merged with tensor ops, then saved.
+int naive_merge(const fs::path& dir, const fs::path& out)
+{
+  at::set_num_threads(static_cast<int>(std::max(1U, std::thread::hardware_concurrency())));
+  torch::NoGradGuard no_grad;
+  const auto read_all = [](const fs::path& path) {
+    const std::string bytes = util::read_file(path, std::uint64_t{1} << 40);
+    const auto file = core::SafetensorsFile::open(path);
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    for (const auto& info : file.tensors()) {
+      const auto type = info.dtype == core::DType::BF16 ? torch::kBFloat16 : torch::kFloat32;
+      torch::Tensor t = torch::empty(std::vector<std::int64_t>(info.shape.begin(), info.shape.end()), type);
+      std::memcpy(t.data_ptr(), bytes.data() + file.data_start() + info.begin, info.nbytes());
+      tensors.emplace_back(info.name, t);
+    }
+    return tensors;
+  };
+  auto base = read_all(dir / "base" / "model.safetensors");
+  const auto adapter = read_all(dir / "adapter" / "adapter_model.safetensors");
+  std::map<std::string, torch::Tensor> lora(adapter.begin(), adapter.end());
+  for (auto& [name, weight] : base) {
+    const std::string module = "base_model.model." + name.substr(0, name.size() - 7);
+    const torch::Tensor delta = torch::matmul(lora.at(module + ".lora_B.weight"), lora.at(module + ".lora_A.weight")) * 2.0F;
+    weight = (weight.to(torch::kFloat32) + delta).to(torch::kBFloat16);
+  }
+  std::vector<core::TensorSpec> specs;
+  for (const auto& [name, weight] : base) {
+    specs.push_back({name, core::DType::BF16, {static_cast<std::uint64_t>(weight.size(0)), static_cast<std::uint64_t>(weight.size(1))}});
+  }
+  fs::create_directories(out);
+  core::SafetensorsWriter writer(out / "model.safetensors", specs, {{"format", "pt"}});
+  for (const auto& [name, weight] : base) {
+    writer.write({static_cast<const std::byte*>(weight.data_ptr()), static_cast<std::size_t>(weight.nbytes())});
+  }
+  writer.finish();
+  return 0;
+}
+
+struct Run {
+  std::string name;
+  double seconds = 0;
+  double peak_rss_mb = 0;
+};
+
+Run measure(const std::string& name, const std::vector<std::string>& argv)
+{
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+      args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    std::perror("exec");
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  ::wait4(pid, &status, 0, &usage);
+  Run run{name, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+          static_cast<double>(usage.ru_maxrss) / 1024.0};
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "merge_bench: %s failed\n", name.c_str());
+    std::exit(1);
+  }
+  return run;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  if (argc == 4 && std::string(argv[1]) == "--naive") {
+    return naive_merge(argv[2], argv[3]);
+  }
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: merge_bench CONSOLIDATE_MODEL WORK_DIR RESULTS_JSON\n");
+    return 2;
+  }
+  const std::string tool = argv[1];
+  const fs::path work = argv[2];
+  const fs::path results = argv[3];
+  const std::uint64_t layers = 32; // 32 x 4 x 2048 x 2048 BF16 = 1 GiB
+  fs::remove_all(work);
+  std::printf("generating a %llu-layer BF16 model (1 GiB) and a rank-16 adapter in %s ...\n",
+              static_cast<unsigned long long>(layers), work.c_str());
+  generate(work, layers);
+  const double base_mb = static_cast<double>(fs::file_size(work / "base" / "model.safetensors")) / (1 << 20);
+  std::vector<Run> runs;
+  runs.push_back(measure("cp -r base (reference)", {"cp", "-r", (work / "base").string(), (work / "copy").string()}));
+  runs.push_back(measure("consolidate-model merge", {tool, "merge", "--base", (work / "base").string(), "--adapter",
+                                                     (work / "adapter").string(), "--output", (work / "ours").string(),
+                                                     "-q", "--no-progress"}));
+  runs.push_back(measure("naive LibTorch (load all, merge, save)",
+                         {argv[0], "--naive", work.string(), (work / "naive").string()}));
+  const bool identical = util::read_file(work / "ours" / "model.safetensors", std::uint64_t{1} << 40) ==
+                         util::read_file(work / "naive" / "model.safetensors", std::uint64_t{1} << 40);
+  nlohmann::json doc = {{"model_mb", base_mb}, {"outputs_identical", identical}, {"runs", nlohmann::json::array()}};
+  std::printf("\n%-40s %9s %10s %13s\n", "run", "seconds", "MB/s", "peak RSS MB");
+  for (const auto& run : runs) {
+    std::printf("%-40s %9.2f %10.0f %13.0f\n", run.name.c_str(), run.seconds, base_mb / run.seconds, run.peak_rss_mb);
+    doc["runs"].push_back({{"name", run.name}, {"seconds", run.seconds}, {"mb_per_s", base_mb / run.seconds},
+                           {"peak_rss_mb", run.peak_rss_mb}});
+  }
+  std::printf("\nmerge / cp time: %.2f   merge / naive time: %.2f   peak RSS merge / naive: %.2f\n",
+              runs[1].seconds / runs[0].seconds, runs[1].seconds / runs[2].seconds,
+              runs[1].peak_rss_mb / runs[2].peak_rss_mb);
+  std::printf("outputs of consolidate-model and the naive merge identical: %s\n", identical ? "yes" : "NO");
+  fs::create_directories(results.parent_path());
+  std::ofstream(results) << doc.dump(2) << '\n';
+  if (std::getenv("MODELKEEP_BENCH_KEEP") == nullptr) {
+    fs::remove_all(work);
+  }
+  return identical ? 0 : 1;
+}
