@@ -14,6 +14,7 @@
 #include "util/text.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 namespace modelkeep::consolidate {
@@ -66,7 +67,14 @@ Settings load_settings(const ConsolidateRequest& request)
   }
   settings.base_model = under(dir, base);
   settings.adapter = under(dir, text("adapter_dir", request.adapter_dir, "current_model"));
-  settings.store_root = request.root ? fs::absolute(*request.root) : under(dir, text("store", std::nullopt, "models"));
+  const char* env_root = std::getenv("MODELKEEP_ROOT");
+  if (request.root) {
+    settings.store_root = fs::absolute(*request.root).lexically_normal();
+  } else if (env_root != nullptr && *env_root != '\0') {
+    settings.store_root = fs::absolute(env_root).lexically_normal();
+  } else {
+    settings.store_root = under(dir, text("store", std::nullopt, "models"));
+  }
   settings.doc["base_model"] = base;
   settings.doc["adapter_dir"] = text("adapter_dir", request.adapter_dir, "current_model");
   settings.doc["store"] = text("store", std::nullopt, "models");

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on a scratch copy of models.example/: snapshot two training results as
 # versions, list, show, verify, catch a corrupted file, restore an earlier version (the
-# current adapter is backed up first), make verified backups and dry-run a retention
-# policy. models.example/ itself is never modified.
+# current adapter is backed up first), make verified backups, dry-run a retention policy,
+# and consolidate the adapter into the tiny base model. models.example/ itself is never
+# modified.
 # usage: scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
 
@@ -11,7 +12,8 @@ build=${1:-build}
 case "$build" in /*) ;; *) build="$top/$build" ;; esac
 mv_bin="$build/versioner/model-versioner"
 bm_bin="$build/backup/backup-manager"
-for bin in "$mv_bin" "$bm_bin"; do
+cm_bin="$build/consolidate/consolidate-model"
+for bin in "$mv_bin" "$bm_bin" "$cm_bin"; do
   [ -x "$bin" ] || { echo "demo.sh: error: $bin not built (run make build)" >&2; exit 1; }
 done
 
@@ -23,6 +25,7 @@ export MODELKEEP_ROOT="$scratch/models"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 mv() { step model-versioner "$@"; "$mv_bin" "$@"; }
 bm() { step backup-manager "$@"; "$bm_bin" "$@"; }
+cm() { step consolidate-model "$@"; "$cm_bin" "$@"; }
 
 echo "modelkeep demo in $scratch (a copy of models.example/)"
 
@@ -66,5 +69,16 @@ bm backup current_model --type pre_consolidation --reason "before merging"
 bm list
 bm verify --all
 bm cleanup --keep-last 1
+
+echo; echo "# consolidation: merge the adapter into the base model, but only after a verified"
+echo "# backup and a version exist; the adapter is deleted last, once everything is verified"
+cm inspect current_model
+cm --base-dir . --dry-run
+cm --base-dir . --description "Math training, consolidated" --training-data training_data/math_examples.jsonl \
+  --steps 400 --loss 0.51
+echo; echo "# modelkeep.json now points at the merged model:"
+cat modelkeep.json
+mv list
+bm list --type pre_consolidation
 
 echo; echo "demo finished; the scratch store is in $scratch/models"
