@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "core/registry.hpp"
 #include "core/version_ops.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -40,6 +41,12 @@ void run(const DeleteArgs& args, const GlobalOptions& options)
   }
   const auto lock = context.lock(store, "delete");
   const auto version = core::resolve_version(store, ref);
+  for (const auto& [stage, holder] : core::list_stages(store)) {
+    if (holder == version.name) {
+      throw Error(ExitCode::refused, "refusing to delete " + version.name + ": stage " + stage +
+                                         " points to it (promote or roll back another version first)");
+    }
+  }
   const auto result = core::delete_version(store, version, context.progress());
   const nlohmann::json doc = {{"deleted", version.name}, {"backup", result.backup.path.string()}};
   context.emit(doc, [&] {

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "core/registry.hpp"
 #include "core/version.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -35,11 +36,31 @@ std::string loss_text(const std::optional<double>& loss)
   return buffer;
 }
 
-nlohmann::json row_json(const Row& row, const std::optional<std::string>& latest)
+/// "latest", and every stage that points to the version.
+std::string marks_of(const Row& row, const std::optional<std::string>& latest,
+                     const std::map<std::string, std::string>& stages)
+{
+  std::string marks = latest == row.version.name ? "latest" : "";
+  for (const auto& [stage, holder] : stages) {
+    if (holder == row.version.name) {
+      marks += (marks.empty() ? "" : ",") + stage;
+    }
+  }
+  return marks;
+}
+
+nlohmann::json row_json(const Row& row, const std::optional<std::string>& latest,
+                        const std::map<std::string, std::string>& stages)
 {
   nlohmann::json item = {{"name", row.version.name},
                          {"id", core::version_id(row.version.number)},
-                         {"latest", latest == row.version.name}};
+                         {"latest", latest == row.version.name},
+                         {"stages", nlohmann::json::array()}};
+  for (const auto& [stage, holder] : stages) {
+    if (holder == row.version.name) {
+      item["stages"].push_back(stage);
+    }
+  }
   if (!row.meta) {
     item["error"] = row.error;
     return item;
@@ -52,26 +73,29 @@ nlohmann::json row_json(const Row& row, const std::optional<std::string>& latest
   item["final_loss"] = row.meta->final_loss ? nlohmann::json(*row.meta->final_loss) : nlohmann::json(nullptr);
   item["metrics"] = row.meta->metrics;
   item["manifest_digest"] = row.meta->manifest.digest();
+  item["status"] = row.meta->status;
   return item;
 }
 
-void print_table(const std::vector<Row>& rows, const std::optional<std::string>& latest)
+void print_table(const std::vector<Row>& rows, const std::optional<std::string>& latest,
+                 const std::map<std::string, std::string>& stages)
 {
-  std::printf("%-6s %-19s %6s %10s %8s %8s %-7s %s\n", "ID", "CREATED", "FILES", "SIZE", "STEPS", "LOSS",
-              "MARKS", "DESCRIPTION");
+  std::printf("%-6s %-19s %6s %10s %8s %8s %-18s %-18s %s\n", "ID", "CREATED", "FILES", "SIZE", "STEPS",
+              "LOSS", "STATUS", "MARKS", "DESCRIPTION");
   for (const auto& row : rows) {
     const std::string id = core::version_id(row.version.number);
-    const std::string marks = latest == row.version.name ? "latest" : "";
+    const std::string marks = marks_of(row, latest, stages);
     if (!row.meta) {
-      std::printf("%-6s %-19s %6s %10s %8s %8s %-7s %s\n", id.c_str(), "?", "?", "?", "?", "?", "broken",
-                  "(metadata.json unreadable, see error)");
+      std::printf("%-6s %-19s %6s %10s %8s %8s %-18s %-18s %s\n", id.c_str(), "?", "?", "?", "?", "?", "?",
+                  "broken", "(metadata.json unreadable, see error)");
       continue;
     }
     const auto& meta = *row.meta;
     const std::string steps = meta.steps ? std::to_string(*meta.steps) : "-";
-    std::printf("%-6s %-19s %6zu %10s %8s %8s %-7s %s\n", id.c_str(), created_short(meta.created_at).c_str(),
-                meta.manifest.file_count(), util::human_size(meta.manifest.total_size()).c_str(),
-                steps.c_str(), loss_text(meta.final_loss).c_str(), marks.c_str(), meta.description.c_str());
+    std::printf(
+        "%-6s %-19s %6zu %10s %8s %8s %-18s %-18s %s\n", id.c_str(), created_short(meta.created_at).c_str(),
+        meta.manifest.file_count(), util::human_size(meta.manifest.total_size()).c_str(), steps.c_str(),
+        loss_text(meta.final_loss).c_str(), meta.status.c_str(), marks.c_str(), meta.description.c_str());
   }
 }
 
@@ -90,15 +114,16 @@ void run(const GlobalOptions& options)
     rows.push_back(std::move(row));
   }
   const auto latest = core::read_latest_link(store);
+  const auto stages = core::list_stages(store);
   nlohmann::json doc = {{"root", store.root().string()}, {"versions", nlohmann::json::array()}};
   for (const auto& row : rows) {
-    doc["versions"].push_back(row_json(row, latest));
+    doc["versions"].push_back(row_json(row, latest, stages));
   }
   context.emit(doc, [&] {
     if (rows.empty()) {
       std::cout << "No versions found\n";
     } else {
-      print_table(rows, latest);
+      print_table(rows, latest, stages);
     }
   });
   for (const auto& row : rows) {
@@ -112,8 +137,8 @@ void run(const GlobalOptions& options)
 
 void add_list(CLI::App& app, const GlobalOptions& options)
 {
-  auto* cmd = app.add_subcommand(
-      "list", "List all versions: id, created, files, size, steps, loss, marks, description");
+  auto* cmd = app.add_subcommand("list", "List all versions: id, created, files, size, steps, loss, status, "
+                                         "marks (latest, stages), description");
   cmd->callback([&options] { run(options); });
 }
 

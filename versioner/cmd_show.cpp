@@ -18,6 +18,7 @@ void print_metadata(const core::VersionMetadata& meta, bool latest)
 {
   print_field("version", meta.name + (latest ? "  (latest)" : ""));
   print_field("id", meta.id);
+  print_field("status", meta.status);
   print_field("created", meta.created_at);
   print_field("description", meta.description);
   print_field("source", meta.source);

@@ -15,5 +15,9 @@ void add_show(CLI::App& app, const GlobalOptions& options);
 void add_restore(CLI::App& app, const GlobalOptions& options);
 void add_delete(CLI::App& app, const GlobalOptions& options);
 void add_verify(CLI::App& app, const GlobalOptions& options);
+void add_promote(CLI::App& app, const GlobalOptions& options);
+void add_rollback(CLI::App& app, const GlobalOptions& options);
+void add_status(CLI::App& app, const GlobalOptions& options);
+void add_history(CLI::App& app, const GlobalOptions& options);
 
 } // namespace modelkeep::versioner

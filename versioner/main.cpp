@@ -11,5 +11,9 @@ int main(int argc, char** argv)
                          versioner::add_restore(app, options);
                          versioner::add_delete(app, options);
                          versioner::add_verify(app, options);
+                         versioner::add_promote(app, options);
+                         versioner::add_rollback(app, options);
+                         versioner::add_status(app, options);
+                         versioner::add_history(app, options);
                        });
 }

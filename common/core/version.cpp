@@ -39,6 +39,16 @@ bool is_slug_char(char c)
 
 } // namespace
 
+bool is_stage_name(std::string_view name)
+{
+  const bool shape =
+      !name.empty() && name.front() >= 'a' && name.front() <= 'z' &&
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos;
+  // "v", "v3", "v3x" look like version numbers, so they are never stage names.
+  const bool version_like = name.front() == 'v' && (name.size() == 1 || (name[1] >= '0' && name[1] <= '9'));
+  return shape && !version_like;
+}
+
 std::optional<std::uint64_t> parse_version_dir_name(std::string_view name)
 {
   // v<digits>_YYYYMMDD_HHMMSS_<slug>
@@ -86,8 +96,14 @@ VersionRef VersionRef::parse(std::string_view text)
     ref.kind = Kind::number;
     return ref;
   }
-  throw Error(ExitCode::usage, "invalid version '" + std::string(text) +
-                                   "': use a number (3, v3, v003), a version directory name, or latest");
+  if (is_stage_name(text)) {
+    ref.kind = Kind::stage;
+    ref.name = text;
+    return ref;
+  }
+  throw Error(ExitCode::usage,
+              "invalid version '" + std::string(text) +
+                  "': use a number (3, v3, v003), a version directory name, latest or a stage");
 }
 
 std::vector<VersionDir> list_versions(const Store& store)
@@ -128,6 +144,17 @@ VersionDir resolve_version(const Store& store, const VersionRef& ref)
       throw Error(ExitCode::not_found, "no versions in " + store.versions_dir().string());
     }
     return versions.back();
+  }
+  if (ref.kind == VersionRef::Kind::stage) {
+    std::error_code ec;
+    const fs::path target = fs::read_symlink(store.versions_dir() / ref.name, ec);
+    for (const auto& version : versions) {
+      if (!ec && version.name == target.filename().string()) {
+        return version;
+      }
+    }
+    throw Error(ExitCode::not_found,
+                "no version or stage '" + ref.name + "' in " + store.versions_dir().string());
   }
   for (const auto& version : versions) {
     if ((ref.kind == VersionRef::Kind::number && version.number == ref.number) ||
@@ -224,6 +251,7 @@ json VersionMetadata::to_json() const
       {"host", host},
       {"user", user},
       {"tool_version", tool_version},
+      {"status", status},
   };
   return doc;
 }
@@ -266,6 +294,10 @@ VersionMetadata VersionMetadata::from_json(const json& doc, const fs::path& orig
   meta.host = optional_string(doc, "host", origin);
   meta.user = optional_string(doc, "user", origin);
   meta.tool_version = optional_string(doc, "tool_version", origin);
+  meta.status = optional_string(doc, "status", origin);
+  if (meta.status.empty()) {
+    meta.status = "staging";
+  }
 
   if (meta.id != version_id(meta.number) || parse_version_dir_name(meta.name) != meta.number) {
     malformed(origin, "id, number and name disagree");

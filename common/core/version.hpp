@@ -32,9 +32,13 @@ struct VersionDir {
 /// The version number if `name` is a version directory name, else nullopt.
 [[nodiscard]] std::optional<std::uint64_t> parse_version_dir_name(std::string_view name);
 
-/// What a user wrote for VERSION: a number ("3", "v3", "v003"), a directory name, or "latest".
+/// True if `name` has the shape of a stage name: [a-z][a-z0-9_-]*, not "v" or v<digit>...
+[[nodiscard]] bool is_stage_name(std::string_view name);
+
+/// What a user wrote for VERSION: a number ("3", "v3", "v003"), a directory name, "latest", or
+/// a stage name ("production").
 struct VersionRef {
-  enum class Kind { number, name, latest };
+  enum class Kind { number, name, latest, stage };
   Kind kind = Kind::latest;
   std::uint64_t number = 0;
   std::string name;
@@ -88,6 +92,7 @@ struct VersionMetadata {
   std::string host;
   std::string user;
   std::string tool_version;
+  std::string status = "staging"; ///< staging, production, canary, archived, failed, rollback_candidate
 
   /// The metadata.json document (file_count, total_size and manifest_digest derived).
   [[nodiscard]] nlohmann::json to_json() const;

@@ -13,7 +13,7 @@ load helpers
   touch_adapter
   mv_ create --adapter adapter --description "Math focus"
   run -0 mv_ list
-  [[ "${lines[0]}" == ID*CREATED*FILES*SIZE*STEPS*LOSS*MARKS*DESCRIPTION ]]
+  [[ "${lines[0]}" == ID*CREATED*FILES*SIZE*STEPS*LOSS*STATUS*MARKS*DESCRIPTION ]]
   [[ "${lines[1]}" == v001*100*0.5000*"Initial training" ]]
   [[ "${lines[2]}" == v002*latest*"Math focus" ]]
   [[ "${lines[1]}" != *latest* ]]

@@ -26,8 +26,10 @@ load helpers
 
 @test "bad and unknown versions" {
   mv_ create --adapter adapter --description one
-  run -2 mv_ show three
-  assert_output_contains "invalid version 'three'"
+  run -2 mv_ show Three
+  assert_output_contains "invalid version 'Three'"
+  run -3 mv_ show three
+  assert_output_contains "no version or stage 'three'"
   run -3 mv_ show v9
   assert_output_contains "no version v009"
   run -2 mv_ show

@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# Stages, promote, rollback, auto-promote, status and history.
+
+load helpers
+
+# new_version F1: a new version with that f1_score; prints nothing.
+new_version() {
+  touch_adapter
+  mv_ create --adapter adapter --description "f1 $1" --metric "f1_score=$1" -q >/dev/null
+}
+
+@test "promote points a stage at a verified version, updates statuses and logs the move" {
+  new_version 0.90
+  new_version 0.93
+  run -0 mv_ promote v1 --reason "first release"
+  [ "$(readlink models/versions/production)" = "$(basename "$(version_dir 1)")" ]
+  run -0 mv_ promote 2
+  [ "$(jq -r .status "$(version_dir 2)/metadata.json")" = production ]
+  [ "$(jq -r .status "$(version_dir 1)/metadata.json")" = rollback_candidate ]
+  event=$(grep '"promote"' models/versions/events.jsonl | head -1)
+  [ "$(echo "$event" | jq -r .reason)" = "first release" ]
+  [ "$(echo "$event" | jq -r .from)" = null ]
+  [ -n "$(echo "$event" | jq -r .user)" ] && [ -n "$(echo "$event" | jq -r .time)" ]
+  run -0 mv_ list
+  [[ "$output" == *v002*production*latest,production* ]]
+  run -0 mv_ show production --json
+  [ "$(echo "$output" | jq -r .id)" = v002 ]
+}
+
+@test "a version that fails verification is never promoted" {
+  new_version 0.9
+  printf 'X' | dd of="$(version_dir 1)/adapter/adapter_model.safetensors" bs=1 seek=1 conv=notrunc status=none
+  run -1 mv_ promote 1
+  assert_output_contains "fails verification"
+  [ ! -L models/versions/production ]
+}
+
+@test "promote, promote, rollback returns to the previous holder; again goes further back; then exit 4" {
+  new_version 0.90; new_version 0.91; new_version 0.92
+  mv_ promote 1; mv_ promote 3; mv_ promote 2
+  run -0 mv_ rollback --reason "bad outputs"
+  [ "$(basename "$(readlink models/versions/production)")" = "$(basename "$(version_dir 3)")" ]
+  [ "$(tail -1 models/versions/events.jsonl | jq -r .automatic)" = false ]
+  run -0 mv_ rollback
+  [ "$(basename "$(readlink models/versions/production)")" = "$(basename "$(version_dir 1)")" ]
+  run -4 mv_ rollback
+  assert_output_contains "nothing to roll back to"
+}
+
+@test "rollback with no holder or no earlier holder exits 4" {
+  new_version 0.9
+  run -4 mv_ rollback
+  mv_ promote 1
+  run -4 mv_ rollback
+}
+
+@test "rollback --to and --best" {
+  new_version 0.95; new_version 0.80; new_version 0.85; new_version 0.70
+  mv_ promote 4
+  run -0 mv_ rollback --to v2
+  [ "$(basename "$(readlink models/versions/production)")" = "$(basename "$(version_dir 2)")" ]
+  mv_ promote 4
+  run -0 mv_ rollback --best f1_score
+  [ "$(basename "$(readlink models/versions/production)")" = "$(basename "$(version_dir 1)")" ]
+  run -2 mv_ rollback --to v1 --best f1_score
+}
+
+@test "auto-promote follows the rule and explains itself" {
+  new_version 0.90
+  run -0 mv_ auto-promote v1
+  assert_output_contains "first version"
+  new_version 0.91
+  run -4 mv_ auto-promote v2
+  assert_output_contains "F1 change +1.0% below 2% threshold (0.900 -> 0.910)"
+  [ "$(basename "$(readlink models/versions/production)")" = "$(basename "$(version_dir 1)")" ]
+  new_version 0.93
+  run -0 mv_ auto-promote v3 --json
+  [ "$(echo "$output" | jq -r .promoted)" = true ]
+  [ "$(echo "$output" | jq -r .reason)" = "F1 improved 3.0% (0.900 -> 0.930)" ]
+  [ "$(echo "$output" | jq -r .old)" = 0.9 ]
+  new_version 0.96
+  run -0 mv_ auto-promote v4
+  new_version 0.955
+  run -4 mv_ auto-promote v5
+  assert_output_contains "regressed"
+  run -0 mv_ auto-promote v5 --high-threshold 0.999 --min-improvement -0.01
+  run -4 mv_ auto-promote v5 --metric accuracy
+  assert_output_contains "has no metric accuracy"
+}
+
+@test "auto-promote defaults come from .modelkeep/config.json" {
+  new_version 0.50
+  mv_ auto-promote 1
+  new_version 0.52
+  echo '{"auto_promote": {"min_improvement": 0.05}}' > models/.modelkeep/config.json
+  run -4 mv_ auto-promote 2
+  assert_output_contains "below 5% threshold"
+}
+
+@test "status changes are validated and logged" {
+  new_version 0.9
+  run -0 mv_ status 1 archived --reason "old"
+  [ "$(jq -r .status "$(version_dir 1)/metadata.json")" = archived ]
+  run -2 mv_ status 1 retired
+  run -0 mv_ history --version 1 --json
+  [ "$(echo "$output" | jq -r '.events[0].event')" = status ]
+}
+
+@test "history lists events newest first and --at tells who held a stage then" {
+  new_version 0.9; new_version 0.95
+  mv_ promote 1
+  sleep 1.1
+  middle=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  sleep 1.1
+  mv_ promote 2
+  run -0 mv_ history
+  [[ "${lines[0]}" == *promote* ]]
+  [[ "${lines[-1]}" == *create* ]]
+  run -0 mv_ history --at "$middle" --json
+  [ "$(echo "$output" | jq -r .stages.production)" = "$(basename "$(version_dir 1)")" ]
+  run -0 mv_ history --stage production --json
+  [ "$(echo "$output" | jq '.events | length')" = 2 ]
+  run -2 mv_ history --at yesterday
+}
+
+@test "a version a stage points to cannot be deleted" {
+  new_version 0.9
+  mv_ promote 1 --stage canary
+  run -4 mv_ delete 1 --confirm
+  assert_output_contains "stage canary points to it"
+}
+
+@test "bad stage names are usage errors" {
+  new_version 0.9
+  run -2 mv_ promote 1 --stage latest
+  run -2 mv_ promote 1 --stage Prod
+  run -3 mv_ show canary
+}
+
+@test "events survive concurrent promoters" {
+  new_version 0.9; new_version 0.91
+  for p in 1 2; do
+    (for i in $(seq 10); do "$MV" promote "$p" -q >/dev/null 2>&1 || exit 1; done) &
+  done
+  wait
+  [ "$(grep -c '"promote"' models/versions/events.jsonl)" = 20 ]
+  jq -c . models/versions/events.jsonl > /dev/null
+  run -0 mv_ verify
+}

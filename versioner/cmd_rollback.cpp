@@ -1,0 +1,121 @@
+#include "commands.hpp"
+#include "core/registry.hpp"
+#include "core/version_ops.hpp"
+#include "util/error.hpp"
+
+#include <iostream>
+#include <memory>
+
+namespace modelkeep::versioner {
+
+namespace {
+
+struct RollbackArgs {
+  std::string stage = "production";
+  std::optional<std::string> to;
+  std::optional<std::string> best;
+  std::string reason;
+};
+
+/// Metrics where lower is better.
+bool lower_is_better(const std::string& metric)
+{
+  const auto ends = [&](const std::string& suffix) {
+    return metric.size() >= suffix.size() &&
+           metric.compare(metric.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends("loss") || ends("error") || ends("error_rate") || ends("latency") || ends("latency_ms");
+}
+
+core::VersionDir best_earlier(const core::Store& store, const core::VersionDir& current,
+                              const std::string& metric)
+{
+  std::optional<core::VersionDir> best;
+  double best_value = 0;
+  for (const auto& version : core::list_versions(store)) {
+    if (version.number >= current.number) {
+      continue;
+    }
+    try {
+      const auto meta = core::load_metadata(version.path);
+      const auto it = meta.metrics.find(metric);
+      if (it == meta.metrics.end()) {
+        continue;
+      }
+      const bool better = lower_is_better(metric) ? it->second < best_value : it->second > best_value;
+      if (!best || better) {
+        best = version;
+        best_value = it->second;
+      }
+    } catch (const Error&) {
+      continue;
+    }
+  }
+  if (!best) {
+    throw Error(ExitCode::refused,
+                "nothing to roll back to: no version before " + current.name + " has metric " + metric);
+  }
+  return *best;
+}
+
+void run(const RollbackArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  core::validate_stage_name(args.stage);
+  if (args.to && args.best) {
+    throw Error(ExitCode::usage, "give --to or --best, not both");
+  }
+  const core::Store store = context.store();
+  store.require_exists();
+  const auto lock = context.lock(store, "rollback");
+  const auto holder = core::stage_holder(store, args.stage);
+  if (!holder) {
+    throw Error(ExitCode::refused, "nothing to roll back: stage " + args.stage + " points to no version");
+  }
+  const auto current = core::resolve_version(store, core::VersionRef::parse(*holder));
+  core::VersionDir target;
+  if (args.to) {
+    target = core::resolve_version(store, core::VersionRef::parse(*args.to));
+  } else if (args.best) {
+    target = best_earlier(store, current, *args.best);
+  } else {
+    const auto previous = core::previous_holder(store, core::read_events(store), args.stage);
+    if (!previous) {
+      throw Error(ExitCode::refused, "nothing to roll back to: no earlier holder of " + args.stage +
+                                         " in the history (use --to VERSION)");
+    }
+    target = core::resolve_version(store, core::VersionRef::parse(*previous));
+  }
+  if (target.name == current.name) {
+    throw Error(ExitCode::refused,
+                "nothing to roll back to: " + args.stage + " already points to " + target.name);
+  }
+  const auto check = core::verify_version(target, context.progress());
+  if (!check.ok()) {
+    throw Error(ExitCode::failed, "refusing to roll back to " + target.name + ": it fails verification");
+  }
+  core::move_stage(store, args.stage, target, "rollback", args.reason, {{"automatic", false}});
+  context.emit(
+      {{"stage", args.stage}, {"from", current.name}, {"to", target.name}, {"automatic", false}}, [&] {
+        std::cout << "rolled back " << args.stage << ": " << current.name << " -> " << target.name << '\n';
+      });
+}
+
+} // namespace
+
+void add_rollback(CLI::App& app, const GlobalOptions& options)
+{
+  auto args = std::make_shared<RollbackArgs>();
+  auto* cmd = app.add_subcommand(
+      "rollback", "Point a stage back at the version that held it before (from the "
+                  "history), at --to VERSION, or at the earlier version with the --best metric");
+  cmd->add_option("--stage", args->stage, "Stage name (default production)");
+  cmd->add_option("--to", args->to, "Roll back to this version");
+  cmd->add_option("--best", args->best,
+                  "Roll back to the earlier version with the best value of this metric "
+                  "(lowest for *loss, *error, *latency; else highest)");
+  cmd->add_option("--reason", args->reason, "Why (recorded in the history)");
+  cmd->callback([args, &options] { run(*args, options); });
+}
+
+} // namespace modelkeep::versioner
