@@ -22,6 +22,12 @@ struct CreateArgs {
   std::string base_model;
   std::optional<std::string> parent;
   bool allow_duplicate = false;
+  std::optional<std::string> semver;
+  std::optional<std::string> bump;
+  std::optional<std::string> hyperparams;
+  std::optional<std::uint64_t> samples;
+  std::optional<std::uint64_t> val_samples;
+  std::optional<double> training_seconds;
 };
 
 std::map<std::string, double> parse_metrics(const std::vector<std::string>& items)
@@ -73,6 +79,14 @@ core::CreateRequest to_request(const CreateArgs& args)
     request.parent = core::VersionRef::parse(*args.parent);
   }
   request.allow_duplicate = args.allow_duplicate;
+  request.semver = args.semver;
+  request.bump = args.bump;
+  if (args.hyperparams) {
+    request.hyperparams = *args.hyperparams;
+  }
+  request.samples = args.samples;
+  request.val_samples = args.val_samples;
+  request.training_seconds = args.training_seconds;
   return request;
 }
 
@@ -111,6 +125,16 @@ void add_create(CLI::App& app, const GlobalOptions& options)
   cmd->add_option("--parent", args->parent, "Parent version (default: the newest version)");
   cmd->add_flag("--allow-duplicate", args->allow_duplicate,
                 "Keep a version even if identical to the newest one");
+  cmd->add_option("--semver", args->semver, "Semantic version X.Y.Z[-pre][+build] (must be unused)");
+  cmd->add_option("--bump", args->bump,
+                  "major, minor or patch: the next semantic version after the highest one")
+      ->check(CLI::IsMember({"major", "minor", "patch"}));
+  cmd->add_option("--hyperparams", args->hyperparams,
+                  "JSON file of hyperparameters (recorded, with its hash)");
+  cmd->add_option("--samples", args->samples, "Training samples")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--val-samples", args->val_samples, "Validation samples")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--training-seconds", args->training_seconds, "How long the training took")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([args, &options] { run(*args, options); });
 }
 

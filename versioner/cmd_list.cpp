@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 namespace modelkeep::versioner {
 
@@ -99,7 +100,20 @@ void print_table(const std::vector<Row>& rows, const std::optional<std::string>&
   }
 }
 
-void run(const GlobalOptions& options)
+bool has_tag(const Row& row, const std::optional<std::string>& tag)
+{
+  if (!tag) {
+    return true;
+  }
+  if (!row.meta) {
+    return false;
+  }
+  const auto eq = tag->find('=');
+  const auto it = row.meta->tags.find(tag->substr(0, eq));
+  return it != row.meta->tags.end() && (eq == std::string::npos || it->second == tag->substr(eq + 1));
+}
+
+void run(const std::optional<std::string>& tag, const GlobalOptions& options)
 {
   const Context context(options);
   const core::Store store = context.store();
@@ -111,7 +125,9 @@ void run(const GlobalOptions& options)
     } catch (const Error& error) {
       row.error = error.what();
     }
-    rows.push_back(std::move(row));
+    if (has_tag(row, tag)) {
+      rows.push_back(std::move(row));
+    }
   }
   const auto latest = core::read_latest_link(store);
   const auto stages = core::list_stages(store);
@@ -139,7 +155,9 @@ void add_list(CLI::App& app, const GlobalOptions& options)
 {
   auto* cmd = app.add_subcommand("list", "List all versions: id, created, files, size, steps, loss, status, "
                                          "marks (latest, stages), description");
-  cmd->callback([&options] { run(options); });
+  auto tag = std::make_shared<std::optional<std::string>>();
+  cmd->add_option("--tag", *tag, "Only versions with this tag (KEY=VALUE, or KEY for any value)");
+  cmd->callback([tag, &options] { run(*tag, options); });
 }
 
 } // namespace modelkeep::versioner

@@ -19,6 +19,10 @@ void print_metadata(const core::VersionMetadata& meta, bool latest)
   print_field("version", meta.name + (latest ? "  (latest)" : ""));
   print_field("id", meta.id);
   print_field("status", meta.status);
+  print_field("semver", meta.semver);
+  for (const auto& [key, value] : meta.tags) {
+    print_field("tag", key + "=" + value);
+  }
   print_field("created", meta.created_at);
   print_field("description", meta.description);
   print_field("source", meta.source);
@@ -41,6 +45,14 @@ void print_metadata(const core::VersionMetadata& meta, bool latest)
   print_field("files", std::to_string(meta.manifest.file_count()) + " (" +
                            util::human_size(meta.manifest.total_size()) + ")");
   print_field("manifest digest", meta.manifest.digest());
+  print_field("training data hash", meta.training_data_hash);
+  print_field("hyperparameters hash", meta.hyperparameters_hash);
+  print_field("samples",
+              meta.samples
+                  ? std::to_string(*meta.samples) +
+                        (meta.val_samples ? " (+" + std::to_string(*meta.val_samples) + " validation)" : "")
+                  : "");
+  print_field("base model digest", meta.base_model_digest);
   print_field("created by", meta.user + "@" + meta.host + " with modelkeep " + meta.tool_version);
   for (const auto& data : meta.training_data) {
     print_field("training data", data.path + " (" + util::human_size(data.size) + ", sha256 " +

@@ -19,5 +19,8 @@ void add_promote(CLI::App& app, const GlobalOptions& options);
 void add_rollback(CLI::App& app, const GlobalOptions& options);
 void add_status(CLI::App& app, const GlobalOptions& options);
 void add_history(CLI::App& app, const GlobalOptions& options);
+void add_tag(CLI::App& app, const GlobalOptions& options);
+void add_next(CLI::App& app, const GlobalOptions& options);
+void add_lineage(CLI::App& app, const GlobalOptions& options);
 
 } // namespace modelkeep::versioner

@@ -15,5 +15,8 @@ int main(int argc, char** argv)
                          versioner::add_rollback(app, options);
                          versioner::add_status(app, options);
                          versioner::add_history(app, options);
+                         versioner::add_tag(app, options);
+                         versioner::add_next(app, options);
+                         versioner::add_lineage(app, options);
                        });
 }

@@ -96,6 +96,11 @@ VersionRef VersionRef::parse(std::string_view text)
     ref.kind = Kind::number;
     return ref;
   }
+  if (SemVer::parse(text)) {
+    ref.kind = Kind::semver;
+    ref.name = text;
+    return ref;
+  }
   if (is_stage_name(text)) {
     ref.kind = Kind::stage;
     ref.name = text;
@@ -144,6 +149,22 @@ VersionDir resolve_version(const Store& store, const VersionRef& ref)
       throw Error(ExitCode::not_found, "no versions in " + store.versions_dir().string());
     }
     return versions.back();
+  }
+  if (ref.kind == VersionRef::Kind::semver) {
+    const SemVer wanted = *SemVer::parse(ref.name);
+    for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+      try {
+        const auto meta = load_metadata(it->path);
+        const auto have = SemVer::parse(meta.semver);
+        if (have && compare(*have, wanted) == 0) {
+          return *it;
+        }
+      } catch (const Error&) {
+        continue;
+      }
+    }
+    throw Error(ExitCode::not_found,
+                "no version with semver " + ref.name + " in " + store.versions_dir().string());
   }
   if (ref.kind == VersionRef::Kind::stage) {
     std::error_code ec;
@@ -252,6 +273,15 @@ json VersionMetadata::to_json() const
       {"user", user},
       {"tool_version", tool_version},
       {"status", status},
+      {"semver", semver.empty() ? json(nullptr) : json(semver)},
+      {"tags", tags},
+      {"hyperparameters", hyperparameters},
+      {"hyperparameters_hash", hyperparameters_hash.empty() ? json(nullptr) : json(hyperparameters_hash)},
+      {"training_data_hash", training_data_hash.empty() ? json(nullptr) : json(training_data_hash)},
+      {"samples", samples ? json(*samples) : json(nullptr)},
+      {"val_samples", val_samples ? json(*val_samples) : json(nullptr)},
+      {"training_seconds", training_seconds ? json(*training_seconds) : json(nullptr)},
+      {"base_model_digest", base_model_digest.empty() ? json(nullptr) : json(base_model_digest)},
   };
   return doc;
 }
@@ -298,6 +328,26 @@ VersionMetadata VersionMetadata::from_json(const json& doc, const fs::path& orig
   if (meta.status.empty()) {
     meta.status = "staging";
   }
+  meta.semver = optional_string(doc, "semver", origin);
+  if (!meta.semver.empty() && !SemVer::parse(meta.semver)) {
+    malformed(origin, "semver '" + meta.semver + "' is not a semantic version");
+  }
+  if (doc.contains("tags") && !doc["tags"].is_null()) {
+    meta.tags = required<std::map<std::string, std::string>>(doc, "tags", origin);
+  }
+  meta.hyperparameters = doc.value("hyperparameters", json(nullptr));
+  meta.hyperparameters_hash = optional_string(doc, "hyperparameters_hash", origin);
+  meta.training_data_hash = optional_string(doc, "training_data_hash", origin);
+  if (doc.contains("samples") && !doc["samples"].is_null()) {
+    meta.samples = required<std::uint64_t>(doc, "samples", origin);
+  }
+  if (doc.contains("val_samples") && !doc["val_samples"].is_null()) {
+    meta.val_samples = required<std::uint64_t>(doc, "val_samples", origin);
+  }
+  if (doc.contains("training_seconds") && !doc["training_seconds"].is_null()) {
+    meta.training_seconds = required<double>(doc, "training_seconds", origin);
+  }
+  meta.base_model_digest = optional_string(doc, "base_model_digest", origin);
 
   if (meta.id != version_id(meta.number) || parse_version_dir_name(meta.name) != meta.number) {
     malformed(origin, "id, number and name disagree");

@@ -1,7 +1,10 @@
 #pragma once
 
 #include "core/manifest.hpp"
+#include "core/semver.hpp"
+
 #include "util/clock.hpp"
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -36,9 +39,9 @@ struct VersionDir {
 [[nodiscard]] bool is_stage_name(std::string_view name);
 
 /// What a user wrote for VERSION: a number ("3", "v3", "v003"), a directory name, "latest", or
-/// a stage name ("production").
+/// a stage name ("production"), or a semantic version ("1.2.0").
 struct VersionRef {
-  enum class Kind { number, name, latest, stage };
+  enum class Kind { number, name, latest, stage, semver };
   Kind kind = Kind::latest;
   std::uint64_t number = 0;
   std::string name;
@@ -93,6 +96,16 @@ struct VersionMetadata {
   std::string user;
   std::string tool_version;
   std::string status = "staging"; ///< staging, production, canary, archived, failed, rollback_candidate
+  std::string semver;             ///< "1.2.0", or "" if none was given
+  std::map<std::string, std::string> tags; ///< free-form KEY=VALUE labels
+  // Lineage.
+  nlohmann::json hyperparameters;   ///< the --hyperparams JSON, or null
+  std::string hyperparameters_hash; ///< SHA-256 of its canonical dump, or ""
+  std::string training_data_hash;   ///< SHA-256 over the data files' digests, or ""
+  std::optional<std::uint64_t> samples;
+  std::optional<std::uint64_t> val_samples;
+  std::optional<double> training_seconds;
+  std::string base_model_digest; ///< manifest digest of --base-model when it is a path
 
   /// The metadata.json document (file_count, total_size and manifest_digest derived).
   [[nodiscard]] nlohmann::json to_json() const;

@@ -11,6 +11,7 @@
 #include "util/progress.hpp"
 #include "util/text.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -101,6 +102,70 @@ std::optional<std::string> duplicate_of(const Store& store, const Manifest& mani
   return std::nullopt;
 }
 
+/// The semantic version a create records: explicit (refused if taken), bumped, or none.
+std::string choose_semver(const Store& store, const CreateRequest& request)
+{
+  if (request.semver && request.bump) {
+    throw Error(ExitCode::usage, "give --semver or --bump, not both");
+  }
+  if (request.semver) {
+    const auto parsed = SemVer::parse(*request.semver);
+    if (!parsed) {
+      throw Error(ExitCode::usage,
+                  "invalid --semver '" + *request.semver + "': use MAJOR.MINOR.PATCH[-pre][+build]");
+    }
+    for (const auto& version : list_versions(store)) {
+      try {
+        const auto have = SemVer::parse(load_metadata(version.path).semver);
+        if (have && compare(*have, *parsed) == 0) {
+          throw Error(ExitCode::refused, "semver " + *request.semver + " is already " + version.name);
+        }
+      } catch (const Error& error) {
+        if (error.code() == ExitCode::refused) {
+          throw;
+        }
+      }
+    }
+    return parsed->to_string();
+  }
+  if (request.bump) {
+    return highest_semver(store).value_or(SemVer{}).bump(*request.bump).to_string();
+  }
+  return {};
+}
+
+void record_lineage(const CreateRequest& request, VersionMetadata& meta)
+{
+  if (request.hyperparams) {
+    const fs::path path = *request.hyperparams;
+    const auto doc = nlohmann::json::parse(util::read_file(path, 16 << 20), nullptr, false);
+    if (doc.is_discarded()) {
+      throw Error(ExitCode::malformed, "bad hyperparameters " + path.string() + ": not valid JSON");
+    }
+    meta.hyperparameters = doc;
+    meta.hyperparameters_hash = util::sha256_hex(doc.dump());
+  }
+  if (!meta.training_data.empty()) {
+    std::vector<std::string> digests;
+    for (const auto& file : meta.training_data) {
+      digests.push_back(file.sha256);
+    }
+    std::sort(digests.begin(), digests.end());
+    std::string joined;
+    for (const auto& d : digests) {
+      joined += d + '\n';
+    }
+    meta.training_data_hash = util::sha256_hex(joined);
+  }
+  meta.samples = request.samples;
+  meta.val_samples = request.val_samples;
+  meta.training_seconds = request.training_seconds;
+  std::error_code ec;
+  if (!request.base_model.empty() && fs::is_directory(request.base_model, ec)) {
+    meta.base_model_digest = hash_files(scan_tree(request.base_model), nullptr).digest();
+  }
+}
+
 Manifest copy_sources(const CreateRequest& request, const std::vector<SourceFile>& adapter_files,
                       const std::vector<SourceFile>& snapshot_files, const fs::path& dest, bool show_progress)
 {
@@ -136,6 +201,8 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   }
   VersionMetadata meta;
   meta.training_data = describe_data_files(request.data_files);
+  meta.semver = choose_semver(store, request);
+  record_lineage(request, meta);
   if (request.parent) {
     meta.parent_version = resolve_version(store, *request.parent).name;
   } else if (const auto newest = newest_version(store)) {
@@ -192,6 +259,22 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
                        {"size", meta.manifest.total_size()},
                        {"source", meta.source}});
   return meta;
+}
+
+std::optional<SemVer> highest_semver(const Store& store)
+{
+  std::optional<SemVer> highest;
+  for (const auto& version : list_versions(store)) {
+    try {
+      const auto have = SemVer::parse(load_metadata(version.path).semver);
+      if (have && (!highest || compare(*have, *highest) > 0)) {
+        highest = have;
+      }
+    } catch (const Error&) {
+      continue;
+    }
+  }
+  return highest;
 }
 
 Manifest source_manifest(const CreateRequest& request)

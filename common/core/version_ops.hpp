@@ -27,7 +27,16 @@ struct CreateRequest {
   std::string base_model;           ///< empty: taken from adapter_config.json if present
   std::optional<VersionRef> parent; ///< nullopt: the newest version, if any
   bool allow_duplicate = false;
+  std::optional<std::string> semver;   ///< an explicit semantic version
+  std::optional<std::string> bump;     ///< major, minor or patch from the highest in the store
+  std::optional<fs::path> hyperparams; ///< a JSON file of hyperparameters
+  std::optional<std::uint64_t> samples;
+  std::optional<std::uint64_t> val_samples;
+  std::optional<double> training_seconds;
 };
+
+/// The highest semantic version recorded in the store, if any.
+[[nodiscard]] std::optional<SemVer> highest_semver(const Store& store);
 
 /// Snapshots an adapter as the next version: copies and hashes it (and the snapshots) into a
 /// temporary directory, refuses (Error refused) content identical to the newest version
