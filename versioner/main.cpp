@@ -18,5 +18,6 @@ int main(int argc, char** argv)
                          versioner::add_tag(app, options);
                          versioner::add_next(app, options);
                          versioner::add_lineage(app, options);
+                         versioner::add_gc(app, options);
                        });
 }

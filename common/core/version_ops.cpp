@@ -303,25 +303,28 @@ std::optional<VersionDir> find_version_by_digest(const Store& store, const std::
   return std::nullopt;
 }
 
-DeleteResult delete_version(const Store& store, const VersionDir& version, bool show_progress)
+DeleteResult delete_version(const Store& store, const VersionDir& version, bool show_progress, BackupFirst backup)
 {
   DeleteResult result{version, {}};
-  result.backup = create_verified_backup(store,
-                                         {version.path,
-                                          "deleted_versions",
-                                          version.name,
-                                          "delete " + version.name,
-                                          {std::string(k_metadata_file)}},
-                                         show_progress);
-  util::failpoint("delete.after_backup");
-  util::log_step("verified backup " + result.backup.path.string() + "; removing " + version.path.string());
+  if (backup == BackupFirst::yes) {
+    result.backup = create_verified_backup(store,
+                                           {version.path,
+                                            "deleted_versions",
+                                            version.name,
+                                            "delete " + version.name,
+                                            {std::string(k_metadata_file)}},
+                                           show_progress);
+    util::failpoint("delete.after_backup");
+    util::log_step("verified backup " + result.backup.path.string() + "; removing " + version.path.string());
+  }
   const fs::path doomed = util::temp_path_for(version.path, "deleting");
   util::rename_durable(version.path, doomed);
   util::failpoint("delete.after_rename");
   repair_latest(store);
   util::remove_all(doomed);
-  append_event(store,
-               {{"event", "delete"}, {"version", version.name}, {"backup", result.backup.path.string()}});
+  nlohmann::json event = {{"event", "delete"}, {"version", version.name}};
+  event["backup"] = backup == BackupFirst::yes ? nlohmann::json(result.backup.path.string()) : nlohmann::json(nullptr);
+  append_event(store, event);
   return result;
 }
 

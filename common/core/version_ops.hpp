@@ -59,9 +59,13 @@ struct DeleteResult {
   BackupRecord backup;
 };
 
-/// Backs the version up (verified, type deleted_versions), then removes it and moves
-/// `latest` if needed, and logs a "delete" event. The caller holds the store lock.
-[[nodiscard]] DeleteResult delete_version(const Store& store, const VersionDir& version, bool show_progress);
+/// Whether a deletion first makes a verified backup.
+enum class BackupFirst { no, yes };
+
+/// Backs the version up (verified, type deleted_versions) unless told not to, then removes
+/// it, moves `latest` if needed, and logs a "delete" event. The caller holds the store lock.
+[[nodiscard]] DeleteResult delete_version(const Store& store, const VersionDir& version, bool show_progress,
+                                          BackupFirst backup = BackupFirst::yes);
 
 /// Restores a version's adapter into `target` (see restore_tree) and logs a "restore"
 /// event. The caller holds the store lock.

@@ -147,3 +147,20 @@ new_version() {
   jq -c . models/versions/events.jsonl > /dev/null
   run -0 mv_ verify
 }
+
+@test "gc keeps the newest N, staged versions and latest; dry run first" {
+  for f in 0.1 0.2 0.3 0.4 0.5; do new_version "$f"; done
+  mv_ promote 1
+  before=$(tree_sum models/versions)
+  run -0 mv_ gc --keep 2
+  [ "$(echo "$output" | grep -c '^DELETE')" = 2 ]
+  assert_output_contains "stage production"
+  [ "$(tree_sum models/versions)" = "$before" ]
+  run -0 mv_ gc --keep 2 --execute
+  [ "$(ls models/versions | grep -c '^v')" = 3 ]
+  [ "$(ls models/backups/deleted_versions | wc -l)" = 2 ]
+  run -0 mv_ gc --keep 0 --execute --no-backup
+  [ "$(ls models/versions | grep -c '^v')" = 2 ]
+  [ "$(ls models/backups/deleted_versions | wc -l)" = 2 ]
+  run -0 mv_ verify
+}
