@@ -61,7 +61,8 @@ void run(const GcArgs& args, const GlobalOptions& options)
   std::size_t doomed = 0;
   for (const auto& v : verdicts) {
     doomed += v.keep ? 0 : 1;
-    doc["versions"].push_back({{"name", v.version.name}, {"action", v.keep ? "keep" : "delete"}, {"why", v.why}});
+    doc["versions"].push_back(
+        {{"name", v.version.name}, {"action", v.keep ? "keep" : "delete"}, {"why", v.why}});
   }
   context.emit(doc, [&] {
     for (const auto& v : verdicts) {
@@ -86,12 +87,13 @@ void run(const GcArgs& args, const GlobalOptions& options)
 void add_gc(CLI::App& app, const GlobalOptions& options)
 {
   auto args = std::make_shared<GcArgs>();
-  auto* cmd = app.add_subcommand("gc", "Delete all but the newest N versions (and those a stage points to, and latest); "
-                                       "a dry run unless --execute");
+  auto* cmd = app.add_subcommand(
+      "gc", "Delete all but the newest N versions (and those a stage points to, and latest); "
+            "a dry run unless --execute");
   cmd->add_option("--keep", args->keep, "How many of the newest versions to keep")->required();
   cmd->add_flag("--execute", args->execute, "Really delete (each through a verified backup, like delete)");
   cmd->add_flag("--no-backup", args->no_backup, "With --execute: delete without the backups");
   cmd->callback([args, &options] { run(*args, options); });
 }
 
-}  // namespace modelkeep::versioner
+} // namespace modelkeep::versioner

@@ -23,5 +23,6 @@ void add_tag(CLI::App& app, const GlobalOptions& options);
 void add_next(CLI::App& app, const GlobalOptions& options);
 void add_lineage(CLI::App& app, const GlobalOptions& options);
 void add_gc(CLI::App& app, const GlobalOptions& options);
+void add_diff(CLI::App& app, const GlobalOptions& options);
 
 } // namespace modelkeep::versioner

@@ -19,5 +19,6 @@ int main(int argc, char** argv)
                          versioner::add_next(app, options);
                          versioner::add_lineage(app, options);
                          versioner::add_gc(app, options);
+                         versioner::add_diff(app, options);
                        });
 }

@@ -303,7 +303,8 @@ std::optional<VersionDir> find_version_by_digest(const Store& store, const std::
   return std::nullopt;
 }
 
-DeleteResult delete_version(const Store& store, const VersionDir& version, bool show_progress, BackupFirst backup)
+DeleteResult delete_version(const Store& store, const VersionDir& version, bool show_progress,
+                            BackupFirst backup)
 {
   DeleteResult result{version, {}};
   if (backup == BackupFirst::yes) {
@@ -323,7 +324,8 @@ DeleteResult delete_version(const Store& store, const VersionDir& version, bool 
   repair_latest(store);
   util::remove_all(doomed);
   nlohmann::json event = {{"event", "delete"}, {"version", version.name}};
-  event["backup"] = backup == BackupFirst::yes ? nlohmann::json(result.backup.path.string()) : nlohmann::json(nullptr);
+  event["backup"] =
+      backup == BackupFirst::yes ? nlohmann::json(result.backup.path.string()) : nlohmann::json(nullptr);
   append_event(store, event);
   return result;
 }

@@ -164,3 +164,26 @@ new_version() {
   [ "$(ls models/backups/deleted_versions | wc -l)" = 2 ]
   run -0 mv_ verify
 }
+
+@test "diff shows files, tensors, text and metrics, and flags breaking changes" {
+  cp "$MODELKEEP_SOURCE_DIR"/models.example/current_model/* adapter/
+  rm -f adapter/adapter_model.safetensors.orig
+  mv_ create --adapter adapter --description a --loss 0.7 --metric f1_score=0.8 -q
+  size=$(stat -c %s adapter/adapter_model.safetensors)
+  printf '\x3f' | dd of=adapter/adapter_model.safetensors bs=1 seek=$((size - 1)) conv=notrunc status=none
+  mv_ create --adapter adapter --description b --loss 0.5 --metric f1_score=0.85 -q
+  run -0 mv_ diff 1 2
+  assert_output_contains "changed  adapter/adapter_model.safetensors"
+  assert_output_contains "max |delta|"
+  assert_output_contains "final_loss"
+  assert_output_contains "no breaking changes"
+  sed -i 's/"r": 4/"r": 8/' adapter/adapter_config.json
+  mv_ create --adapter adapter --description c -q
+  run -0 mv_ diff 2 3
+  assert_output_contains 'BREAKING CHANGES (1)'
+  assert_output_contains '-  "r": 4,'
+  assert_output_contains '+  "r": 8,'
+  run -1 mv_ diff 2 3 --fail-on-breaking
+  run -0 mv_ diff 2 3 --json
+  [ "$(echo "$output" | jq -r .breaking)" = true ]
+}
