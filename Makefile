@@ -26,8 +26,9 @@ test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 bench: build
-	cmake --build $(BUILD_DIR) --target merge_bench
-	$(BUILD_DIR)/bench/merge_bench $(BUILD_DIR)/consolidate/consolidate-model $(BUILD_DIR)/bench-work bench/results/latest.json
+	cmake --build $(BUILD_DIR) --target merge_bench list_bench
+	$(BUILD_DIR)/bench/merge_bench $(BUILD_DIR)/consolidate/consolidate-model $(BUILD_DIR)/bench-work bench/results/merge.json
+	$(BUILD_DIR)/bench/list_bench $(BUILD_DIR)/versioner/model-versioner $(BUILD_DIR)/bench-work bench/results/list.json
 
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)

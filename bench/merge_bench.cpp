@@ -133,6 +133,7 @@ struct Run {
 Run measure(const std::string& name, const std::vector<std::string>& argv)
 {
   const auto start = std::chrono::steady_clock::now();
+  std::fflush(stdout);
   const pid_t pid = ::fork();
   if (pid == 0) {
     std::vector<char*> args;

@@ -1,6 +1,6 @@
 #include "commands.hpp"
 #include "core/registry.hpp"
-#include "core/version.hpp"
+#include "core/version_index.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 
@@ -12,11 +12,7 @@ namespace modelkeep::versioner {
 
 namespace {
 
-struct Row {
-  core::VersionDir version;
-  std::optional<core::VersionMetadata> meta;
-  std::string error;
-};
+using Row = core::ListedVersion;
 
 std::string created_short(const std::string& iso)
 {
@@ -62,19 +58,11 @@ nlohmann::json row_json(const Row& row, const std::optional<std::string>& latest
       item["stages"].push_back(stage);
     }
   }
-  if (!row.meta) {
+  if (!row.summary) {
     item["error"] = row.error;
     return item;
   }
-  item["created_at"] = row.meta->created_at;
-  item["description"] = row.meta->description;
-  item["file_count"] = row.meta->manifest.file_count();
-  item["total_size"] = row.meta->manifest.total_size();
-  item["steps"] = row.meta->steps ? nlohmann::json(*row.meta->steps) : nlohmann::json(nullptr);
-  item["final_loss"] = row.meta->final_loss ? nlohmann::json(*row.meta->final_loss) : nlohmann::json(nullptr);
-  item["metrics"] = row.meta->metrics;
-  item["manifest_digest"] = row.meta->manifest.digest();
-  item["status"] = row.meta->status;
+  item.update(row.summary->to_json());
   return item;
 }
 
@@ -86,17 +74,17 @@ void print_table(const std::vector<Row>& rows, const std::optional<std::string>&
   for (const auto& row : rows) {
     const std::string id = core::version_id(row.version.number);
     const std::string marks = marks_of(row, latest, stages);
-    if (!row.meta) {
+    if (!row.summary) {
       std::printf("%-6s %-19s %6s %10s %8s %8s %-18s %-18s %s\n", id.c_str(), "?", "?", "?", "?", "?", "?",
                   "broken", "(metadata.json unreadable, see error)");
       continue;
     }
-    const auto& meta = *row.meta;
-    const std::string steps = meta.steps ? std::to_string(*meta.steps) : "-";
-    std::printf(
-        "%-6s %-19s %6zu %10s %8s %8s %-18s %-18s %s\n", id.c_str(), created_short(meta.created_at).c_str(),
-        meta.manifest.file_count(), util::human_size(meta.manifest.total_size()).c_str(), steps.c_str(),
-        loss_text(meta.final_loss).c_str(), meta.status.c_str(), marks.c_str(), meta.description.c_str());
+    const auto& s = *row.summary;
+    const std::string steps = s.steps ? std::to_string(*s.steps) : "-";
+    std::printf("%-6s %-19s %6llu %10s %8s %8s %-18s %-18s %s\n", id.c_str(),
+                created_short(s.created_at).c_str(), static_cast<unsigned long long>(s.file_count),
+                util::human_size(s.total_size).c_str(), steps.c_str(), loss_text(s.final_loss).c_str(),
+                s.status.c_str(), marks.c_str(), s.description.c_str());
   }
 }
 
@@ -105,12 +93,12 @@ bool has_tag(const Row& row, const std::optional<std::string>& tag)
   if (!tag) {
     return true;
   }
-  if (!row.meta) {
+  if (!row.summary) {
     return false;
   }
   const auto eq = tag->find('=');
-  const auto it = row.meta->tags.find(tag->substr(0, eq));
-  return it != row.meta->tags.end() && (eq == std::string::npos || it->second == tag->substr(eq + 1));
+  const auto it = row.summary->tags.find(tag->substr(0, eq));
+  return it != row.summary->tags.end() && (eq == std::string::npos || it->second == tag->substr(eq + 1));
 }
 
 void run(const std::optional<std::string>& tag, const GlobalOptions& options)
@@ -118,13 +106,7 @@ void run(const std::optional<std::string>& tag, const GlobalOptions& options)
   const Context context(options);
   const core::Store store = context.store();
   std::vector<Row> rows;
-  for (const auto& version : core::list_versions(store)) {
-    Row row{version, std::nullopt, {}};
-    try {
-      row.meta = core::load_metadata(version.path);
-    } catch (const Error& error) {
-      row.error = error.what();
-    }
+  for (auto& row : core::list_summaries(store)) {
     if (has_tag(row, tag)) {
       rows.push_back(std::move(row));
     }
@@ -143,7 +125,7 @@ void run(const std::optional<std::string>& tag, const GlobalOptions& options)
     }
   });
   for (const auto& row : rows) {
-    if (!row.meta) {
+    if (!row.summary) {
       throw Error(ExitCode::malformed, row.error);
     }
   }
@@ -158,6 +140,18 @@ void add_list(CLI::App& app, const GlobalOptions& options)
   auto tag = std::make_shared<std::optional<std::string>>();
   cmd->add_option("--tag", *tag, "Only versions with this tag (KEY=VALUE, or KEY for any value)");
   cmd->callback([tag, &options] { run(*tag, options); });
+
+  auto* reindex = app.add_subcommand("reindex", "Rebuild versions/registry.json from every metadata.json");
+  reindex->callback([&options] {
+    const Context context(options);
+    const core::Store store = context.store();
+    store.require_exists();
+    const auto lock = context.lock(store, "reindex");
+    core::refresh_index(store, true);
+    context.emit({{"index", (store.versions_dir() / "registry.json").string()}}, [&] {
+      std::cout << "rebuilt " << (store.versions_dir() / "registry.json").string() << '\n';
+    });
+  });
 }
 
 } // namespace modelkeep::versioner

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 #include "core/events.hpp"
+#include "core/version_index.hpp"
 #include "core/version_ops.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -41,6 +42,7 @@ void edit_tags(const GlobalOptions& options, const std::string& ref_text, const 
   record["event"] = event;
   record["version"] = version.name;
   core::append_event(store, record);
+  core::refresh_index(store);
   context.emit({{"version", version.name}, {"tags", meta.tags}}, [&] {
     std::cout << version.name << ":";
     for (const auto& [key, value] : meta.tags) {

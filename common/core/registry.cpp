@@ -2,6 +2,7 @@
 
 #include "core/events.hpp"
 #include "core/store.hpp"
+#include "core/version_index.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/text.hpp"
@@ -160,6 +161,7 @@ void move_stage(const Store& store, const std::string& stage, const VersionDir& 
   record["to"] = version.name;
   record["reason"] = reason;
   append_event(store, record);
+  refresh_index(store);
 }
 
 void set_status(const Store& store, const VersionDir& version, const std::string& status,
@@ -178,6 +180,7 @@ void set_status(const Store& store, const VersionDir& version, const std::string
   append_event(
       store,
       {{"event", "status"}, {"version", version.name}, {"from", old}, {"to", status}, {"reason", reason}});
+  refresh_index(store);
 }
 
 namespace {

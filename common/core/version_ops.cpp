@@ -2,6 +2,7 @@
 
 #include "core/events.hpp"
 #include "core/store.hpp"
+#include "core/version_index.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
@@ -252,6 +253,7 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   util::failpoint("create.after_rename");
   util::replace_symlink(store.versions_dir() / "latest", meta.name);
   util::failpoint("create.after_latest");
+  refresh_index(store);
   append_event(store, {{"event", "create"},
                        {"version", meta.name},
                        {"manifest_digest", meta.manifest.digest()},
@@ -323,6 +325,7 @@ DeleteResult delete_version(const Store& store, const VersionDir& version, bool 
   util::failpoint("delete.after_rename");
   repair_latest(store);
   util::remove_all(doomed);
+  refresh_index(store);
   nlohmann::json event = {{"event", "delete"}, {"version", version.name}};
   event["backup"] =
       backup == BackupFirst::yes ? nlohmann::json(result.backup.path.string()) : nlohmann::json(nullptr);

@@ -187,3 +187,20 @@ new_version() {
   run -0 mv_ diff 2 3 --json
   [ "$(echo "$output" | jq -r .breaking)" = true ]
 }
+
+@test "registry.json indexes the versions and list notices a changed metadata.json" {
+  new_version 0.1; new_version 0.2
+  mv_ promote 2
+  [ "$(jq -r '.stages.production' models/versions/registry.json)" = "$(basename "$(version_dir 2)")" ]
+  [ "$(jq -r '.versions | length' models/versions/registry.json)" = 2 ]
+  meta="$(version_dir 1)/metadata.json"
+  jq '.description = "edited by hand"' "$meta" > "$meta.new" && mv "$meta.new" "$meta"
+  run -0 mv_ list
+  assert_output_contains "edited by hand"
+  [ "$(jq -r '.versions[] | .summary.description' models/versions/registry.json | grep -c 'edited')" = 0 ]
+  run -0 mv_ reindex
+  [ "$(jq -r '.versions[] | .summary.description' models/versions/registry.json | grep -c 'edited')" = 1 ]
+  echo '{broken' > models/versions/registry.json
+  run -0 mv_ list
+  assert_output_contains "edited by hand"
+}
