@@ -25,16 +25,7 @@ void run(const RestoreArgs& args, const GlobalOptions& options)
     {"target", result.target.string()},
     {"already_identical", result.already_identical},
     {"pre_restore_backup", result.backup_path ? nlohmann::json(result.backup_path->string()) : nlohmann::json(nullptr)}};
-  context.emit(doc, [&] {
-    if (result.already_identical) {
-      std::cout << result.target.string() << " already holds " << info.id() << "; nothing changed\n";
-      return;
-    }
-    std::cout << "restored " << info.id() << " into " << result.target.string() << '\n';
-    if (result.backup_path) {
-      std::cout << "previous content backed up (verified) to " << result.backup_path->string() << '\n';
-    }
-  });
+  context.emit(doc, [&] { std::cout << app::describe_restore(result, info.id()); });
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 // make bench: `model-versioner list` of 10,000 synthetic versions, read from every
 // metadata.json and from a fresh versions/registry.json index.
+#include "run_process.hpp"
+
 #include "core/store.hpp"
 #include "core/version.hpp"
 #include "util/file.hpp"
@@ -19,28 +21,7 @@ namespace {
 
 double run_seconds(const std::vector<std::string>& argv)
 {
-  const auto start = std::chrono::steady_clock::now();
-  std::fflush(stdout);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> args;
-    for (const auto& a : argv) {
-      args.push_back(const_cast<char*>(a.c_str()));
-    }
-    args.push_back(nullptr);
-    if (std::freopen("/dev/null", "w", stdout) == nullptr) {
-      ::_exit(126);
-    }
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::fprintf(stderr, "list_bench: %s failed\n", argv[0].c_str());
-    std::exit(1);
-  }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return bench::run_process(argv, true).seconds;
 }
 
 } // namespace

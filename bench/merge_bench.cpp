@@ -2,6 +2,8 @@
 // about 1 GB (BF16, a rank-16 LoRA on every linear), side by side with a naive LibTorch merge
 // that loads every tensor first, and with `cp -r` of the base. Each is run as its own process
 // so that peak RSS is measured by the kernel (wait4). Results: a table on stdout and JSON.
+#include "run_process.hpp"
+
 #include "core/numeric.hpp"
 #include "core/safetensors.hpp"
 #include "util/error.hpp"
@@ -132,29 +134,8 @@ struct Run {
 
 Run measure(const std::string& name, const std::vector<std::string>& argv)
 {
-  const auto start = std::chrono::steady_clock::now();
-  std::fflush(stdout);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> args;
-    for (const auto& a : argv) {
-      args.push_back(const_cast<char*>(a.c_str()));
-    }
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    std::perror("exec");
-    ::_exit(127);
-  }
-  int status = 0;
-  struct rusage usage {};
-  ::wait4(pid, &status, 0, &usage);
-  Run run{name, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-          static_cast<double>(usage.ru_maxrss) / 1024.0};
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::fprintf(stderr, "merge_bench: %s failed\n", name.c_str());
-    std::exit(1);
-  }
-  return run;
+  const auto run = bench::run_process(argv, false);
+  return {name, run.seconds, run.peak_rss_mb};
 }
 
 } // namespace

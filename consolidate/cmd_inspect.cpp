@@ -10,15 +10,6 @@ namespace modelkeep::consolidate {
 
 namespace {
 
-std::string shape_text(const std::vector<std::uint64_t>& shape)
-{
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    text += (i == 0 ? "" : ", ") + std::to_string(shape[i]);
-  }
-  return text + "]";
-}
-
 nlohmann::json tensor_json(const core::TensorInfo& t)
 {
   return {{"name", t.name}, {"dtype", core::dtype_name(t.dtype)}, {"shape", t.shape}, {"bytes", t.nbytes()}};
@@ -37,7 +28,7 @@ void print_tensors(const core::SafetensorsFile& file)
   }
   for (const auto& t : file.tensors()) {
     std::printf("  %-64s %-5s %s\n", t.name.c_str(), std::string(core::dtype_name(t.dtype)).c_str(),
-                shape_text(t.shape).c_str());
+                core::shape_text(t.shape).c_str());
   }
 }
 
@@ -77,7 +68,7 @@ nlohmann::json inspect_adapter(const fs::path& dir, bool print)
     std::printf("%zu modules, %zu full replacements\n", adapter.modules().size(), adapter.replacements().size());
     for (const auto& m : adapter.modules()) {
       std::printf("  %-56s %-9s A%s B%s scale %g\n", m.module.c_str(), k_kinds[static_cast<int>(m.kind)],
-                  shape_text(m.a->shape).c_str(), shape_text(m.b->shape).c_str(), m.scaling);
+                  core::shape_text(m.a->shape).c_str(), core::shape_text(m.b->shape).c_str(), m.scaling);
     }
     for (const auto& r : adapter.replacements()) {
       std::printf("  replaces %s\n", r.target.c_str());

@@ -34,16 +34,7 @@ void run(const RestoreArgs& args, const GlobalOptions& options)
                         {"files", meta.manifest.subtree("adapter/").file_count()},
                         {"backup", result.backup_path ? nlohmann::json(result.backup_path->string())
                                                       : nlohmann::json(nullptr)}};
-  context.emit(doc, [&] {
-    if (result.already_identical) {
-      std::cout << result.target.string() << " already holds " << version.name << "; nothing changed\n";
-      return;
-    }
-    std::cout << "restored " << version.name << " into " << result.target.string() << '\n';
-    if (result.backup_path) {
-      std::cout << "previous content backed up (verified) to " << result.backup_path->string() << '\n';
-    }
-  });
+  context.emit(doc, [&] { std::cout << app::describe_restore(result, version.name); });
 }
 
 } // namespace

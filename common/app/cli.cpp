@@ -76,6 +76,18 @@ void Context::note(const std::string& message) const
   }
 }
 
+std::string describe_restore(const core::RestoreResult& result, const std::string& what)
+{
+  if (result.already_identical) {
+    return result.target.string() + " already holds " + what + "; nothing changed\n";
+  }
+  std::string text = "restored " + what + " into " + result.target.string() + '\n';
+  if (result.backup_path) {
+    text += "previous content backed up (verified) to " + result.backup_path->string() + '\n';
+  }
+  return text;
+}
+
 const char* tool_version()
 {
   return MODELKEEP_VERSION;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/restore.hpp"
 #include "core/store.hpp"
 #include "util/lockfile.hpp"
 
@@ -55,6 +56,9 @@ public:
 private:
   const GlobalOptions& m_options;
 };
+
+/// The lines that tell a person what a restore of `what` did.
+[[nodiscard]] std::string describe_restore(const core::RestoreResult& result, const std::string& what);
 
 /// The version string of this build.
 [[nodiscard]] const char* tool_version();

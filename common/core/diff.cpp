@@ -17,15 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string shape_text(const std::vector<std::uint64_t>& shape)
-{
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    text += (i == 0 ? "" : ", ") + std::to_string(shape[i]);
-  }
-  return text + "]";
-}
-
 /// max |b - a| and ||b - a|| / ||a|| over two tensors of one float dtype, in blocks.
 void compare_values(std::span<const std::byte> a, std::span<const std::byte> b, DType dtype,
                     TensorChange& change)

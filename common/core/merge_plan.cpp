@@ -24,15 +24,6 @@ std::string strip_first(const std::string& name)
   return dot == std::string::npos ? std::string() : name.substr(dot + 1);
 }
 
-std::string shape_text(const std::vector<std::uint64_t>& shape)
-{
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    text += (i == 0 ? "" : ", ") + std::to_string(shape[i]);
-  }
-  return text + "]";
-}
-
 /// Collects problems so that one run reports all of them.
 class Planner {
 public:

@@ -174,6 +174,15 @@ std::size_t dtype_size(DType dtype)
   return row(dtype).size;
 }
 
+std::string shape_text(const std::vector<std::uint64_t>& shape)
+{
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    text += (i == 0 ? "" : ", ") + std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
 std::uint64_t TensorInfo::numel() const
 {
   std::uint64_t n = 1;

@@ -75,6 +75,9 @@ private:
   std::map<std::string, std::string> m_metadata;
 };
 
+/// "[8, 64]": a shape as people read it.
+[[nodiscard]] std::string shape_text(const std::vector<std::uint64_t>& shape);
+
 /// Name, dtype and shape of a tensor to write.
 struct TensorSpec {
   std::string name;
