@@ -84,16 +84,14 @@ void run(const HistoryArgs& args, const GlobalOptions& options)
     });
     return;
   }
+  std::optional<std::string> version_name;
+  if (args.version) {
+    version_name = core::resolve_version(store, core::VersionRef::parse(*args.version)).name;
+  }
   std::vector<nlohmann::json> selected;
   for (auto it = events.rbegin(); it != events.rend(); ++it) {
-    if (args.stage && it->value("stage", "") != *args.stage) {
+    if ((args.stage && it->value("stage", "") != *args.stage) || (version_name && !concerns(*it, *version_name))) {
       continue;
-    }
-    if (args.version) {
-      const auto version = core::resolve_version(store, core::VersionRef::parse(*args.version));
-      if (!concerns(*it, version.name)) {
-        continue;
-      }
     }
     selected.push_back(*it);
   }
