@@ -136,3 +136,14 @@ cm() { "$CM" "$@"; }
   run -0 cm --help
   assert_output_contains "--base-dir"
 }
+
+@test "not enough disk for backup and output: a clear error before anything is written" {
+  mkdir small
+  mount -t tmpfs -o size=1m tmpfs small 2>/dev/null || skip "cannot mount a tmpfs here (needs root)"
+  before=$(tree_sum train)
+  run -1 cm --base-dir train --description d --root small/models
+  assert_output_contains "No space left on device"
+  [ "$(tree_sum train)" = "$before" ]
+  [ -z "$(ls -A small)" ]
+  umount small
+}
