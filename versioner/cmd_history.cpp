@@ -49,6 +49,32 @@ std::string describe(const nlohmann::json& e)
   return line;
 }
 
+/// The version a --version argument names: an existing one, or a deleted one the log knows.
+std::string version_for_history(const core::Store& store, const std::string& text,
+                                const std::vector<nlohmann::json>& events)
+{
+  const auto ref = core::VersionRef::parse(text);
+  try {
+    return core::resolve_version(store, ref).name;
+  } catch (const Error& error) {
+    if (error.code() != ExitCode::not_found) {
+      throw;
+    }
+    for (const auto& event : events) {
+      const std::string name = event.value("version", "");
+      const bool match =
+          ref.kind == core::VersionRef::Kind::name
+              ? name == ref.name
+              : ref.kind == core::VersionRef::Kind::number &&
+                    core::parse_version_dir_name(name) == std::optional<std::uint64_t>(ref.number);
+      if (match) {
+        return name;
+      }
+    }
+    throw;
+  }
+}
+
 void run(const HistoryArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
@@ -86,11 +112,12 @@ void run(const HistoryArgs& args, const GlobalOptions& options)
   }
   std::optional<std::string> version_name;
   if (args.version) {
-    version_name = core::resolve_version(store, core::VersionRef::parse(*args.version)).name;
+    version_name = version_for_history(store, *args.version, events);
   }
   std::vector<nlohmann::json> selected;
   for (auto it = events.rbegin(); it != events.rend(); ++it) {
-    if ((args.stage && it->value("stage", "") != *args.stage) || (version_name && !concerns(*it, *version_name))) {
+    if ((args.stage && it->value("stage", "") != *args.stage) ||
+        (version_name && !concerns(*it, *version_name))) {
       continue;
     }
     selected.push_back(*it);

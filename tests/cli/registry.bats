@@ -204,3 +204,12 @@ new_version() {
   run -0 mv_ list
   assert_output_contains "edited by hand"
 }
+
+@test "history of a deleted version" {
+  new_version 0.1; new_version 0.2
+  mv_ delete 1 --confirm
+  run -0 mv_ history --version 1 --json
+  [ "$(echo "$output" | jq -r '.events[0].event')" = delete ]
+  [ "$(echo "$output" | jq -r '.events[1].event')" = create ]
+  run -3 mv_ history --version 7
+}
