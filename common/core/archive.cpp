@@ -4,6 +4,7 @@
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
 #include "util/hash.hpp"
+#include "util/process.hpp"
 #include "util/progress.hpp"
 
 #include <archive.h>
@@ -53,6 +54,10 @@ Writer open_writer(int fd, const fs::path& path, Compression compression, int le
         archive_write_set_filter_option(a, "zstd", "compression-level", level_text.c_str()) != ARCHIVE_OK) {
       archive_failure(a, "cannot set up zstd compression for", path, ExitCode::failed);
     }
+    // zstd compresses on worker threads while this thread reads and hashes; an older
+    // libarchive without the option simply compresses on one thread.
+    const std::string threads = std::to_string(util::worker_threads(64));
+    (void)archive_write_set_filter_option(a, "zstd", "threads", threads.c_str());
   }
   archive_write_set_bytes_in_last_block(a, 1);
   if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
