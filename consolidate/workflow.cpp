@@ -138,6 +138,7 @@ private:
   void backup(const core::Store& store, const Settings& settings);
   void version(const core::Store& store, const Settings& settings);
   void merge(const core::Store& store, const Settings& settings);
+  [[nodiscard]] std::string base_model_digest(const core::Store& store, const Settings& settings) const;
   void update_config(Settings& settings);
   void delete_adapter(const Settings& settings);
   bool journal_still_valid(const core::Store& store);
@@ -233,6 +234,24 @@ void Consolidation::version(const core::Store& store, const Settings& settings)
   util::failpoint("consolidate.after_version");
 }
 
+std::string Consolidation::base_model_digest(const core::Store& store, const Settings& settings) const
+{
+  // Step 3 recorded it in the version when the base is a directory: reading gigabytes of base
+  // weights a second time for the same digest would double the cost of a consolidation.
+  try {
+    const auto meta = core::load_metadata(store.versions_dir() / m_journal.get("version"));
+    if (meta.base_model == settings.base_model.string() && !meta.base_model_digest.empty()) {
+      return meta.base_model_digest;
+    }
+  } catch (const Error&) {
+  }
+  if (m_base->is_directory()) {
+    return core::hash_files(core::scan_tree(m_base->dir()), nullptr).digest();
+  }
+  const fs::path file = m_base->shards().front().path();
+  return core::hash_files({{file.filename().string(), file, fs::file_size(file), 0644}}, nullptr).digest();
+}
+
 void Consolidation::merge(const core::Store& store, const Settings& settings)
 {
   if (m_journal.has("output")) {
@@ -267,7 +286,7 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
   progress.finish();
   util::failpoint("consolidate.after_merge");
   const auto output_manifest = core::hash_files(core::scan_tree(temp.path()), nullptr);
-  const auto base_manifest = core::hash_files(core::scan_tree(m_base->dir()), nullptr);
+  const std::string base_digest = base_model_digest(store, settings);
   json modules = json::array();
   for (const auto& module : m_plan->modules) {
     modules.push_back({{"module", module.module}, {"base_tensor", module.base_tensor}, {"kind", module.kind},
@@ -281,7 +300,7 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
     {"created_at", util::utc_iso8601(now)},
     {"description", m_request.description},
     {"base_model", settings.base_model.string()},
-    {"base_manifest_digest", base_manifest.digest()},
+    {"base_manifest_digest", base_digest},
     {"adapter", settings.adapter.string()},
     {"adapter_version", m_journal.get("version")},
     {"backup", m_journal.get("backup")},

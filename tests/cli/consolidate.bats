@@ -29,6 +29,9 @@ cm() { "$CM" "$@"; }
   backup=$(jq -r .backup "$out/consolidation.json")
   [ "$(tree_sum "$backup/data")" = "$adapter_sum" ]
   [ "$("$MV" --root train/models list --json | jq -r '.versions[0].file_count')" = 5 ]
+  digest=$(jq -r .base_manifest_digest "$out/consolidation.json")
+  [ "${#digest}" = 64 ]
+  [ "$digest" = "$(jq -r .base_model_digest train/models/versions/v001_*/metadata.json)" ]
   [ ! -e train/.modelkeep-consolidation.json ]
   # The pre-consolidation backup is protected from retention.
   run -0 "$BM" --root train/models cleanup --keep-last 0

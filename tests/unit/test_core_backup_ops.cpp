@@ -13,13 +13,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Fixture {
-  test::ScratchDir dir;
-  core::Store store{dir / "models"};
+struct Fixture : test::ScratchStore {
 
   Fixture()
   {
-    store.ensure_layout();
     test::write_text(dir / "src" / "adapter_config.json", "{}");
     test::write_text(dir / "src" / "adapter_model.safetensors", "weights");
   }

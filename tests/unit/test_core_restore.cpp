@@ -11,14 +11,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Fixture {
-  test::ScratchDir dir;
-  core::Store store{dir / "models"};
+struct Fixture : test::ScratchStore {
   core::Manifest manifest;
 
   Fixture()
   {
-    store.ensure_layout();
     test::write_text(dir / "version" / "adapter_model.safetensors", "good weights");
     test::write_text(dir / "version" / "adapter_config.json", "{\"r\": 8}");
     manifest = core::hash_files(core::scan_tree(dir / "version"), nullptr);

@@ -12,13 +12,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Fixture {
-  test::ScratchDir dir;
-  core::Store store{dir / "models"};
+struct Fixture : test::ScratchStore {
 
   Fixture()
   {
-    store.ensure_layout();
     test::write_text(dir / "adapter" / "adapter_config.json", R"({"base_model_name_or_path": "org/base"})");
     test::write_text(dir / "adapter" / "adapter_model.safetensors", "weights v1");
   }

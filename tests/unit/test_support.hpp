@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/store.hpp"
+
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -19,6 +21,14 @@ public:
 
 private:
   std::filesystem::path m_path;
+};
+
+/// A scratch directory with a store laid out in its models/ subdirectory.
+struct ScratchStore {
+  ScratchDir dir;
+  core::Store store{dir / "models"};
+
+  ScratchStore() { store.ensure_layout(); }
 };
 
 /// Writes `content` to `path`, creating parent directories.
