@@ -4,6 +4,7 @@
 #include "util/error.hpp"
 #include "util/process.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
@@ -32,11 +33,15 @@ bool try_flock(int fd, const std::filesystem::path& path)
 
 std::string describe_holder(const std::filesystem::path& path)
 {
+  // The store's own lock is ".modelkeep/lock"; others (an A/B test's, a stage's monitor lock)
+  // are named by their path.
+  const std::string what =
+      path.parent_path().filename() == ".modelkeep" ? std::string("store") : path.parent_path().string();
   const auto holder = LockFile::read_holder(path);
   if (!holder) {
-    return "store is locked by another process (" + path.string() + ")";
+    return what + " is locked by another process (" + path.string() + ")";
   }
-  std::string text = "store is locked by pid " + std::to_string(holder->pid);
+  std::string text = what + " is locked by pid " + std::to_string(holder->pid);
   if (!holder->host.empty() && holder->host != host_name()) {
     text += " on " + holder->host;
   }
@@ -52,10 +57,15 @@ void record_holder(int fd, const std::string& command, const std::filesystem::pa
       {"command", command},
       {"since", to_unix_seconds(std::chrono::system_clock::now())},
   };
-  const std::string text = record.dump() + "\n";
-  if (::ftruncate(fd, 0) != 0) {
-    throw_errno("cannot truncate", path);
+  // Written over the old record, padded with spaces to a fixed size, never truncated: on ext4 a
+  // truncation to zero followed by a write forces the data out to disk (its replace-via-truncate
+  // heuristic), which would cost milliseconds on every acquisition.
+  std::string text = record.dump();
+  constexpr std::size_t k_record_size = 512;
+  if (text.size() < k_record_size - 1) {
+    text.append(k_record_size - 1 - text.size(), ' ');
   }
+  text += '\n';
   if (::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
     throw_errno("cannot write", path);
   }
@@ -72,11 +82,15 @@ LockFile LockFile::acquire(const std::filesystem::path& path, const std::string&
   }
   UniqueFd fd(raw);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Short waits first (records hold their locks for microseconds), backing off to 50 ms for
+  // the long holders (a create copying gigabytes).
+  std::chrono::microseconds pause(50);
   while (!try_flock(fd.get(), path)) {
     if (std::chrono::steady_clock::now() >= deadline) {
       throw Error(ExitCode::locked, describe_holder(path));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(pause);
+    pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(50));
   }
   record_holder(fd.get(), command, path);
   return LockFile(path, std::move(fd));

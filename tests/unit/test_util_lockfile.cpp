@@ -12,7 +12,8 @@ using std::chrono::milliseconds;
 TEST_CASE("a second holder is refused with the first holder's pid and command")
 {
   test::ScratchDir dir;
-  const auto path = dir / "lock";
+  const auto path = dir / ".modelkeep" / "lock";
+  std::filesystem::create_directories(path.parent_path());
   const auto first = util::LockFile::acquire(path, "model-versioner create", milliseconds(0));
   try {
     (void)util::LockFile::acquire(path, "model-versioner delete", milliseconds(120));
@@ -45,4 +46,24 @@ TEST_CASE("read_holder of a garbage lock file is empty")
   test::write_text(dir / "lock", "not json");
   CHECK_FALSE(util::LockFile::read_holder(dir / "lock").has_value());
   CHECK_FALSE(util::LockFile::read_holder(dir / "missing").has_value());
+}
+
+TEST_CASE("a lock other than the store's names its directory, and its record is never truncated")
+{
+  test::ScratchDir dir;
+  const auto path = dir / "ab" / "lock";
+  std::filesystem::create_directories(path.parent_path());
+  {
+    const auto first = util::LockFile::acquire(path, "a command with a long name", milliseconds(0));
+    try {
+      (void)util::LockFile::acquire(path, "other", milliseconds(10));
+      FAIL("second acquire must fail");
+    } catch (const Error& error) {
+      CHECK(std::string(error.what()).find((dir / "ab").string() + " is locked by pid ") == 0);
+    }
+  }
+  const auto size = std::filesystem::file_size(path);
+  const auto second = util::LockFile::acquire(path, "x", milliseconds(0));
+  CHECK(std::filesystem::file_size(path) == size); // padded over the old record
+  CHECK(util::LockFile::read_holder(path)->command == "x");
 }
