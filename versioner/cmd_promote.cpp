@@ -24,17 +24,6 @@ struct AutoPromoteArgs {
   std::optional<double> min_improvement;
 };
 
-/// Refuses (exit 1) to put a version that fails verification on a stage.
-void require_verified(const core::VersionDir& version, bool progress)
-{
-  const auto check = core::verify_version(version, progress);
-  if (!check.ok()) {
-    throw Error(ExitCode::failed, "refusing to promote " + version.name + ": it fails verification (" +
-                                      (check.metadata_error ? *check.metadata_error : check.files.summary()) +
-                                      "); run model-versioner verify");
-  }
-}
-
 void run_promote(const PromoteArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
@@ -44,9 +33,9 @@ void run_promote(const PromoteArgs& args, const GlobalOptions& options)
   store.require_exists();
   const auto lock = context.lock(store, "promote");
   const auto version = core::resolve_version(store, ref);
-  require_verified(version, context.progress());
+  core::require_verified(version, "promote", context.progress());
   const auto previous = core::stage_holder(store, args.stage);
-  core::move_stage(store, args.stage, version, "promote", args.reason);
+  (void)core::move_stage(store, args.stage, version, "promote", args.reason);
   context.emit({{"stage", args.stage},
                 {"from", previous ? nlohmann::json(*previous) : nlohmann::json(nullptr)},
                 {"to", version.name}},
@@ -85,7 +74,7 @@ void run_auto_promote(const AutoPromoteArgs& args, const GlobalOptions& options)
   }
   const auto decision = core::decide_auto_promote(rule, old_value, found->second);
   if (decision.promote) {
-    require_verified(version, context.progress());
+    core::require_verified(version, "promote", context.progress());
     core::move_stage(store, args.stage, version, "promote", "auto-promote: " + decision.reason,
                      {{"automatic", true}, {"metric", rule.metric}});
   }

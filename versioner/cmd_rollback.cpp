@@ -1,5 +1,6 @@
 #include "commands.hpp"
 #include "core/registry.hpp"
+#include "core/rollback.hpp"
 #include "core/version_ops.hpp"
 #include "util/error.hpp"
 
@@ -67,37 +68,49 @@ void run(const RollbackArgs& args, const GlobalOptions& options)
   }
   const core::Store store = context.store();
   store.require_exists();
-  const auto lock = context.lock(store, "rollback");
-  const auto holder = core::stage_holder(store, args.stage);
-  if (!holder) {
-    throw Error(ExitCode::refused, "nothing to roll back: stage " + args.stage + " points to no version");
-  }
-  const auto current = core::resolve_version(store, core::VersionRef::parse(*holder));
-  core::VersionDir target;
-  if (args.to) {
-    target = core::resolve_version(store, core::VersionRef::parse(*args.to));
-  } else if (args.best) {
-    target = best_earlier(store, current, *args.best);
-  } else {
-    const auto previous = core::previous_holder(store, core::read_events(store), args.stage);
-    if (!previous) {
-      throw Error(ExitCode::refused, "nothing to roll back to: no earlier holder of " + args.stage +
-                                         " in the history (use --to VERSION)");
+  nlohmann::json event;
+  std::string from;
+  {
+    const auto lock = context.lock(store, "rollback");
+    const auto holder = core::stage_holder(store, args.stage);
+    if (!holder) {
+      throw Error(ExitCode::refused, "nothing to roll back: stage " + args.stage + " points to no version");
     }
-    target = core::resolve_version(store, core::VersionRef::parse(*previous));
+    const auto current = core::resolve_version(store, core::VersionRef::parse(*holder));
+    from = current.name;
+    core::VersionDir target;
+    if (args.to) {
+      target = core::resolve_version(store, core::VersionRef::parse(*args.to));
+    } else if (args.best) {
+      target = best_earlier(store, current, *args.best);
+    } else {
+      const auto previous = core::rollback_target(store, args.stage);
+      if (!previous) {
+        throw Error(ExitCode::refused, "nothing to roll back to: no earlier holder of " + args.stage +
+                                           " in the history (use --to VERSION)");
+      }
+      target = *previous;
+    }
+    if (target.name == current.name) {
+      throw Error(ExitCode::refused,
+                  "nothing to roll back to: " + args.stage + " already points to " + target.name);
+    }
+    event =
+        core::roll_back(store, args.stage, target, args.reason, {{"automatic", false}}, context.progress());
   }
-  if (target.name == current.name) {
-    throw Error(ExitCode::refused,
-                "nothing to roll back to: " + args.stage + " already points to " + target.name);
+  // Hooks run after the lock is released: a slow hook must not hold up other writers.
+  const auto hooks = core::run_rollback_hooks(store, event);
+  nlohmann::json hook_docs = nlohmann::json::array();
+  for (const auto& hook : hooks) {
+    hook_docs.push_back(hook.to_json());
   }
-  const auto check = core::verify_version(target, context.progress());
-  if (!check.ok()) {
-    throw Error(ExitCode::failed, "refusing to roll back to " + target.name + ": it fails verification");
-  }
-  core::move_stage(store, args.stage, target, "rollback", args.reason, {{"automatic", false}});
+  const std::string to = event.value("to", "");
   context.emit(
-      {{"stage", args.stage}, {"from", current.name}, {"to", target.name}, {"automatic", false}}, [&] {
-        std::cout << "rolled back " << args.stage << ": " << current.name << " -> " << target.name << '\n';
+      {{"stage", args.stage}, {"from", from}, {"to", to}, {"automatic", false}, {"hooks", hook_docs}}, [&] {
+        std::cout << "rolled back " << args.stage << ": " << from << " -> " << to << '\n';
+        for (const auto& hook : hooks) {
+          std::cout << "  hook " << hook.hook << ": " << hook.outcome << '\n';
+        }
       });
 }
 

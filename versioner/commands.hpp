@@ -24,5 +24,7 @@ void add_next(CLI::App& app, const GlobalOptions& options);
 void add_lineage(CLI::App& app, const GlobalOptions& options);
 void add_gc(CLI::App& app, const GlobalOptions& options);
 void add_diff(CLI::App& app, const GlobalOptions& options);
+void add_ab(CLI::App& app, const GlobalOptions& options);
+void add_monitor(CLI::App& app, const GlobalOptions& options);
 
 } // namespace modelkeep::versioner

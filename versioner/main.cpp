@@ -20,5 +20,7 @@ int main(int argc, char** argv)
                          versioner::add_lineage(app, options);
                          versioner::add_gc(app, options);
                          versioner::add_diff(app, options);
+                         versioner::add_ab(app, options);
+                         versioner::add_monitor(app, options);
                        });
 }

@@ -46,8 +46,7 @@ core::Store Context::store() const
 
 util::LockFile Context::lock(const core::Store& store, const std::string& command) const
 {
-  const auto timeout =
-      std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000));
+  const auto timeout = lock_timeout();
   return store.lock_for_writing(m_options.program + " " + command, timeout);
 }
 

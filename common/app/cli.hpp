@@ -35,6 +35,12 @@ public:
   /// honouring --lock-timeout.
   [[nodiscard]] util::LockFile lock(const core::Store& store, const std::string& command) const;
 
+  /// How long to wait for a lock another process holds (--lock-timeout).
+  [[nodiscard]] std::chrono::milliseconds lock_timeout() const
+  {
+    return std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000));
+  }
+
   /// Whether a progress bar may be drawn.
   [[nodiscard]] bool progress() const
   {

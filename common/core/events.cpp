@@ -12,7 +12,7 @@
 
 namespace modelkeep::core {
 
-void append_event(const Store& store, nlohmann::json event)
+nlohmann::json append_event(const Store& store, nlohmann::json event)
 {
   event["time"] = util::utc_iso8601(std::chrono::system_clock::now());
   event["user"] = util::user_name();
@@ -40,6 +40,7 @@ void append_event(const Store& store, nlohmann::json event)
   if (end == 0) {
     util::fsync_dir(path.parent_path());
   }
+  return event;
 }
 
 } // namespace modelkeep::core

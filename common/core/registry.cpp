@@ -1,6 +1,7 @@
 #include "core/registry.hpp"
 
 #include "core/events.hpp"
+#include "core/observation.hpp"
 #include "core/store.hpp"
 #include "core/version_index.hpp"
 #include "util/error.hpp"
@@ -25,10 +26,11 @@ const std::vector<std::string>& version_statuses()
 
 void validate_stage_name(const std::string& name)
 {
-  static const std::set<std::string> reserved = {"latest", "ab", "events", "registry"};
+  static const std::set<std::string> reserved = {"latest", "ab", "monitor", "hooks", "events", "registry"};
   if (!is_stage_name(name) || reserved.count(name) != 0) {
-    throw Error(ExitCode::usage, "invalid stage name '" + name +
-                                     "': use [a-z][a-z0-9_-]*, not latest, ab or a version-like v<digit>");
+    throw Error(ExitCode::usage,
+                "invalid stage name '" + name +
+                    "': use [a-z][a-z0-9_-]*, not latest, ab, monitor or a version-like v<digit>");
   }
 }
 
@@ -60,20 +62,7 @@ std::map<std::string, std::string> list_stages(const Store& store)
 
 std::vector<json> read_events(const Store& store)
 {
-  std::vector<json> events;
-  std::string text;
-  try {
-    text = util::read_file(store.events_path(), std::uint64_t{1} << 32);
-  } catch (const Error&) {
-    return events;
-  }
-  for (const auto& line : util::split(text, '\n')) {
-    json event = json::parse(line, nullptr, false);
-    if (!event.is_discarded() && event.is_object()) {
-      events.push_back(std::move(event));
-    }
-  }
-  return events;
+  return read_json_lines(store.events_path());
 }
 
 namespace {
@@ -140,7 +129,7 @@ void write_status(const VersionDir& version, const std::string& status)
 
 } // namespace
 
-void move_stage(const Store& store, const std::string& stage, const VersionDir& version,
+json move_stage(const Store& store, const std::string& stage, const VersionDir& version,
                 const std::string& event, const std::string& reason, const json& extra)
 {
   const auto previous = stage_holder(store, stage);
@@ -160,8 +149,9 @@ void move_stage(const Store& store, const std::string& stage, const VersionDir& 
   record["from"] = previous ? json(*previous) : json(nullptr);
   record["to"] = version.name;
   record["reason"] = reason;
-  append_event(store, record);
+  record = append_event(store, record);
   refresh_index(store);
+  return record;
 }
 
 void set_status(const Store& store, const VersionDir& version, const std::string& status,

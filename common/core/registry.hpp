@@ -41,10 +41,11 @@ previous_holder(const Store& store, const std::vector<nlohmann::json>& events, c
 /// Points `stage` at `version` (atomically), updates statuses (the new holder gets the stage's
 /// status if it is one; the previous holder becomes rollback_candidate when a promotion
 /// replaces it in production, else staging) and logs `event` ("promote" or "rollback") with from/to/reason
-/// and `extra` fields. The caller holds the lock and has verified the version.
-void move_stage(const Store& store, const std::string& stage, const VersionDir& version,
-                const std::string& event, const std::string& reason,
-                const nlohmann::json& extra = nlohmann::json::object());
+/// and `extra` fields, and returns that event. The caller holds the lock and has verified the
+/// version.
+nlohmann::json move_stage(const Store& store, const std::string& stage, const VersionDir& version,
+                          const std::string& event, const std::string& reason,
+                          const nlohmann::json& extra = nlohmann::json::object());
 
 /// Sets a version's status in its metadata.json (atomic rewrite) and logs a status event.
 void set_status(const Store& store, const VersionDir& version, const std::string& status,

@@ -372,4 +372,14 @@ VersionCheck verify_version(const VersionDir& version, bool show_progress)
   return check;
 }
 
+void require_verified(const VersionDir& version, const std::string& action, bool show_progress)
+{
+  const auto check = verify_version(version, show_progress);
+  if (!check.ok()) {
+    throw Error(ExitCode::failed, "refusing to " + action + " " + version.name + ": it fails verification (" +
+                                      (check.metadata_error ? *check.metadata_error : check.files.summary()) +
+                                      "); run model-versioner verify");
+  }
+}
+
 } // namespace modelkeep::core

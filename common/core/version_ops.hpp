@@ -87,4 +87,8 @@ struct VersionCheck {
 /// Re-reads every file of the version and compares it with its metadata.
 [[nodiscard]] VersionCheck verify_version(const VersionDir& version, bool show_progress);
 
+/// Verifies the version and throws Error(failed) "refusing to <action> <name>: it fails
+/// verification (...)" unless it is intact.
+void require_verified(const VersionDir& version, const std::string& action, bool show_progress);
+
 } // namespace modelkeep::core

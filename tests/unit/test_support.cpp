@@ -1,5 +1,8 @@
 #include "test_support.hpp"
 
+#include "core/registry.hpp"
+#include "core/version_ops.hpp"
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -38,6 +41,25 @@ std::string read_text(const std::filesystem::path& path)
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
+}
+
+std::string ScratchStore::add_version(const std::string& content)
+{
+  write_text(dir / "adapter-src" / "adapter_model.safetensors", content);
+  core::CreateRequest request;
+  request.adapter = dir / "adapter-src";
+  request.description = content;
+  request.allow_duplicate = true;
+  const auto lock = store.lock_for_writing("test", std::chrono::seconds(5));
+  (void)core::create_version(store, request, "test", false);
+  return core::list_versions(store).back().name;
+}
+
+void ScratchStore::promote(const std::string& name, const std::string& stage)
+{
+  const auto lock = store.lock_for_writing("test", std::chrono::seconds(5));
+  (void)core::move_stage(store, stage, core::resolve_version(store, core::VersionRef::parse(name)), "promote",
+                         "test");
 }
 
 } // namespace modelkeep::test

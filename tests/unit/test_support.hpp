@@ -29,6 +29,12 @@ struct ScratchStore {
   core::Store store{dir / "models"};
 
   ScratchStore() { store.ensure_layout(); }
+
+  /// Creates a version whose adapter holds one file with `content`; returns its directory name.
+  std::string add_version(const std::string& content);
+
+  /// Points `stage` at the version named `name` as `promote` does (event logged).
+  void promote(const std::string& name, const std::string& stage = "production");
 };
 
 /// Writes `content` to `path`, creating parent directories.

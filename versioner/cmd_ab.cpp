@@ -1,0 +1,341 @@
+#include "commands.hpp"
+#include "core/ab.hpp"
+#include "core/registry.hpp"
+#include "core/version_ops.hpp"
+#include "observation_args.hpp"
+#include "util/error.hpp"
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+namespace modelkeep::versioner {
+
+namespace {
+
+using nlohmann::json;
+
+struct AbArgs {
+  std::string id;
+  std::string control;
+  std::string treatment;
+  double split = 0.5;
+  std::string strategy = "random";
+  double canary_step = 0.1;
+  std::uint64_t target_samples = 0;
+  std::string name;
+  std::string description;
+  std::string user;
+  std::string variant;
+  ObservationArgs observation;
+  bool promote_winner = false;
+  std::string stage = "production";
+};
+
+std::string fixed(double value, int places = 3)
+{
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", places, value);
+  return text;
+}
+
+std::string p_text(double p)
+{
+  char text[64];
+  std::snprintf(text, sizeof text, "%.3g", p);
+  return text;
+}
+
+std::string opt_text(std::optional<double> value, int places = 3)
+{
+  return value ? fixed(*value, places) : "-";
+}
+
+core::Store open_store(const Context& context)
+{
+  core::Store store = context.store();
+  store.require_exists();
+  return store;
+}
+
+void print_test(const core::AbTest& t)
+{
+  std::cout << "test:        " << t.id << (t.name.empty() ? "" : " (" + t.name + ")") << '\n'
+            << "status:      " << t.status << '\n'
+            << "control:     " << t.control << '\n'
+            << "treatment:   " << t.treatment << '\n'
+            << "strategy:    " << t.strategy << '\n'
+            << "treatment share: " << fixed(t.treatment_share()) << '\n';
+  if (!t.description.empty()) {
+    std::cout << "description: " << t.description << '\n';
+  }
+  if (t.target_samples > 0) {
+    std::cout << "target:      " << t.target_samples << " samples per variant\n";
+  }
+  std::cout << "created:     " << t.created << '\n';
+  if (!t.started.empty()) {
+    std::cout << "started:     " << t.started << '\n';
+  }
+  if (!t.concluded.empty()) {
+    std::cout << "concluded:   " << t.concluded << '\n';
+  }
+}
+
+void run_create(const AbArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  core::validate_test_id(args.id);
+  const core::Store store = open_store(context);
+  const auto lock = context.lock(store, "ab create");
+  core::AbTest test;
+  test.id = args.id;
+  test.name = args.name;
+  test.description = args.description;
+  test.control = core::resolve_version(store, core::VersionRef::parse(args.control)).name;
+  test.treatment = core::resolve_version(store, core::VersionRef::parse(args.treatment)).name;
+  test.split = args.split;
+  test.strategy = args.strategy;
+  test.canary_step = args.canary_step;
+  test.target_samples = args.target_samples;
+  core::create_ab_test(store, test);
+  const auto created = core::load_ab_test(store, args.id);
+  context.emit(created.to_json(), [&] {
+    std::cout << "created A/B test " << created.id << ": " << created.control << " (control) vs "
+              << created.treatment << " (treatment), " << created.strategy << ", treatment share "
+              << fixed(created.treatment_share()) << "; start it with: model-versioner ab start "
+              << created.id << '\n';
+  });
+}
+
+void run_start(const AbArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  const core::Store store = open_store(context);
+  const auto lock = context.lock(store, "ab start");
+  const auto test = core::start_ab_test(store, args.id);
+  context.emit(test.to_json(), [&] { std::cout << "started A/B test " << test.id << '\n'; });
+}
+
+void run_canary(const AbArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  const core::Store store = open_store(context);
+  const auto lock = context.lock(store, "ab canary");
+  const double before = core::load_ab_test(store, args.id).canary_share;
+  const auto test = core::raise_canary(store, args.id);
+  context.emit(test.to_json(), [&] {
+    std::cout << "canary share of " << test.id << ": " << fixed(before) << " -> " << fixed(test.canary_share)
+              << '\n';
+  });
+}
+
+void run_list(const GlobalOptions& options)
+{
+  const Context context(options);
+  const core::Store store = open_store(context);
+  const auto tests = core::list_ab_tests(store);
+  json doc = json::array();
+  for (const auto& t : tests) {
+    doc.push_back(t.to_json());
+  }
+  context.emit(doc, [&] {
+    if (tests.empty()) {
+      std::cout << "no A/B tests\n";
+      return;
+    }
+    std::printf("%-20s %-10s %-12s %-6s %-26s %s\n", "TEST", "STATUS", "STRATEGY", "SHARE", "CONTROL",
+                "TREATMENT");
+    for (const auto& t : tests) {
+      std::printf("%-20s %-10s %-12s %-6s %-26s %s\n", t.id.c_str(), t.status.c_str(), t.strategy.c_str(),
+                  fixed(t.treatment_share()).c_str(), t.control.c_str(), t.treatment.c_str());
+    }
+  });
+}
+
+void run_show(const AbArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  const core::Store store = open_store(context);
+  const auto test = core::load_ab_test(store, args.id);
+  context.emit(test.to_json(), [&] {
+    print_test(test);
+    if (!test.result.is_null()) {
+      std::cout << "result:      " << test.result.dump() << '\n';
+    }
+  });
+}
+
+void run_route(const AbArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  const core::Store store = open_store(context);
+  const auto route = core::route_ab(store, args.id, args.user);
+  context.emit(
+      {{"test", args.id}, {"variant", route.variant}, {"version", route.version}, {"adapter", route.adapter}},
+      [&] { std::cout << route.variant << '\t' << route.version << '\t' << route.adapter.string() << '\n'; });
+}
+
+void run_record(const AbArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  const auto observation = args.observation.observation();
+  const core::Store store = open_store(context);
+  core::record_ab(store, args.id, args.variant, observation);
+  json doc = observation.to_json();
+  doc["test"] = args.id;
+  doc["variant"] = args.variant;
+  doc["recorded"] = true;
+  context.emit(doc, [] {});
+}
+
+void print_variant(const char* label, const std::string& version, const core::ObservationSummary& s)
+{
+  const std::string accuracy = s.accuracy ? fixed(*s.accuracy) + " [" + fixed(s.accuracy_interval.low) +
+                                                ", " + fixed(s.accuracy_interval.high) + "]"
+                                          : "-";
+  std::printf("%-10s %11llu  %-22s %9s %9s %7s %6s  %s\n", label,
+              static_cast<unsigned long long>(s.predictions), accuracy.c_str(),
+              opt_text(s.mean_latency_ms, 1).c_str(), opt_text(s.p95_latency_ms, 1).c_str(),
+              fixed(s.error_rate).c_str(), opt_text(s.mean_confidence).c_str(), version.c_str());
+}
+
+void run_status(const AbArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  const core::Store store = open_store(context);
+  const auto status = core::ab_status(store, args.id);
+  json doc = status.test.to_json();
+  doc["variants"] = {{"control", status.control.to_json()}, {"treatment", status.treatment.to_json()}};
+  context.emit(doc, [&] {
+    std::cout << status.test.id << " (" << status.test.status << ", " << status.test.strategy
+              << ", treatment share " << fixed(status.test.treatment_share()) << ")\n";
+    std::printf("%-10s %11s  %-22s %9s %9s %7s %6s  %s\n", "VARIANT", "PREDICTIONS", "ACCURACY [95% CI]",
+                "LAT MEAN", "LAT P95", "ERRORS", "CONF", "VERSION");
+    print_variant("control", status.test.control, status.control);
+    print_variant("treatment", status.test.treatment, status.treatment);
+  });
+}
+
+void run_conclude(const AbArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  core::validate_stage_name(args.stage);
+  const core::Store store = open_store(context);
+  const auto lock = context.lock(store, "ab conclude");
+  std::function<json(const core::AbConclusion&)> promote;
+  if (args.promote_winner) {
+    promote = [&](const core::AbConclusion& c) -> json {
+      const auto winner = core::resolve_version(
+          store, core::VersionRef::parse(core::load_ab_test(store, args.id).version_of(*c.winner)));
+      const auto holder = core::stage_holder(store, args.stage);
+      if (holder == winner.name) {
+        return {{"stage", args.stage}, {"version", winner.name}, {"changed", false}};
+      }
+      core::require_verified(winner, "promote", context.progress());
+      core::move_stage(store, args.stage, winner, "promote",
+                       "A/B test " + args.id + ": " + *c.winner + " won (" + c.metric + " " +
+                           fixed(c.control_value) + " vs " + fixed(c.treatment_value) +
+                           ", p = " + p_text(c.p_value) + ")",
+                       {{"ab_test", args.id}});
+      return {{"stage", args.stage},
+              {"version", winner.name},
+              {"changed", true},
+              {"from", holder ? json(*holder) : json(nullptr)}};
+    };
+  }
+  const auto result = core::conclude_ab_test(store, args.id, promote);
+  const auto& c = result.conclusion;
+  json doc = result.test.to_json();
+  context.emit(doc, [&] {
+    std::cout << "concluded A/B test " << args.id << " on " << c.metric << ": control "
+              << fixed(c.control_value) << " (n=" << c.control_samples << "), treatment "
+              << fixed(c.treatment_value) << " (n=" << c.treatment_samples << ")\n";
+    if (c.winner) {
+      std::cout << "winner: " << *c.winner << ", p = " << p_text(c.p_value)
+                << (c.significant ? " (significant at 0.05)" : " (not significant at 0.05)") << '\n';
+    } else {
+      std::cout << "no winner: both variants have the same " << c.metric << '\n';
+    }
+    if (result.test.target_samples > 0) {
+      std::cout << "target sample size " << result.test.target_samples
+                << (c.target_reached ? " reached" : " not reached") << '\n';
+    }
+    if (!result.promotion.is_null()) {
+      std::cout << (result.promotion.value("changed", false) ? "promoted " : "already on ")
+                << result.promotion.value("version", "") << " to " << args.stage << '\n';
+    } else if (args.promote_winner) {
+      std::cout << "not promoted: the result is not significant\n";
+    }
+  });
+}
+
+} // namespace
+
+void add_ab(CLI::App& app, const GlobalOptions& options)
+{
+  auto args = std::make_shared<AbArgs>();
+  auto* ab = app.add_subcommand("ab", "A/B tests between two versions: create, start, route requests, record "
+                                      "predictions, compare and conclude");
+  ab->require_subcommand(1);
+  ab->fallthrough();
+
+  auto* create = ab->add_subcommand("create", "Create a draft A/B test between two versions");
+  create->add_option("TEST_ID", args->id, "Test id: [a-z0-9][a-z0-9_.-]*")->required();
+  create->add_option("--control", args->control, "The control version (number, id, stage or latest)")
+      ->required();
+  create->add_option("--treatment", args->treatment, "The treatment version")->required();
+  create->add_option("--split", args->split, "The treatment's share of traffic (default 0.5)");
+  create
+      ->add_option("--strategy", args->strategy,
+                   "random (by weight), round_robin (weighted, exact), sticky (a user always gets the same "
+                   "variant) or canary (the treatment share grows by steps)")
+      ->check(CLI::IsMember({"random", "round_robin", "sticky", "canary"}));
+  create->add_option("--canary-step", args->canary_step,
+                     "Canary: the first share and each raise (default 0.1)");
+  create->add_option("--target-samples", args->target_samples, "Samples per variant the test aims for");
+  create->add_option("--name", args->name, "A name for people");
+  create->add_option("--description", args->description, "What the test is about");
+  create->callback([args, &options] { run_create(*args, options); });
+
+  auto* start = ab->add_subcommand("start", "Start routing and recording for a draft test");
+  start->add_option("TEST_ID", args->id, "The test")->required();
+  start->callback([args, &options] { run_start(*args, options); });
+
+  ab->add_subcommand("list", "Every A/B test with its status")->callback([&options] { run_list(options); });
+
+  auto* show = ab->add_subcommand("show", "One test's settings and result");
+  show->add_option("TEST_ID", args->id, "The test")->required();
+  show->callback([args, &options] { run_show(*args, options); });
+
+  auto* route = ab->add_subcommand("route", "Print the variant, version and adapter path for one request");
+  route->add_option("TEST_ID", args->id, "The test")->required();
+  route->add_option("--user", args->user, "The user (required by sticky; used by canary)");
+  route->callback([args, &options] { run_route(*args, options); });
+
+  auto* record = ab->add_subcommand("record", "Record one prediction of a variant");
+  record->add_option("TEST_ID", args->id, "The test")->required();
+  record->add_option("--variant", args->variant, "control or treatment")->required();
+  add_observation_options(record, args->observation, false);
+  record->callback([args, &options] { run_record(*args, options); });
+
+  auto* status = ab->add_subcommand("status", "Per variant: predictions, accuracy with its 95% interval, "
+                                              "latency mean and p95, error rate, confidence");
+  status->add_option("TEST_ID", args->id, "The test")->required();
+  status->callback([args, &options] { run_status(*args, options); });
+
+  auto* conclude =
+      ab->add_subcommand("conclude", "Judge the test (two-proportion z-test on accuracy, or on the "
+                                     "error rate without feedback) and close it to records");
+  conclude->add_option("TEST_ID", args->id, "The test")->required();
+  conclude->add_flag("--promote-winner", args->promote_winner,
+                     "Promote the winner if the result is significant");
+  conclude->add_option("--stage", args->stage, "The stage to promote the winner to (default production)");
+  conclude->callback([args, &options] { run_conclude(*args, options); });
+
+  auto* canary =
+      ab->add_subcommand("canary", "Raise a canary test's treatment share by one step (at most 1.0)");
+  canary->add_option("TEST_ID", args->id, "The test")->required();
+  canary->callback([args, &options] { run_canary(*args, options); });
+}
+
+} // namespace modelkeep::versioner

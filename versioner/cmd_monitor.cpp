@@ -1,0 +1,251 @@
+#include "commands.hpp"
+#include "core/monitor.hpp"
+#include "core/registry.hpp"
+#include "observation_args.hpp"
+#include "util/error.hpp"
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+namespace modelkeep::versioner {
+
+namespace {
+
+using nlohmann::json;
+
+struct MonitorArgs {
+  std::string stage = "production";
+  std::optional<double> min_accuracy;
+  std::optional<double> max_error_rate;
+  std::optional<double> max_latency_ms;
+  std::optional<double> min_confidence;
+  std::optional<std::uint64_t> window;
+  std::optional<std::uint64_t> consecutive_failures;
+  std::optional<double> max_accuracy_drop;
+  std::optional<double> max_drift_psi;
+  std::optional<std::string> auto_rollback;
+  ObservationArgs observation;
+  bool all_stages = false;
+};
+
+std::string num(double value)
+{
+  char text[64];
+  std::snprintf(text, sizeof text, "%.4g", value);
+  return text;
+}
+
+core::Store open_store(const Context& context)
+{
+  core::Store store = context.store();
+  store.require_exists();
+  return store;
+}
+
+void print_thresholds(const std::string& stage, const core::Thresholds& t)
+{
+  std::cout << "thresholds for " << stage << ":\n"
+            << "  min accuracy          " << num(t.min_accuracy) << '\n'
+            << "  max error rate        " << num(t.max_error_rate) << '\n'
+            << "  max mean latency      " << num(t.max_latency_ms) << " ms\n"
+            << "  min mean confidence   " << num(t.min_confidence) << '\n'
+            << "  max accuracy drop     " << num(t.max_accuracy_drop) << '\n'
+            << "  max drift PSI         " << num(t.max_drift_psi) << '\n'
+            << "  window                " << t.window << " predictions\n"
+            << "  consecutive failures  " << t.consecutive_failures << '\n'
+            << "  auto-rollback         " << (t.auto_rollback ? "on" : "off") << '\n';
+}
+
+void run_thresholds(const MonitorArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  core::validate_stage_name(args.stage);
+  const core::Store store = open_store(context);
+  core::Thresholds t = core::load_thresholds(store, args.stage);
+  bool changed = false;
+  const auto set = [&changed](auto& field, const auto& value) {
+    if (value) {
+      field = *value;
+      changed = true;
+    }
+  };
+  set(t.min_accuracy, args.min_accuracy);
+  set(t.max_error_rate, args.max_error_rate);
+  set(t.max_latency_ms, args.max_latency_ms);
+  set(t.min_confidence, args.min_confidence);
+  set(t.window, args.window);
+  set(t.consecutive_failures, args.consecutive_failures);
+  set(t.max_accuracy_drop, args.max_accuracy_drop);
+  set(t.max_drift_psi, args.max_drift_psi);
+  if (args.auto_rollback) {
+    t.auto_rollback = *args.auto_rollback == "on";
+    changed = true;
+  }
+  if (changed) {
+    core::save_thresholds(store, args.stage, t);
+  }
+  json doc = t.to_json();
+  doc["stage"] = args.stage;
+  doc["changed"] = changed;
+  context.emit(doc, [&] { print_thresholds(args.stage, t); });
+}
+
+void run_record(const MonitorArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  const auto observation = args.observation.observation();
+  const core::Store store = open_store(context);
+  core::RecordOptions record_options;
+  record_options.lock_timeout = context.lock_timeout();
+  record_options.show_progress = context.progress();
+  const auto outcome = core::record_prediction(store, args.stage, observation, record_options);
+  context.emit(outcome.to_json(), [&] {
+    if (outcome.trigger) {
+      std::cout << outcome.message() << '\n';
+    }
+    for (const auto& hook : outcome.hooks) {
+      std::cout << "  hook " << hook.hook << ": " << hook.outcome << '\n';
+    }
+  });
+}
+
+struct Row {
+  std::string name;
+  std::string observed;
+  std::string threshold;
+  bool breached;
+};
+
+void run_status(const MonitorArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  const core::Store store = open_store(context);
+  const auto status = core::monitor_status(store, args.stage);
+  context.emit(status.to_json(), [&] {
+    if (!status.version) {
+      std::cout << args.stage << " points to no version\n";
+      return;
+    }
+    const auto& w = status.window;
+    const auto& t = status.thresholds;
+    std::cout << args.stage << ": " << *status.version << ", " << status.recorded
+              << " predictions recorded, window " << w.predictions << "/" << t.window
+              << (w.predictions < t.window ? " (window triggers wait for a full window)" : "") << '\n';
+    std::vector<Row> rows;
+    const auto opt = [](std::optional<double> v) { return v ? num(*v) : std::string("-"); };
+    rows.push_back({"accuracy", opt(w.accuracy), ">= " + num(t.min_accuracy),
+                    w.accuracy && *w.accuracy < t.min_accuracy});
+    rows.push_back(
+        {"error rate", num(w.error_rate), "<= " + num(t.max_error_rate), w.error_rate > t.max_error_rate});
+    rows.push_back({"mean latency ms", opt(w.mean_latency_ms), "<= " + num(t.max_latency_ms),
+                    w.mean_latency_ms && *w.mean_latency_ms > t.max_latency_ms});
+    rows.push_back({"mean confidence", opt(w.mean_confidence), ">= " + num(t.min_confidence),
+                    w.mean_confidence && *w.mean_confidence < t.min_confidence});
+    rows.push_back({"drift PSI", opt(w.mean_psi), "<= " + num(t.max_drift_psi),
+                    w.mean_psi && *w.mean_psi > t.max_drift_psi});
+    if (status.baseline_accuracy && w.accuracy) {
+      const double drop = *status.baseline_accuracy - *w.accuracy;
+      rows.push_back({"accuracy drop vs " + status.baseline_version.value_or("?"), num(drop),
+                      "< " + num(t.max_accuracy_drop), drop >= t.max_accuracy_drop});
+    }
+    for (const auto& row : rows) {
+      std::printf("  %-40s %10s  %-10s %s\n", row.name.c_str(), row.observed.c_str(), row.threshold.c_str(),
+                  row.breached ? "BREACHED" : "ok");
+    }
+    if (!status.fired.is_null()) {
+      std::cout << "fired: " << status.fired.value("description", "") << " at "
+                << status.fired.value("time", "") << '\n';
+    }
+    std::cout << "auto-rollback " << (t.auto_rollback ? "on" : "off") << '\n';
+  });
+}
+
+void run_history(const MonitorArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  const core::Store store = open_store(context);
+  json doc = json::array();
+  for (const auto& event : core::read_events(store)) {
+    const std::string kind = event.value("event", "");
+    if ((kind == "rollback" || kind == "monitor_alert") &&
+        (args.all_stages || event.value("stage", "") == args.stage)) {
+      doc.push_back(event);
+    }
+  }
+  context.emit(doc, [&] {
+    if (doc.empty()) {
+      std::cout << "no rollbacks" << (args.all_stages ? "" : " of " + args.stage) << '\n';
+      return;
+    }
+    for (const auto& event : doc) {
+      const bool automatic = event.value("automatic", false);
+      const std::string reason = event.value("reason", "");
+      if (event.value("event", "") == "rollback") {
+        std::cout << event.value("time", "") << "  " << event.value("stage", "") << ": "
+                  << (event["from"].is_string() ? event["from"].get<std::string>() : "(none)") << " -> "
+                  << event.value("to", "") << (automatic ? "  automatic" : "  manual")
+                  << (reason.empty() ? "" : "  (" + reason + ")") << '\n';
+      } else {
+        std::cout << event.value("time", "") << "  " << event.value("stage", "") << ": "
+                  << event.value("version", "") << "  alert, not rolled back (" << reason << "; "
+                  << event.value("note", "") << ")\n";
+      }
+    }
+  });
+}
+
+} // namespace
+
+void add_monitor(CLI::App& app, const GlobalOptions& options)
+{
+  auto args = std::make_shared<MonitorArgs>();
+  auto* monitor =
+      app.add_subcommand("monitor", "Watch what a stage serves and roll a bad version back on its own: "
+                                    "thresholds, record, status, history");
+  monitor->require_subcommand(1);
+  monitor->fallthrough();
+
+  auto* thresholds =
+      monitor->add_subcommand("thresholds", "Show the stage's thresholds, or set the ones given");
+  thresholds->add_option("--stage", args->stage, "Stage (default production)");
+  thresholds->add_option("--min-accuracy", args->min_accuracy,
+                         "Window accuracy below this fires (default 0.80)");
+  thresholds->add_option("--max-error-rate", args->max_error_rate,
+                         "Window error rate above this fires (default 0.05)");
+  thresholds->add_option("--max-latency-ms", args->max_latency_ms,
+                         "Window mean latency above this fires (default 200)");
+  thresholds->add_option("--min-confidence", args->min_confidence,
+                         "Window mean confidence below this fires (default 0.60)");
+  thresholds->add_option("--window", args->window, "Predictions per window (default 100)");
+  thresholds->add_option("--consecutive-failures", args->consecutive_failures,
+                         "This many failures in a row fire at once (default 3)");
+  thresholds->add_option("--max-accuracy-drop", args->max_accuracy_drop,
+                         "Accuracy this far below the previous version's fires (default 0.15)");
+  thresholds->add_option("--max-drift-psi", args->max_drift_psi,
+                         "Window mean PSI above this fires (default 0.25)");
+  thresholds
+      ->add_option("--auto-rollback", args->auto_rollback,
+                   "on: roll back when a trigger fires (default); off: alert only")
+      ->check(CLI::IsMember({"on", "off"}));
+  thresholds->callback([args, &options] { run_thresholds(*args, options); });
+
+  auto* record =
+      monitor->add_subcommand("record", "Record one prediction against the version the stage serves "
+                                        "now and evaluate the triggers");
+  record->add_option("--stage", args->stage, "Stage (default production)");
+  add_observation_options(record, args->observation, true);
+  record->callback([args, &options] { run_record(*args, options); });
+
+  auto* status = monitor->add_subcommand("status", "The current window's figures against the thresholds");
+  status->add_option("--stage", args->stage, "Stage (default production)");
+  status->callback([args, &options] { run_status(*args, options); });
+
+  auto* history =
+      monitor->add_subcommand("history", "Rollbacks (automatic and manual) and alerts of the stage");
+  history->add_option("--stage", args->stage, "Stage (default production)");
+  history->add_flag("--all-stages", args->all_stages, "Every stage's rollbacks");
+  history->callback([args, &options] { run_history(*args, options); });
+}
+
+} // namespace modelkeep::versioner
