@@ -62,6 +62,25 @@ ls -1 models/backups/pre_restore/
 mv delete v2 || echo "(refused with exit $?: needs --confirm)"
 mv list
 
+echo; echo "# stages, an A/B test on (simulated) traffic, and monitoring that rolls back on its own"
+mv promote v1 --reason "first release"
+mv ab create rank-test --control v1 --treatment v2 --strategy sticky --split 0.5 --target-samples 200
+mv ab start rank-test
+mv ab route rank-test --user alice
+echo "# ... 400 requests with feedback: v2 answers right 90% of the time, v1 80% ..."
+for i in $(seq 200); do
+  "$mv_bin" ab record rank-test --variant control --correct $((i % 5 != 0)) --latency-ms 40
+  "$mv_bin" ab record rank-test --variant treatment --correct $((i % 10 != 0)) --latency-ms 42
+done
+mv ab status rank-test
+mv ab conclude rank-test --promote-winner
+mv monitor thresholds --window 20 --max-error-rate 0.1
+echo "# ... production starts failing: three errors in a row ..."
+for i in $(seq 20); do "$mv_bin" monitor record --latency-ms 40 --confidence 0.9 --correct 1; done
+for i in 1 2; do "$mv_bin" monitor record --error --error-kind runtime; done
+mv monitor record --error --error-kind runtime
+mv monitor history
+
 echo; echo "# verified backups: copied, read back from disk and checked before they count"
 bm backup current_model --type emergency --reason "before an experiment" --format tar.zst
 bm backup current_model --type emergency --reason "before another experiment"
