@@ -40,6 +40,16 @@ std::string describe(const nlohmann::json& e)
     }
   } else if (kind == "status") {
     line = text("version") + ": " + text("from") + " -> " + text("to");
+  } else if (kind.rfind("ab_", 0) == 0) {
+    line = "A/B test " + text("test");
+    if (kind == "ab_create") {
+      line += ": " + text("control") + " vs " + text("treatment");
+    } else if (kind == "ab_conclude") {
+      line += ": winner " + text("winner") +
+              (e.value("significant", false) ? " (significant)" : " (not significant)");
+    }
+  } else if (kind == "monitor_alert") {
+    line = text("stage") + ": " + text("version") + " alert, not rolled back";
   } else {
     line = text("version") != "-" ? text("version") : text("backup");
   }

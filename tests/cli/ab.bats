@@ -54,6 +54,8 @@ record() {
   assert_output_contains "promoted v002"
   [ "$(readlink models/versions/production)" = "$(basename "$(version_dir 2)")" ]
   grep -q '"ab_conclude"' models/versions/events.jsonl
+  run -0 mv_ history
+  assert_output_contains "A/B test exp: winner treatment (significant)"
   [ "$(grep '"promote"' models/versions/events.jsonl | tail -1 | jq -r .ab_test)" = exp ]
   run -4 mv_ ab record exp --variant control --correct 1
   assert_output_contains "concluded"
