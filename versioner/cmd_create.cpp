@@ -28,6 +28,7 @@ struct CreateArgs {
   std::optional<std::uint64_t> samples;
   std::optional<std::uint64_t> val_samples;
   std::optional<double> training_seconds;
+  std::optional<std::string> link;
 };
 
 std::map<std::string, double> parse_metrics(const std::vector<std::string>& items)
@@ -87,6 +88,9 @@ core::CreateRequest to_request(const CreateArgs& args)
   request.samples = args.samples;
   request.val_samples = args.val_samples;
   request.training_seconds = args.training_seconds;
+  if (args.link) {
+    request.link = core::parse_link_mode(*args.link);
+  }
   return request;
 }
 
@@ -96,12 +100,18 @@ void run(const CreateArgs& args, const GlobalOptions& options)
   const core::CreateRequest request = to_request(args);
   const core::Store store = context.store();
   const auto lock = context.lock(store, "create");
-  const auto meta = core::create_version(store, request, tool_version(), context.progress());
+  core::IngestStats stats;
+  const auto meta = core::create_version(store, request, tool_version(), context.progress(), &stats);
   nlohmann::json doc = meta.to_json();
   doc["path"] = (store.versions_dir() / meta.name).string();
+  doc["storage"] = {{"files_linked", stats.files_linked},
+                    {"files_stored", stats.files_stored},
+                    {"bytes_read", stats.bytes_read},
+                    {"link", core::link_mode_name(stats.used)}};
   context.print_result(meta.id);
   context.note("created " + meta.name + " (" + std::to_string(meta.manifest.file_count()) + " files, " +
-               util::human_size(meta.manifest.total_size()) + ")");
+               util::human_size(meta.manifest.total_size()) + "; " + std::to_string(stats.files_stored) +
+               " stored, " + std::to_string(stats.files_linked) + " unchanged and linked)");
   context.emit(doc, [] {});
 }
 
@@ -133,6 +143,10 @@ void add_create(CLI::App& app, const GlobalOptions& options)
                   "JSON file of hyperparameters (recorded, with its hash)");
   cmd->add_option("--samples", args->samples, "Training samples")->check(CLI::NonNegativeNumber);
   cmd->add_option("--val-samples", args->val_samples, "Validation samples")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--link", args->link,
+                  "How files share storage with earlier versions: auto (reflink, else hardlink, else copy; "
+                  "the default, or \"link\" in .modelkeep/config.json), reflink, hardlink or copy")
+      ->check(CLI::IsMember({"auto", "reflink", "hardlink", "copy"}));
   cmd->add_option("--training-seconds", args->training_seconds, "How long the training took")
       ->check(CLI::NonNegativeNumber);
   cmd->callback([args, &options] { run(*args, options); });

@@ -48,6 +48,7 @@ void run(const DeleteArgs& args, const GlobalOptions& options)
     }
   }
   const auto result = core::delete_version(store, version, context.progress());
+  (void)core::prune_objects(store);
   const nlohmann::json doc = {{"deleted", version.name}, {"backup", result.backup.path.string()}};
   context.emit(doc, [&] {
     std::cout << "deleted " << version.name << "; verified backup: " << result.backup.path.string() << '\n';

@@ -80,6 +80,11 @@ void run(const GcArgs& args, const GlobalOptions& options)
                                  args.no_backup ? core::BackupFirst::no : core::BackupFirst::yes);
     }
   }
+  // Content no version names any more (also what killed creates left behind).
+  const std::size_t pruned = core::prune_objects(store);
+  if (pruned > 0) {
+    context.note("removed " + std::to_string(pruned) + " stored files no version uses any more");
+  }
 }
 
 } // namespace

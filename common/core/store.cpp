@@ -79,6 +79,7 @@ std::vector<fs::path> Store::clean_leftovers() const
   std::vector<fs::path> removed;
   remove_temps_in(versions_dir(), removed);
   remove_temps_in(state_dir(), removed);
+  remove_temps_in(state_dir() / "objects", removed);
   remove_temps_in(consolidated_dir(), removed);
   std::error_code ec;
   for (fs::directory_iterator it(backups_dir(), ec), end; !ec && it != end; it.increment(ec)) {

@@ -135,7 +135,7 @@ std::string choose_semver(const Store& store, const CreateRequest& request)
   return {};
 }
 
-void record_lineage(const CreateRequest& request, VersionMetadata& meta)
+void record_lineage(const CreateRequest& request, VersionMetadata& meta, StatCache& cache)
 {
   if (request.hyperparams) {
     const fs::path path = *request.hyperparams;
@@ -163,28 +163,48 @@ void record_lineage(const CreateRequest& request, VersionMetadata& meta)
   meta.training_seconds = request.training_seconds;
   std::error_code ec;
   if (!request.base_model.empty() && fs::is_directory(request.base_model, ec)) {
-    meta.base_model_digest = hash_files(scan_tree(request.base_model), nullptr).digest();
+    meta.base_model_digest = hash_files_cached(scan_tree(request.base_model), cache, nullptr).digest();
   }
 }
 
-Manifest copy_sources(const CreateRequest& request, const std::vector<SourceFile>& adapter_files,
-                      const std::vector<SourceFile>& snapshot_files, const fs::path& dest, bool show_progress)
+Manifest copy_sources(const Store& store, const CreateRequest& request,
+                      const std::vector<SourceFile>& adapter_files,
+                      const std::vector<SourceFile>& snapshot_files, const fs::path& dest, bool show_progress,
+                      StatCache& cache, IngestStats& stats)
 {
+  const LinkMode mode = request.link.value_or(configured_link_mode(store));
   util::Progress progress("copying", total_size(adapter_files) + total_size(snapshot_files), show_progress);
-  Manifest manifest =
-      copy_tree(adapter_files, dest / k_adapter_dir, &progress).with_prefix(std::string(k_adapter_dir) + '/');
+  Manifest manifest = ingest_tree(store, adapter_files, dest / k_adapter_dir, mode, cache, &progress, stats)
+                          .with_prefix(std::string(k_adapter_dir) + '/');
   if (request.snapshots) {
-    manifest.merge(copy_tree(snapshot_files, dest / k_snapshots_dir, &progress)
+    manifest.merge(ingest_tree(store, snapshot_files, dest / k_snapshots_dir, mode, cache, &progress, stats)
                        .with_prefix(std::string(k_snapshots_dir) + '/'));
   }
   return manifest;
 }
 
+/// The bytes a create must be able to write: the files whose content may be new.
+std::uint64_t bytes_to_store(const Store& store, const std::vector<SourceFile>& files, const StatCache& cache)
+{
+  std::uint64_t total = 0;
+  for (const auto& file : files) {
+    const auto stamp = FileStamp::of(file.absolute);
+    const auto sha = stamp ? cache.lookup(file.absolute, *stamp) : std::nullopt;
+    std::error_code ec;
+    if (!sha || !fs::exists(object_path(store, *sha), ec)) {
+      total += file.size;
+    }
+  }
+  return total;
+}
+
 } // namespace
 
 VersionMetadata create_version(const Store& store, const CreateRequest& request,
-                               const std::string& tool_version, bool show_progress)
+                               const std::string& tool_version, bool show_progress, IngestStats* stats)
 {
+  StatCache cache = StatCache::load(store);
+  IngestStats ingest;
   if (request.description.empty()) {
     throw Error(ExitCode::usage, "--description must not be empty");
   }
@@ -203,13 +223,14 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   VersionMetadata meta;
   meta.training_data = describe_data_files(request.data_files);
   meta.semver = choose_semver(store, request);
-  record_lineage(request, meta);
+  record_lineage(request, meta, cache);
   if (request.parent) {
     meta.parent_version = resolve_version(store, *request.parent).name;
   } else if (const auto newest = newest_version(store)) {
     meta.parent_version = newest->name;
   }
-  util::require_space(store.versions_dir(), total_size(adapter_files) + total_size(snapshot_files));
+  util::require_space(store.versions_dir(), bytes_to_store(store, adapter_files, cache) +
+                                                bytes_to_store(store, snapshot_files, cache));
 
   const auto now = std::chrono::system_clock::now();
   meta.number = next_number(store);
@@ -220,7 +241,10 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   util::create_directories(build.path());
   util::log_step("copying " + std::to_string(adapter_files.size() + snapshot_files.size()) + " files into " +
                  build.path().string());
-  meta.manifest = copy_sources(request, adapter_files, snapshot_files, build.path(), show_progress);
+  meta.manifest =
+      copy_sources(store, request, adapter_files, snapshot_files, build.path(), show_progress, cache, ingest);
+  util::log_step(std::to_string(ingest.files_linked) + " files linked to stored content, " +
+                 std::to_string(ingest.files_stored) + " stored anew (" + link_mode_name(ingest.used) + ")");
   util::failpoint("create.after_copy");
 
   if (!request.allow_duplicate) {
@@ -253,6 +277,7 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   util::failpoint("create.after_rename");
   util::replace_symlink(store.versions_dir() / "latest", meta.name);
   util::failpoint("create.after_latest");
+  cache.save(store);
   refresh_index(store);
   append_event(store, {{"event", "create"},
                        {"version", meta.name},
@@ -260,6 +285,9 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
                        {"files", meta.manifest.file_count()},
                        {"size", meta.manifest.total_size()},
                        {"source", meta.source}});
+  if (stats != nullptr) {
+    *stats = ingest;
+  }
   return meta;
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/backup.hpp"
 #include "core/manifest.hpp"
+#include "core/objects.hpp"
 #include "core/restore.hpp"
 #include "core/version.hpp"
 
@@ -33,6 +34,7 @@ struct CreateRequest {
   std::optional<std::uint64_t> samples;
   std::optional<std::uint64_t> val_samples;
   std::optional<double> training_seconds;
+  std::optional<LinkMode> link; ///< nullopt: the store's setting (automatic by default)
 };
 
 /// The highest semantic version recorded in the store, if any.
@@ -43,7 +45,8 @@ struct CreateRequest {
 /// unless allowed, writes metadata.json, renames the directory into place, moves `latest`
 /// and logs a "create" event. The caller holds the store lock.
 [[nodiscard]] VersionMetadata create_version(const Store& store, const CreateRequest& request,
-                                             const std::string& tool_version, bool show_progress);
+                                             const std::string& tool_version, bool show_progress,
+                                             IngestStats* stats = nullptr);
 
 /// The manifest create_version() would record for this request (adapter/ and
 /// evolution_snapshots/ files), hashed in place without copying.
@@ -63,7 +66,8 @@ struct DeleteResult {
 enum class BackupFirst { no, yes };
 
 /// Backs the version up (verified, type deleted_versions) unless told not to, then removes
-/// it, moves `latest` if needed, and logs a "delete" event. The caller holds the store lock.
+/// it, moves `latest` if needed, and logs a "delete" event. The caller holds the store lock
+/// and calls prune_objects() once it has deleted what it deletes.
 [[nodiscard]] DeleteResult delete_version(const Store& store, const VersionDir& version, bool show_progress,
                                           BackupFirst backup = BackupFirst::yes);
 

@@ -20,7 +20,7 @@ assert_store_healthy() {
 
 @test "create killed at each step: only complete versions, source untouched, next create cleans up" {
   head -c 3000000 /dev/urandom > adapter/big.bin
-  for fp in copy.after_block create.after_copy atomic_write.after_temp_write atomic_write.after_fsync \
+  for fp in copy.after_block ingest.after_object create.after_copy atomic_write.after_temp_write atomic_write.after_fsync \
             atomic_write.after_rename create.before_rename rename.before_dir_fsync create.after_rename \
             create.after_latest; do
     touch_adapter
@@ -35,6 +35,10 @@ assert_store_healthy() {
     run -0 mv_ create --adapter adapter --description "after $fp"
     assert_store_healthy
   done
+  # Whatever the killed runs stored and no version uses goes with the next gc.
+  run -0 mv_ gc --keep 100 --execute
+  used=$(jq -r '.files[].sha256' models/versions/v*/metadata.json | sort -u | wc -l)
+  [ "$(find models/.modelkeep/objects/sha256 -type f | wc -l)" -eq "$used" ]
 }
 
 @test "restore killed at each step: the target is old or new, never mixed, and old content is kept" {

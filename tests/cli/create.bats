@@ -110,3 +110,27 @@ load helpers
   [ -d "$WORK/other/versions" ]
   [ ! -d "$WORK/models/versions" ]
 }
+
+@test "unchanged content is linked to the stored copy; --link copy and the store setting make plain copies" {
+  mv_ create --adapter adapter --description one -q
+  touch_adapter
+  run -0 --separate-stderr mv_ create --adapter adapter --description two --json
+  [ "$(echo "$output" | jq -r .storage.files_linked)" = 1 ]
+  [ "$(echo "$output" | jq -r .storage.files_stored)" = 1 ]
+  objects=$(find models/.modelkeep/objects -type f | wc -l)
+  [ "$objects" = 3 ]
+  touch_adapter
+  run -0 --separate-stderr mv_ create --adapter adapter --description three --link copy --json
+  [ "$(echo "$output" | jq -r .storage.link)" = copy ]
+  [ "$(find models/.modelkeep/objects -type f | wc -l)" = 3 ]
+  [ "$(stat -c %h "$(version_dir 3)/adapter/adapter_config.json")" = 1 ]
+  printf '{"link": "copy"}\n' > models/.modelkeep/config.json
+  touch_adapter
+  mv_ create --adapter adapter --description four -q
+  [ "$(stat -c %h "$(version_dir 4)/adapter/adapter_config.json")" = 1 ]
+  run -0 mv_ verify
+  run -2 mv_ create --adapter adapter --description five --link symlink
+  printf '{"link": "sideways"}\n' > models/.modelkeep/config.json
+  touch_adapter
+  run -2 mv_ create --adapter adapter --description five
+}

@@ -48,9 +48,21 @@ setup() {
 }
 
 @test "--json reports per version" {
-  printf 'X' | dd of="$(version_dir 1)/adapter/adapter_config.json" bs=1 seek=1 conv=notrunc status=none
-  run -1 mv_ verify --json
+  # adapter_model.safetensors differs between the versions, so v001's copy is its own.
+  printf 'X' | dd of="$(version_dir 1)/adapter/adapter_model.safetensors" bs=1 seek=1 conv=notrunc status=none
+  run -1 --separate-stderr mv_ verify --json
   [ "$(echo "$output" | jq -r '.ok')" = false ]
-  [ "$(echo "$output" | jq -r '.versions[0].modified[0]')" = adapter/adapter_config.json ]
+  [ "$(echo "$output" | jq -r '.versions[0].modified[0]')" = adapter/adapter_model.safetensors ]
   [ "$(echo "$output" | jq -r '.versions[1].ok')" = true ]
+}
+
+@test "content shared by versions is stored once; damage to it shows in every version that holds it" {
+  obj=$(jq -r '.files[] | select(.path == "adapter/adapter_config.json") | .sha256' "$(version_dir 1)/metadata.json")
+  [ -f "models/.modelkeep/objects/sha256/${obj:0:2}/${obj:2}" ]
+  [ "$(stat -c %i "$(version_dir 1)/adapter/adapter_config.json")" = "$(stat -c %i "$(version_dir 2)/adapter/adapter_config.json")" ]
+  [ "$(stat -c %a "$(version_dir 1)/adapter/adapter_config.json")" = 444 ]
+  printf 'X' | dd of="$(version_dir 1)/adapter/adapter_config.json" bs=1 seek=1 conv=notrunc status=none
+  run -1 --separate-stderr mv_ verify --json
+  [ "$(echo "$output" | jq -r '.versions[0].modified[0]')" = adapter/adapter_config.json ]
+  [ "$(echo "$output" | jq -r '.versions[1].modified[0]')" = adapter/adapter_config.json ]
 }
