@@ -3,8 +3,9 @@
 # Idempotent and non-interactive: packages already installed are left alone, and
 # apt-get runs (after one `apt-get update`) only when something is missing.
 #
-# usage: scripts/install-deps.sh [--check]
+# usage: scripts/install-deps.sh [--check] [--bench]
 #   --check   only report what is missing (exit 1 if anything is)
+#   --bench   also what `make bench` needs (gnuplot for the plots, openssl and tar for the references)
 set -euo pipefail
 
 base_packages=(
@@ -14,11 +15,14 @@ base_packages=(
   libtorch-dev libopenblas0-pthread
 )
 
+bench_packages=(gnuplot-nox openssl tar coreutils)
+
 check_only=no
 packages=("${base_packages[@]}")
 for arg in "$@"; do
   case "$arg" in
     --check) check_only=yes ;;
+    --bench) packages+=("${bench_packages[@]}") ;;
     -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps.sh: error: unknown option $arg" >&2; exit 2 ;;
   esac

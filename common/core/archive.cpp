@@ -1,5 +1,6 @@
 #include "core/archive.hpp"
 
+#include "util/async_hash.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
@@ -67,7 +68,8 @@ Writer open_writer(int fd, const fs::path& path, Compression compression, int le
 }
 
 /// Streams one source file into the archive, hashing what it reads.
-FileEntry add_file(archive* a, const SourceFile& file, const fs::path& archive_path, util::Progress* progress)
+FileEntry add_file(archive* a, const SourceFile& file, const fs::path& archive_path,
+                   util::AsyncHasher& hasher, util::Progress* progress)
 {
   util::UniqueFd in = util::open_for_reading(file.absolute);
   struct stat st {};
@@ -83,11 +85,16 @@ FileEntry add_file(archive* a, const SourceFile& file, const fs::path& archive_p
   if (archive_write_header(a, entry.get()) != ARCHIVE_OK) {
     archive_failure(a, "cannot write archive", archive_path, ExitCode::failed);
   }
-  std::vector<char> buffer(util::k_io_block);
-  util::Sha256 hasher;
+  // The hash is computed on the hasher's thread while this one reads and compresses.
   std::uint64_t size = 0;
-  while (const std::size_t n = util::read_some(in.get(), buffer.data(), buffer.size(), file.absolute)) {
-    hasher.update(buffer.data(), n);
+  for (;;) {
+    std::vector<char>& buffer = hasher.acquire();
+    const std::size_t n = util::read_some(in.get(), buffer.data(), buffer.size(), file.absolute);
+    if (n == 0) {
+      hasher.submit(buffer, 0);
+      break;
+    }
+    hasher.submit(buffer, n);
     if (archive_write_data(a, buffer.data(), n) != static_cast<la_ssize_t>(n)) {
       archive_failure(a, "cannot write archive", archive_path, ExitCode::failed);
     }
@@ -97,11 +104,12 @@ FileEntry add_file(archive* a, const SourceFile& file, const fs::path& archive_p
     }
     util::failpoint("copy.after_block");
   }
+  const std::string sha256 = hasher.finish();
   if (size != static_cast<std::uint64_t>(st.st_size)) {
     throw Error(ExitCode::failed, "source changed while it was copied " + file.absolute.string() +
                                       ": stop the writer and try again");
   }
-  return {file.relative, size, file.mode, hasher.hex_final()};
+  return {file.relative, size, file.mode, sha256};
 }
 
 Reader open_reader(const fs::path& path)
@@ -178,8 +186,25 @@ void for_each_entry(const fs::path& path, OnFile&& on_file, OnUnsafe&& on_unsafe
           sink(buffer.data(), static_cast<std::size_t>(n));
         }
       };
+      // The same, into buffers handed to a hasher thread: read and decompress here, hash there.
+      auto hash_data = [&](util::AsyncHasher& hasher, auto&& on_block) {
+        for (;;) {
+          std::vector<char>& buffer = hasher.acquire();
+          const la_ssize_t n = archive_read_data(a, buffer.data(), buffer.size());
+          if (n < 0) {
+            hasher.submit(buffer, 0);
+            (void)hasher.finish();
+            archive_failure(a, "bad archive", path, ExitCode::malformed);
+          }
+          hasher.submit(buffer, static_cast<std::size_t>(n));
+          if (n == 0) {
+            return hasher.finish();
+          }
+          on_block(static_cast<std::size_t>(n));
+        }
+      };
       on_file(name, static_cast<std::uint64_t>(archive_entry_size(entry)),
-              static_cast<std::uint32_t>(archive_entry_perm(entry)), read_data);
+              static_cast<std::uint32_t>(archive_entry_perm(entry)), read_data, hash_data);
     }
   }
 }
@@ -194,8 +219,9 @@ Manifest write_archive(const std::vector<SourceFile>& files, const fs::path& arc
   entries.reserve(files.size());
   {
     Writer writer = open_writer(fd.get(), archive_path, compression, level);
+    util::AsyncHasher hasher;
     for (const auto& file : files) {
-      entries.push_back(add_file(writer.get(), file, archive_path, progress));
+      entries.push_back(add_file(writer.get(), file, archive_path, hasher, progress));
     }
     if (archive_write_close(writer.get()) != ARCHIVE_OK) {
       archive_failure(writer.get(), "cannot finish archive", archive_path, ExitCode::failed);
@@ -211,13 +237,14 @@ TreeCheck check_archive(const fs::path& archive_path, const Manifest& manifest, 
                         util::Progress* progress)
 {
   TreeCheck check;
+  util::AsyncHasher hasher;
   std::map<std::string, bool> seen;
   for (const auto& entry : manifest.files()) {
     seen[entry.path] = false;
   }
   for_each_entry(
       archive_path,
-      [&](const std::string& name, std::uint64_t size, std::uint32_t, auto&& read_data) {
+      [&](const std::string& name, std::uint64_t size, std::uint32_t, auto&&, auto&& hash_data) {
         check.files_found += 1;
         check.bytes_found += size;
         const FileEntry* expected = manifest.find(name);
@@ -232,14 +259,12 @@ TreeCheck check_archive(const fs::path& archive_path, const Manifest& manifest, 
           return;
         }
         if (hashing == Hashing::yes) {
-          util::Sha256 hasher;
-          read_data([&](const char* data, std::size_t n) {
-            hasher.update(data, n);
+          const std::string sha256 = hash_data(hasher, [&](std::size_t n) {
             if (progress != nullptr) {
               progress->add(n);
             }
           });
-          if (hasher.hex_final() != expected->sha256) {
+          if (sha256 != expected->sha256) {
             check.modified.push_back(name);
           }
         }
@@ -260,7 +285,7 @@ Manifest extract_archive(const fs::path& archive_path, const fs::path& dest, uti
   std::set<fs::path> dirs{dest};
   for_each_entry(
       archive_path,
-      [&](const std::string& name, std::uint64_t, std::uint32_t mode, auto&& read_data) {
+      [&](const std::string& name, std::uint64_t, std::uint32_t mode, auto&& read_data, auto&&) {
         const fs::path target = dest / name;
         util::create_directories(target.parent_path());
         dirs.insert(target.parent_path());
