@@ -1,6 +1,6 @@
 // make bench: `model-versioner list` of 10,000 synthetic versions, read from every
 // metadata.json and from a fresh versions/registry.json index.
-#include "run_process.hpp"
+#include "rows.hpp"
 
 #include "core/store.hpp"
 #include "core/version.hpp"
@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
@@ -53,17 +54,19 @@ int main(int argc, char** argv)
     std::ofstream(store.versions_dir() / meta.name / "metadata.json") << meta.to_json().dump(2) << '\n';
   }
   const std::vector<std::string> list = {tool, "--root", store.root().string(), "list"};
-  const double cold = run_seconds(list);
+  // Without the index: every metadata.json parsed; then with a fresh registry.json.
+  fs::remove(store.versions_dir() / "registry.json");
+  const double cold = bench::median_run(list, 5).seconds;
   run_seconds({tool, "--root", store.root().string(), "reindex"});
-  const double indexed = run_seconds(list);
-  std::printf("\n%-44s %9s\n", "run", "seconds");
-  std::printf("%-44s %9.3f\n", "list, every metadata.json parsed", cold);
-  std::printf("%-44s %9.3f\n", "list with a fresh registry.json", indexed);
-  fs::create_directories(results.parent_path());
-  std::ofstream(results) << nlohmann::json{{"versions", k_versions}, {"list_seconds_without_index", cold},
-                                           {"list_seconds_with_index", indexed}}
-                              .dump(2)
-                         << '\n';
-  fs::remove_all(work);
+  const double indexed = bench::median_run(list, 5).seconds;
+  std::vector<bench::Row> rows;
+  rows.push_back({"model-versioner list, 10,000 versions", "", indexed, 0, std::nullopt, 0.15, std::nullopt,
+                  std::nullopt, 5});
+  rows.push_back({"  same, without the index (every metadata.json)", "", cold, 0, std::nullopt, std::nullopt,
+                  std::nullopt, std::nullopt, 5});
+  bench::write_rows(results, rows, {{"versions", k_versions}});
+  if (std::getenv("MODELKEEP_BENCH_KEEP") == nullptr) {
+    fs::remove_all(work);
+  }
   return 0;
 }

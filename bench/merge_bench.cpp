@@ -1,8 +1,8 @@
-// make bench: merge throughput and peak memory of consolidate-model on a generated model of
-// about 1 GB (BF16, a rank-16 LoRA on every linear), side by side with a naive LibTorch merge
-// that loads every tensor first, and with `cp -r` of the base. Each is run as its own process
-// so that peak RSS is measured by the kernel (wait4). Results: a table on stdout and JSON.
-#include "run_process.hpp"
+// make bench: merge time and peak memory of consolidate-model on a generated 2 GiB model
+// (BF16, a rank-16 LoRA on every linear), side by side with a naive LibTorch merge that loads
+// every tensor first, and with `cp -r` of the base (medians of 5 runs, 3 for the naive one).
+// Each is run as its own process so that peak RSS is measured by the kernel (wait4).
+#include "rows.hpp"
 
 #include "core/numeric.hpp"
 #include "core/safetensors.hpp"
@@ -126,18 +126,6 @@ int naive_merge(const fs::path& dir, const fs::path& out)
   return 0;
 }
 
-struct Run {
-  std::string name;
-  double seconds = 0;
-  double peak_rss_mb = 0;
-};
-
-Run measure(const std::string& name, const std::vector<std::string>& argv)
-{
-  const auto run = bench::run_process(argv, false);
-  return {name, run.seconds, run.peak_rss_mb};
-}
-
 } // namespace
 
 int main(int argc, char** argv)
@@ -152,34 +140,33 @@ int main(int argc, char** argv)
   const std::string tool = argv[1];
   const fs::path work = argv[2];
   const fs::path results = argv[3];
-  const std::uint64_t layers = 32; // 32 x 4 x 2048 x 2048 BF16 = 1 GiB
+  const std::uint64_t layers = 64; // 64 x 4 x 2048 x 2048 BF16 = 2 GiB
   fs::remove_all(work);
-  std::printf("generating a %llu-layer BF16 model (1 GiB) and a rank-16 adapter in %s ...\n",
+  std::printf("generating a %llu-layer BF16 model (2 GiB) and a rank-16 adapter in %s ...\n",
               static_cast<unsigned long long>(layers), work.c_str());
   generate(work, layers);
   const double base_mb = static_cast<double>(fs::file_size(work / "base" / "model.safetensors")) / (1 << 20);
-  std::vector<Run> runs;
-  runs.push_back(measure("cp -r base (reference)", {"cp", "-r", (work / "base").string(), (work / "copy").string()}));
-  runs.push_back(measure("consolidate-model merge", {tool, "merge", "--base", (work / "base").string(), "--adapter",
-                                                     (work / "adapter").string(), "--output", (work / "ours").string(),
-                                                     "-q", "--no-progress"}));
-  runs.push_back(measure("naive LibTorch (load all, merge, save)",
-                         {argv[0], "--naive", work.string(), (work / "naive").string()}));
+  const auto cp = bench::median_run({"cp", "-r", (work / "base").string(), (work / "copy").string()}, 5,
+                                    [&] { fs::remove_all(work / "copy"); });
+  const auto ours = bench::median_run({tool, "merge", "--base", (work / "base").string(), "--adapter",
+                                       (work / "adapter").string(), "--output", (work / "ours").string(), "-q",
+                                       "--no-progress"},
+                                      5, [&] { fs::remove_all(work / "ours"); });
+  const auto naive = bench::median_run({argv[0], "--naive", work.string(), (work / "naive").string()}, 3,
+                                       [&] { fs::remove_all(work / "naive"); });
   const bool identical = util::read_file(work / "ours" / "model.safetensors", std::uint64_t{1} << 40) ==
                          util::read_file(work / "naive" / "model.safetensors", std::uint64_t{1} << 40);
-  nlohmann::json doc = {{"model_mb", base_mb}, {"outputs_identical", identical}, {"runs", nlohmann::json::array()}};
-  std::printf("\n%-40s %9s %10s %13s\n", "run", "seconds", "MB/s", "peak RSS MB");
-  for (const auto& run : runs) {
-    std::printf("%-40s %9.2f %10.0f %13.0f\n", run.name.c_str(), run.seconds, base_mb / run.seconds, run.peak_rss_mb);
-    doc["runs"].push_back({{"name", run.name}, {"seconds", run.seconds}, {"mb_per_s", base_mb / run.seconds},
-                           {"peak_rss_mb", run.peak_rss_mb}});
-  }
-  std::printf("\nmerge / cp time: %.2f   merge / naive time: %.2f   peak RSS merge / naive: %.2f\n",
-              runs[1].seconds / runs[0].seconds, runs[1].seconds / runs[2].seconds,
-              runs[1].peak_rss_mb / runs[2].peak_rss_mb);
-  std::printf("outputs of consolidate-model and the naive merge identical: %s\n", identical ? "yes" : "NO");
-  fs::create_directories(results.parent_path());
-  std::ofstream(results) << doc.dump(2) << '\n';
+  std::vector<bench::Row> rows;
+  rows.push_back({"consolidate-model merge, 2 GiB BF16, rank 16 on every linear", "cp -r of the base", ours.seconds,
+                  cp.seconds, 2.0, std::nullopt, ours.peak_rss_mb, 600.0, 5});
+  rows.push_back({"same merge", "naive LibTorch merge (load all, merge, save)", ours.seconds, naive.seconds, 0.5,
+                  std::nullopt, ours.peak_rss_mb, naive.peak_rss_mb * 0.5, 5});
+  std::printf("peak RSS: merge %.0f MB, naive %.0f MB; outputs identical: %s\n", ours.peak_rss_mb,
+              naive.peak_rss_mb, identical ? "yes" : "NO");
+  bench::write_rows(results, rows,
+                    {{"model_mb", base_mb},
+                     {"outputs_identical", identical},
+                     {"peak_rss_mb", {{"merge", ours.peak_rss_mb}, {"naive", naive.peak_rss_mb}}}});
   if (std::getenv("MODELKEEP_BENCH_KEEP") == nullptr) {
     fs::remove_all(work);
   }

@@ -70,7 +70,7 @@ inline double median(std::vector<double> values)
   return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-/// Runs `argv` `runs` times (calling `prepare` before each run, untimed) and returns the
+/// Runs `argv` `runs` times (calling `prepare` and sync(2) before each run, untimed) and returns the
 /// median seconds and the largest peak RSS.
 inline ProcessRun median_run(const std::vector<std::string>& argv, int runs,
                              const std::function<void()>& prepare = {})
@@ -81,6 +81,8 @@ inline ProcessRun median_run(const std::vector<std::string>& argv, int runs,
     if (prepare) {
       prepare();
     }
+    // Writeback left over from the preparation (or the previous run) must not land in this run.
+    ::sync();
     const auto run = run_process(argv, true);
     seconds.push_back(run.seconds);
     peak = std::max(peak, run.peak_rss_mb);

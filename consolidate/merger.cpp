@@ -6,6 +6,8 @@
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
 #include "util/log.hpp"
+#include "util/parallel.hpp"
+#include "util/process.hpp"
 #include "util/progress.hpp"
 
 #include <algorithm>
@@ -18,10 +20,12 @@ namespace modelkeep::consolidate {
 
 using core::DType;
 
-void use_all_cores()
-{
-  at::set_num_threads(static_cast<int>(std::max(1U, std::thread::hardware_concurrency())));
-}
+
+/// One thread for LibTorch's own (OpenMP) pool: its idle workers spin between the small
+/// B @ A products and take a core from the element-wise pass and the writes. The products
+/// still run on all cores inside the BLAS (OpenBLAS keeps its own threads), so their results
+/// stay bit for bit those of a default LibTorch.
+void use_one_core_for_torch() { at::set_num_threads(1); }
 
 namespace {
 
@@ -41,7 +45,7 @@ torch::Tensor load_float(const core::SafetensorsFile& file, const core::TensorIn
 /// Computes the scaled delta of one LoRA module into `buffer` (reused from tensor to tensor, so
 /// that merging allocates no full-size temporaries) and returns it as a view oriented and shaped
 /// like the base tensor.
-torch::Tensor module_delta(const core::Adapter& adapter, const core::Delta& delta, const torch::Tensor& base,
+torch::Tensor module_delta(const core::Adapter& adapter, const core::Delta& delta, at::IntArrayRef base_shape,
                            torch::Tensor& buffer)
 {
   const auto& module = *delta.module;
@@ -58,7 +62,7 @@ torch::Tensor module_delta(const core::Adapter& adapter, const core::Delta& delt
   case core::LoraKind::embedding:
     return buffer.t();
   case core::LoraKind::conv:
-    return buffer.view(base.sizes());
+    return buffer.view(base_shape);
   }
   return buffer;
 }
@@ -107,9 +111,64 @@ private:
       count(plan.base->nbytes());
       return;
     }
+    if (plan.replacement == nullptr && fusable(plan)) {
+      write_fused(plan, writer);
+      return;
+    }
     const torch::Tensor values = plan.replacement != nullptr ? replacement_values(plan) : merged_values(plan);
     m_bytes.resize(static_cast<std::size_t>(values.numel()) * core::dtype_size(plan.out_dtype));
     core::from_float({values.data_ptr<float>(), static_cast<std::size_t>(values.numel())}, plan.out_dtype, m_bytes);
+    writer.write(m_bytes);
+    count(m_bytes.size());
+  }
+
+  /// One LoRA delta laid out like the weight, no DoRA, no bias: the common case, merged in
+  /// one pass over memory.
+  static bool fusable(const core::TensorPlan& plan)
+  {
+    const auto ok = [](core::DType t) {
+      return t == core::DType::BF16 || t == core::DType::F16 || t == core::DType::F32;
+    };
+    if (plan.deltas.size() != 1 || plan.dora || !plan.bias_deltas.empty() || !ok(plan.base->dtype) ||
+        !ok(plan.out_dtype)) {
+      return false;
+    }
+    const auto& delta = plan.deltas.front();
+    return !delta.transposed && delta.module->kind != core::LoraKind::embedding;
+  }
+
+  /// W' = W + delta: the small B @ A product through LibTorch into the reused buffer, then
+  /// widening, adding, the largest |delta| and narrowing in one pass, split across the cores.
+  void write_fused(const core::TensorPlan& plan, core::SafetensorsWriter& writer)
+  {
+    const auto& delta = plan.deltas.front();
+    const auto& file = m_base.shards()[plan.shard];
+    const auto shape = dims(plan.base->shape);
+    const torch::Tensor d = module_delta(m_adapters[delta.adapter], delta, shape, m_delta).contiguous();
+    const auto n = static_cast<std::size_t>(plan.base->numel());
+    if (static_cast<std::size_t>(d.numel()) != n) {
+      throw Error(ExitCode::malformed, "the delta of " + delta.module->module + " does not match " + plan.name);
+    }
+    const std::size_t in_size = core::dtype_size(plan.base->dtype);
+    const std::size_t out_size = core::dtype_size(plan.out_dtype);
+    m_bytes.resize(n * out_size);
+    const auto base = file.data(*plan.base);
+    const float* values = d.data_ptr<float>();
+    constexpr std::size_t k_chunk = 1 << 20;
+    const std::size_t chunks = (n + k_chunk - 1) / k_chunk;
+    std::vector<double> largest(chunks, 0.0);
+    util::parallel_for(chunks, util::worker_threads(chunks), [&](std::size_t c) {
+      const std::size_t from = c * k_chunk;
+      const std::size_t count = std::min(k_chunk, n - from);
+      largest[c] = core::add_converted(base.subspan(from * in_size, count * in_size), plan.base->dtype,
+                                       {values + from, count}, plan.out_dtype,
+                                       std::span<std::byte>(m_bytes).subspan(from * out_size, count * out_size));
+    });
+    file.release(*plan.base);
+    const double max_abs = largest.empty() ? 0.0 : *std::max_element(largest.begin(), largest.end());
+    m_stats.max_abs_delta = std::max(m_stats.max_abs_delta, max_abs);
+    double& module_max = m_stats.module_max[delta.module->module];
+    module_max = std::max(module_max, max_abs);
     writer.write(m_bytes);
     count(m_bytes.size());
   }
@@ -132,7 +191,7 @@ private:
     file.release(*plan.base);
     torch::Tensor weight = torch::from_blob(m_weight.data(), dims(plan.base->shape), torch::kFloat32);
     for (const auto& delta : plan.deltas) {
-      const torch::Tensor d = module_delta(m_adapters[delta.adapter], delta, weight, m_delta);
+      const torch::Tensor d = module_delta(m_adapters[delta.adapter], delta, weight.sizes(), m_delta);
       const auto [low, high] = torch::aminmax(d);
       const double max_abs = std::max(-low.item<double>(), high.item<double>());
       m_stats.max_abs_delta = std::max(m_stats.max_abs_delta, max_abs);
@@ -237,7 +296,7 @@ void copy_other_files(const core::BaseModel& base, const fs::path& out_dir, Merg
 MergeStats write_merged(const core::BaseModel& base, const std::vector<core::Adapter>& adapters,
                         const core::MergePlan& plan, const fs::path& out_dir, util::Progress* progress)
 {
-  use_all_cores();
+  use_one_core_for_torch();
   torch::NoGradGuard no_grad;
   MergeStats stats;
   util::create_directories(out_dir);

@@ -113,9 +113,12 @@ void run(const std::optional<std::string>& tag, const GlobalOptions& options)
   }
   const auto latest = core::read_latest_link(store);
   const auto stages = core::list_stages(store);
+  // The JSON document only when it is printed: 10,000 rows of it cost more than the table.
   nlohmann::json doc = {{"root", store.root().string()}, {"versions", nlohmann::json::array()}};
-  for (const auto& row : rows) {
-    doc["versions"].push_back(row_json(row, latest, stages));
+  if (context.json()) {
+    for (const auto& row : rows) {
+      doc["versions"].push_back(row_json(row, latest, stages));
+    }
   }
   context.emit(doc, [&] {
     if (rows.empty()) {

@@ -1,6 +1,7 @@
 #include "core/archive.hpp"
 
 #include "util/async_hash.hpp"
+#include "util/direct_writer.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
@@ -42,7 +43,20 @@ using Entry = std::unique_ptr<archive_entry, EntryDeleter>;
                         (text != nullptr ? text : "unknown libarchive error"));
 }
 
-Writer open_writer(int fd, const fs::path& path, Compression compression, int level)
+/// libarchive's output goes through a SequentialWriter (O_DIRECT where possible): the archive
+/// bypasses the page cache, so the read-back that follows comes from the device.
+la_ssize_t write_to_sink(archive* a, void* client, const void* data, std::size_t size)
+{
+  try {
+    static_cast<util::SequentialWriter*>(client)->write({static_cast<const std::byte*>(data), size});
+    return static_cast<la_ssize_t>(size);
+  } catch (const Error& e) {
+    archive_set_error(a, EIO, "%s", e.what());
+    return -1;
+  }
+}
+
+Writer open_writer(util::SequentialWriter& sink, const fs::path& path, Compression compression, int level)
 {
   Writer writer(archive_write_new());
   archive* a = writer.get();
@@ -61,7 +75,7 @@ Writer open_writer(int fd, const fs::path& path, Compression compression, int le
     (void)archive_write_set_filter_option(a, "zstd", "threads", threads.c_str());
   }
   archive_write_set_bytes_in_last_block(a, 1);
-  if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+  if (archive_write_open2(a, &sink, nullptr, write_to_sink, nullptr, nullptr) != ARCHIVE_OK) {
     archive_failure(a, "cannot write archive", path, ExitCode::failed);
   }
   return writer;
@@ -214,11 +228,11 @@ void for_each_entry(const fs::path& path, OnFile&& on_file, OnUnsafe&& on_unsafe
 Manifest write_archive(const std::vector<SourceFile>& files, const fs::path& archive_path,
                        Compression compression, int level, util::Progress* progress)
 {
-  util::UniqueFd fd = util::create_exclusive(archive_path, 0644);
+  util::SequentialWriter sink(archive_path, 0644);
   std::vector<FileEntry> entries;
   entries.reserve(files.size());
   {
-    Writer writer = open_writer(fd.get(), archive_path, compression, level);
+    Writer writer = open_writer(sink, archive_path, compression, level);
     util::AsyncHasher hasher;
     for (const auto& file : files) {
       entries.push_back(add_file(writer.get(), file, archive_path, hasher, progress));
@@ -227,9 +241,12 @@ Manifest write_archive(const std::vector<SourceFile>& files, const fs::path& arc
       archive_failure(writer.get(), "cannot finish archive", archive_path, ExitCode::failed);
     }
   }
-  util::fsync_fd(fd.get(), archive_path);
-  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
-  fd.close(archive_path);
+  sink.finish();
+  if (!sink.direct()) {
+    // Through the page cache after all: drop it, so that the read-back comes from the device.
+    util::UniqueFd fd = util::open_for_reading(archive_path);
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+  }
   return Manifest(std::move(entries));
 }
 

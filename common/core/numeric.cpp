@@ -2,6 +2,7 @@
 
 #include "util/error.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -133,6 +134,76 @@ void from_float(std::span<const float> values, DType dtype, std::span<std::byte>
     return;
   default:
     throw Error(ExitCode::malformed, "cannot write merged tensors as " + std::string(dtype_name(dtype)));
+  }
+}
+
+namespace {
+
+float load_value(const std::byte* base, DType in, std::size_t i)
+{
+  switch (in) {
+  case DType::BF16:
+    return bf16_to_float(load_u16(base + 2 * i));
+  case DType::F16:
+    return f16_to_float(load_u16(base + 2 * i));
+  default: {
+    float v = 0;
+    std::memcpy(&v, base + 4 * i, 4);
+    return v;
+  }
+  }
+}
+
+/// The loop for one pair of dtypes, so that the compiler specialises (and vectorises) each.
+template <DType In, DType Out>
+double add_loop(const std::byte* base, const float* delta, std::byte* out, std::size_t n)
+{
+  float largest = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float d = delta[i];
+    largest = std::max(largest, std::fabs(d));
+    const float value = load_value(base, In, i) + d;
+    if constexpr (Out == DType::BF16) {
+      store_u16(out + 2 * i, float_to_bf16(value));
+    } else if constexpr (Out == DType::F16) {
+      store_u16(out + 2 * i, float_to_f16(value));
+    } else {
+      std::memcpy(out + 4 * i, &value, 4);
+    }
+  }
+  return largest;
+}
+
+template <DType In>
+double add_loop_to(DType out_dtype, const std::byte* base, const float* delta, std::byte* out, std::size_t n)
+{
+  switch (out_dtype) {
+  case DType::BF16:
+    return add_loop<In, DType::BF16>(base, delta, out, n);
+  case DType::F16:
+    return add_loop<In, DType::F16>(base, delta, out, n);
+  case DType::F32:
+    return add_loop<In, DType::F32>(base, delta, out, n);
+  default:
+    throw Error(ExitCode::malformed, "cannot write merged tensors as " + std::string(dtype_name(out_dtype)));
+  }
+}
+
+} // namespace
+
+double add_converted(std::span<const std::byte> base, DType in, std::span<const float> delta, DType out_dtype,
+                     std::span<std::byte> out)
+{
+  const std::size_t n = delta.size();
+  switch (in) {
+  case DType::BF16:
+    return add_loop_to<DType::BF16>(out_dtype, base.data(), delta.data(), out.data(), n);
+  case DType::F16:
+    return add_loop_to<DType::F16>(out_dtype, base.data(), delta.data(), out.data(), n);
+  case DType::F32:
+    return add_loop_to<DType::F32>(out_dtype, base.data(), delta.data(), out.data(), n);
+  default:
+    throw Error(ExitCode::malformed, "cannot merge tensors of dtype " + std::string(dtype_name(in)));
   }
 }
 

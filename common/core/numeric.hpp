@@ -26,4 +26,9 @@ void to_float(std::span<const std::byte> bytes, DType dtype, std::span<float> ou
 /// Narrows floats to a mergeable dtype's bytes, rounding to nearest even.
 void from_float(std::span<const float> values, DType dtype, std::span<std::byte> out);
 
+/// out = narrow(widen(base) + delta) in one pass over memory, bit for bit what to_float, an
+/// add and from_float give (F32, F16, BF16 in and out); returns the largest |delta|.
+double add_converted(std::span<const std::byte> base, DType in, std::span<const float> delta, DType out_dtype,
+                     std::span<std::byte> out);
+
 } // namespace modelkeep::core

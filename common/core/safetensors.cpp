@@ -307,20 +307,15 @@ SafetensorsWriter::SafetensorsWriter(const fs::path& path, const std::vector<Ten
     }
     m_sizes.push_back(numel * dtype_size(spec.dtype));
   }
-  util::UniqueFd fd = util::create_exclusive(path, 0644);
-  util::write_all(fd.get(), safetensors_header(specs, metadata), path);
-  m_fd = fd.release();
+  m_out = std::make_unique<util::SequentialWriter>(path, 0644);
+  const std::string header = safetensors_header(specs, metadata);
+  m_out->write({reinterpret_cast<const std::byte*>(header.data()), header.size()});
   while (m_index < m_sizes.size() && m_sizes[m_index] == 0) {
     ++m_index;
   }
 }
 
-SafetensorsWriter::~SafetensorsWriter()
-{
-  if (m_fd >= 0) {
-    ::close(m_fd);
-  }
-}
+SafetensorsWriter::~SafetensorsWriter() = default;
 
 const TensorSpec* SafetensorsWriter::current() const
 {
@@ -336,7 +331,7 @@ void SafetensorsWriter::write(std::span<const std::byte> bytes)
     }
     const std::uint64_t room = m_sizes[m_index] - m_written_in_current;
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(room, bytes.size()));
-    util::write_all(m_fd, std::string_view(reinterpret_cast<const char*>(bytes.data()), n), m_path);
+    m_out->write(bytes.first(n));
     bytes = bytes.subspan(n);
     m_written_in_current += n;
     while (m_index < m_sizes.size() && m_written_in_current == m_sizes[m_index]) {
@@ -352,10 +347,7 @@ void SafetensorsWriter::finish()
     throw Error(ExitCode::failed, "cannot finish " + m_path.string() + ": tensor " + m_specs[m_index].name +
                                       " was not written completely");
   }
-  util::fsync_fd(m_fd, m_path);
-  util::UniqueFd fd(m_fd);
-  m_fd = -1;
-  fd.close(m_path);
+  m_out->finish();
 }
 
 } // namespace modelkeep::core

@@ -1,10 +1,13 @@
 #pragma once
 
+#include "util/direct_writer.hpp"
+
 #include "util/mmap.hpp"
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -107,7 +110,7 @@ public:
 
 private:
   fs::path m_path;
-  int m_fd = -1;
+  std::unique_ptr<util::SequentialWriter> m_out;
   std::vector<TensorSpec> m_specs;
   std::vector<std::uint64_t> m_sizes;
   std::size_t m_index = 0;

@@ -5,6 +5,7 @@
 #include "util/error.hpp"
 #include "util/file.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 namespace modelkeep::core {
@@ -21,10 +22,12 @@ json optional_number(const auto& value)
 }
 
 /// "inode:size:mtime" of a metadata.json: every rewrite is a new file (renamed over the old).
-std::string stamp_of(const fs::path& path)
+/// `dir_fd`, when given, is the versions directory and `path` relative to it (no path walk
+/// from the root for each of 10,000 versions).
+std::string stamp_of(const fs::path& path, int dir_fd = AT_FDCWD)
 {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
+  if (::fstatat(dir_fd, path.c_str(), &st, 0) != 0) {
     return {};
   }
   return std::to_string(st.st_ino) + ':' + std::to_string(st.st_size) + ':' +
@@ -34,8 +37,9 @@ std::string stamp_of(const fs::path& path)
 json read_index(const Store& store)
 {
   try {
-    const json doc = json::parse(util::read_file(store.versions_dir() / k_index_file, std::uint64_t{1} << 32),
-                                 nullptr, false);
+    // Not const: returned by move, not deep-copied (10,000 entries).
+    json doc = json::parse(util::read_file(store.versions_dir() / k_index_file, std::uint64_t{1} << 32),
+                           nullptr, false);
     if (doc.is_object() && doc.value("schema_version", 0) == 1 && doc.contains("versions") &&
         doc["versions"].is_object()) {
       return doc;
@@ -120,9 +124,13 @@ std::vector<ListedVersion> list_summaries(const Store& store)
 {
   const json index = read_index(store);
   std::vector<ListedVersion> listed;
+  const int raw = ::open(store.versions_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const util::UniqueFd dir(raw);
   for (const auto& version : list_versions(store)) {
     ListedVersion item{version, std::nullopt, {}};
-    item.summary = from_index(index, version, stamp_of(version.path / k_metadata_file));
+    item.summary = from_index(index, version,
+                              raw >= 0 ? stamp_of(fs::path(version.name) / k_metadata_file, dir.get())
+                                       : stamp_of(version.path / k_metadata_file));
     if (!item.summary) {
       try {
         item.summary = VersionSummary::of(load_metadata(version.path));
