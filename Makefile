@@ -25,11 +25,16 @@ demo: build
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
+# Benchmarks (not tests): each against a reference run in the same invocation; about 8
+# minutes on 2 cores. Table and bench/results/latest.json, plot in bench/results/throughput.png.
 bench: build
-	cmake --build $(BUILD_DIR) --target merge_bench list_bench record_bench
+	scripts/install-deps.sh --bench
+	cmake --build $(BUILD_DIR) --target merge_bench list_bench record_bench store_bench bench_report
+	$(BUILD_DIR)/bench/store_bench $(BUILD_DIR) $(BUILD_DIR)/bench-work bench/results/store.json
 	$(BUILD_DIR)/bench/merge_bench $(BUILD_DIR)/consolidate/consolidate-model $(BUILD_DIR)/bench-work bench/results/merge.json
 	$(BUILD_DIR)/bench/list_bench $(BUILD_DIR)/versioner/model-versioner $(BUILD_DIR)/bench-work bench/results/list.json
 	$(BUILD_DIR)/bench/record_bench $(BUILD_DIR)/bench-work bench/results/record.json
+	$(BUILD_DIR)/bench/bench_report bench/results
 
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)

@@ -113,7 +113,8 @@ int main(int argc, char** argv)
     std::printf("%-36s %14.0f %14.1f\n", row.name, row.per_second, 1e6 / row.per_second);
     doc.push_back({{"work", row.name}, {"records_per_second", row.per_second}, {"us_per_record", 1e6 / row.per_second}});
   }
-  std::ofstream(results) << doc.dump(2) << '\n';
+  std::filesystem::create_directories(results.parent_path());
+  std::ofstream(results) << nlohmann::json{{"records", doc}}.dump(2) << '\n';
   fs::remove_all(work);
   return 0;
 }
