@@ -9,4 +9,6 @@ if(MODELKEEP_BUILD_TESTS)
 endif()
 
 # LibTorch (Debian's libtorch-dev) only for consolidate-model.
-find_package(Torch REQUIRED)
+if(NOT MODELKEEP_FUZZ)
+  find_package(Torch REQUIRED)
+endif()

@@ -172,7 +172,7 @@ template <typename Visit> void walk_tree(const fs::path& root, Visit&& visit)
 
 /// The SourceFile for one entry of a scan, or nullopt for a directory; refuses what
 /// cannot be versioned.
-std::optional<SourceFile> source_file(const fs::path& root, const fs::path& path)
+std::optional<SourceFile> source_file(const fs::path& root, const fs::path& path, Symlinks symlinks)
 {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
@@ -181,6 +181,16 @@ std::optional<SourceFile> source_file(const fs::path& root, const fs::path& path
   if (S_ISLNK(st.st_mode)) {
     if (::stat(path.c_str(), &st) != 0) {
       throw Error(ExitCode::malformed, "broken symlink " + path.string() + ": " + errno_text(errno));
+    }
+    if (symlinks == Symlinks::inside_only) {
+      std::error_code ec;
+      const fs::path target = fs::canonical(path, ec);
+      const fs::path top = fs::canonical(root, ec);
+      const auto rel = target.lexically_relative(top);
+      if (ec || rel.empty() || *rel.begin() == "..") {
+        throw Error(ExitCode::malformed, "symlink pointing outside the directory refused " + path.string() +
+                                             " -> " + target.string() + ": copy the file in instead");
+      }
     }
     if (S_ISDIR(st.st_mode)) {
       throw Error(ExitCode::malformed,
@@ -200,11 +210,11 @@ std::optional<SourceFile> source_file(const fs::path& root, const fs::path& path
 
 } // namespace
 
-std::vector<SourceFile> scan_tree(const fs::path& root)
+std::vector<SourceFile> scan_tree(const fs::path& root, Symlinks symlinks)
 {
   std::vector<SourceFile> files;
   walk_tree(root, [&](const fs::recursive_directory_iterator& it) {
-    if (auto file = source_file(root, it->path())) {
+    if (auto file = source_file(root, it->path(), symlinks)) {
       files.push_back(std::move(*file));
     }
   });

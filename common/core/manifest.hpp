@@ -74,10 +74,16 @@ struct SourceFile {
   std::uint32_t mode = 0644;
 };
 
-/// Lists the regular files under `root` in path order, following symlinks to files; refuses
-/// (Error malformed) symlinks to directories, sockets, devices and FIFOs. Names containing
-/// the temporary marker are included: this is user data, not the store.
-[[nodiscard]] std::vector<SourceFile> scan_tree(const fs::path& root);
+/// Which symlinks to files a scan follows: any (a base model in a Hugging Face cache links
+/// into ../../blobs), or only those that stay inside the scanned directory (an adapter: a
+/// version must never take in a foreign file by way of a link).
+enum class Symlinks { follow, inside_only };
+
+/// Lists the regular files under `root` in path order, following symlinks to files as
+/// `symlinks` allows; refuses (Error malformed) other symlinks, symlinks to directories,
+/// sockets, devices and FIFOs. Names containing the temporary marker are included: this is
+/// user data, not the store.
+[[nodiscard]] std::vector<SourceFile> scan_tree(const fs::path& root, Symlinks symlinks = Symlinks::follow);
 
 /// Total size of scanned files.
 [[nodiscard]] std::uint64_t total_size(const std::vector<SourceFile>& files);

@@ -209,7 +209,7 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
     throw Error(ExitCode::usage, "--description must not be empty");
   }
   const fs::path adapter = require_dir(request.adapter, "adapter directory");
-  const auto adapter_files = scan_tree(adapter);
+  const auto adapter_files = scan_tree(adapter, Symlinks::inside_only);
   if (adapter_files.empty()) {
     throw Error(ExitCode::malformed, "adapter directory holds no files " + adapter.string());
   }
@@ -217,7 +217,7 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   std::string snapshots_source;
   if (request.snapshots) {
     const fs::path snapshots = require_dir(*request.snapshots, "snapshots directory");
-    snapshot_files = scan_tree(snapshots);
+    snapshot_files = scan_tree(snapshots, Symlinks::inside_only);
     snapshots_source = snapshots.string();
   }
   VersionMetadata meta;
@@ -310,10 +310,12 @@ std::optional<SemVer> highest_semver(const Store& store)
 Manifest source_manifest(const CreateRequest& request)
 {
   const fs::path adapter = require_dir(request.adapter, "adapter directory");
-  Manifest manifest = hash_files(scan_tree(adapter), nullptr).with_prefix(std::string(k_adapter_dir) + '/');
+  Manifest manifest = hash_files(scan_tree(adapter, Symlinks::inside_only), nullptr)
+                          .with_prefix(std::string(k_adapter_dir) + '/');
   if (request.snapshots) {
     const fs::path snapshots = require_dir(*request.snapshots, "snapshots directory");
-    manifest.merge(hash_files(scan_tree(snapshots), nullptr).with_prefix(std::string(k_snapshots_dir) + '/'));
+    manifest.merge(hash_files(scan_tree(snapshots, Symlinks::inside_only), nullptr)
+                       .with_prefix(std::string(k_snapshots_dir) + '/'));
   }
   return manifest;
 }
