@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 SANITIZE ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: build deps configure demo test bench install clean format
+.PHONY: build deps configure demo test bench fuzz torture test-sanitize install clean format
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -35,6 +35,36 @@ bench: build
 	$(BUILD_DIR)/bench/list_bench $(BUILD_DIR)/versioner/model-versioner $(BUILD_DIR)/bench-work bench/results/list.json
 	$(BUILD_DIR)/bench/record_bench $(BUILD_DIR)/bench-work bench/results/record.json
 	$(BUILD_DIR)/bench/bench_report bench/results
+
+# libFuzzer (clang, ASan, UBSan) on every fuzz target for FUZZ_SECONDS each; new inputs that
+# reach new code go into a scratch corpus, crashes into build-fuzz/crashes/ (add them to
+# tests/fuzz/corpus/<target>/ once fixed: make test replays that corpus).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = safetensors model_index adapter_config metadata names archive
+fuzz:
+	scripts/install-deps.sh --fuzz
+	@if [ ! -f build-fuzz/build.ninja ]; then \
+	  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DMODELKEEP_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo; \
+	fi
+	cmake --build build-fuzz -j $(JOBS)
+	@mkdir -p build-fuzz/crashes; total=0; \
+	for t in $(FUZZ_TARGETS); do \
+	  rm -rf build-fuzz/corpus/$$t; mkdir -p build-fuzz/corpus/$$t; \
+	  build-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=build-fuzz/crashes/$$t- build-fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+	    2> build-fuzz/fuzz_$$t.log || { tail -30 build-fuzz/fuzz_$$t.log; exit 1; }; \
+	  runs=$$(grep -o 'Done [0-9]* runs' build-fuzz/fuzz_$$t.log | grep -o '[0-9]*'); \
+	  echo "fuzz_$$t: $$runs executions, no crash"; total=$$((total + runs)); \
+	done; echo "fuzzing done: $$total executions over $(words $(FUZZ_TARGETS)) targets, no crash"
+
+# Random SIGKILLs at every kind of write, then the store's invariants (TORTURE_KILLS, default 1000).
+TORTURE_KILLS ?= 1000
+torture: build
+	MODELKEEP_BUILD_DIR=$(abspath $(BUILD_DIR)) tests/torture/torture.sh $(TORTURE_KILLS)
+
+# The unit and CLI suites under AddressSanitizer and UndefinedBehaviorSanitizer.
+test-sanitize:
+	$(MAKE) test SANITIZE=address,undefined BUILD_DIR=build-sanitize
 
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "util/failpoint.hpp"
 #include "core/backup_ops.hpp"
 #include "core/events.hpp"
 #include "util/error.hpp"
@@ -68,6 +69,7 @@ void run(const CleanupArgs& args, const GlobalOptions& options)
   for (const auto& item : plan) {
     if (!item.decision.keep) {
       core::remove_backup(*item.entry.info);
+      util::failpoint("cleanup.after_remove");
       core::append_event(store, {{"event", "backup_cleanup"},
                                  {"backup", item.entry.path.string()},
                                  {"reasons", item.decision.reasons}});

@@ -3,9 +3,10 @@
 # Idempotent and non-interactive: packages already installed are left alone, and
 # apt-get runs (after one `apt-get update`) only when something is missing.
 #
-# usage: scripts/install-deps.sh [--check] [--bench]
+# usage: scripts/install-deps.sh [--check] [--bench] [--fuzz]
 #   --check   only report what is missing (exit 1 if anything is)
 #   --bench   also what `make bench` needs (gnuplot for the plots, openssl and tar for the references)
+#   --fuzz    also what `make fuzz` needs (clang with its libFuzzer and sanitizer runtimes)
 set -euo pipefail
 
 base_packages=(
@@ -16,6 +17,7 @@ base_packages=(
 )
 
 bench_packages=(gnuplot-nox openssl tar coreutils)
+fuzz_packages=(clang libclang-common-14-dev)
 
 check_only=no
 packages=("${base_packages[@]}")
@@ -23,7 +25,8 @@ for arg in "$@"; do
   case "$arg" in
     --check) check_only=yes ;;
     --bench) packages+=("${bench_packages[@]}") ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --fuzz) packages+=("${fuzz_packages[@]}") ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps.sh: error: unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -2,6 +2,7 @@
 #include "core/registry.hpp"
 #include "core/version_ops.hpp"
 #include "util/error.hpp"
+#include "util/failpoint.hpp"
 
 #include <cstdio>
 #include <memory>
@@ -78,6 +79,7 @@ void run(const GcArgs& args, const GlobalOptions& options)
     if (!v.keep) {
       (void)core::delete_version(store, v.version, context.progress(),
                                  args.no_backup ? core::BackupFirst::no : core::BackupFirst::yes);
+      util::failpoint("gc.after_delete");
     }
   }
   // Content no version names any more (also what killed creates left behind).

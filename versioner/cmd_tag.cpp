@@ -37,7 +37,8 @@ void edit_tags(const GlobalOptions& options, const std::string& ref_text, const 
   const auto version = core::resolve_version(store, ref);
   auto meta = core::load_metadata(version.path);
   change(meta.tags);
-  util::write_file_atomic(version.path / core::k_metadata_file, meta.to_json().dump(2) + '\n');
+  util::write_file_atomic(version.path / core::k_metadata_file, meta.to_json().dump(2) + '\n', 0644,
+                          version.path.parent_path());
   nlohmann::json record = detail;
   record["event"] = event;
   record["version"] = version.name;

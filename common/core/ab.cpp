@@ -5,6 +5,7 @@
 #include "core/version.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
+#include "util/failpoint.hpp"
 #include "util/file.hpp"
 #include "util/hash.hpp"
 #include "util/lockfile.hpp"
@@ -440,6 +441,7 @@ AbConcludeResult conclude_ab_test(const Store& store, const std::string& id,
   result.conclusion = judge_ab(status.test, status.control, status.treatment);
   if (result.conclusion.significant && promote) {
     result.promotion = promote(result.conclusion);
+    util::failpoint("ab.after_promotion");
   }
   result.test.status = "concluded";
   result.test.concluded = now_iso();

@@ -267,7 +267,7 @@ BackupInfo load_backup(const fs::path& dir)
   json doc;
   try {
     doc = json::parse(util::read_file(path));
-  } catch (const json::parse_error& error) {
+  } catch (const json::exception& error) { // parse_error, or out_of_range for a number too large
     malformed(path, error.what());
   }
   if (!doc.is_object() || !doc.contains("files")) {
@@ -457,7 +457,7 @@ void record_verification(const BackupInfo& backup, const BackupCheck& check)
     malformed(path, "not a JSON object");
   }
   doc["verification"] = verification_record(check);
-  util::write_file_atomic(path, doc.dump(2) + '\n');
+  util::write_file_atomic(path, doc.dump(2) + '\n', 0644, backup.path.parent_path());
 }
 
 void remove_backup(const BackupInfo& backup)

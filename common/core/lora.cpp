@@ -82,7 +82,7 @@ LoraConfig LoraConfig::load(const fs::path& path)
   ordered_json doc;
   try {
     doc = ordered_json::parse(util::read_file(path, 16 << 20));
-  } catch (const ordered_json::parse_error& error) {
+  } catch (const ordered_json::exception& error) { // parse_error, or out_of_range for a number too large
     bad_adapter(path, error.what());
   }
   if (!doc.is_object()) {

@@ -5,6 +5,7 @@
 #include "core/store.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
+#include "util/failpoint.hpp"
 #include "util/file.hpp"
 #include "util/lockfile.hpp"
 #include "util/text.hpp"
@@ -437,6 +438,7 @@ MonitorOutcome record_prediction(const Store& store, const std::string& stage, c
       return outcome;
     }
     act_on_trigger(store, thresholds, options, outcome);
+    util::failpoint("monitor.after_action");
     entry["fired"] = outcome.trigger->to_json();
     entry["fired"]["time"] = util::utc_iso8601(std::chrono::system_clock::now());
     entry["fired"]["rolled_back_to"] = outcome.rolled_back ? json(outcome.rolled_back_to) : json(nullptr);

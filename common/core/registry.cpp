@@ -5,6 +5,7 @@
 #include "core/store.hpp"
 #include "core/version_index.hpp"
 #include "util/error.hpp"
+#include "util/failpoint.hpp"
 #include "util/file.hpp"
 #include "util/text.hpp"
 
@@ -124,7 +125,8 @@ void write_status(const VersionDir& version, const std::string& status)
 {
   VersionMetadata meta = load_metadata(version.path);
   meta.status = status;
-  util::write_file_atomic(version.path / k_metadata_file, meta.to_json().dump(2) + '\n');
+  util::write_file_atomic(version.path / k_metadata_file, meta.to_json().dump(2) + '\n', 0644,
+                          version.path.parent_path());
 }
 
 } // namespace
@@ -134,6 +136,7 @@ json move_stage(const Store& store, const std::string& stage, const VersionDir& 
 {
   const auto previous = stage_holder(store, stage);
   util::replace_symlink(store.versions_dir() / stage, version.name);
+  util::failpoint("stage.after_link");
   const auto& statuses = version_statuses();
   if (std::find(statuses.begin(), statuses.end(), stage) != statuses.end()) {
     write_status(version, stage);
@@ -143,6 +146,7 @@ json move_stage(const Store& store, const std::string& stage, const VersionDir& 
     write_status({number.value_or(0), *previous, store.versions_dir() / *previous},
                  stage == "production" && event == "promote" ? "rollback_candidate" : "staging");
   }
+  util::failpoint("stage.before_event");
   json record = extra;
   record["event"] = event;
   record["stage"] = stage;

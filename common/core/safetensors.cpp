@@ -92,7 +92,7 @@ json parse_header(std::string_view text, const fs::path& path)
   json header;
   try {
     header = json::parse(text, callback);
-  } catch (const json::parse_error& error) {
+  } catch (const json::exception& error) { // parse_error, or out_of_range for a number too large
     bad(path, std::string("header is not valid JSON: ") + error.what());
   }
   if (!duplicate.empty()) {

@@ -371,7 +371,7 @@ VersionMetadata load_metadata(const fs::path& version_dir)
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& error) {
+  } catch (const json::exception& error) { // parse_error, or out_of_range for a number too large
     malformed(path, error.what());
   }
   return VersionMetadata::from_json(doc, path);

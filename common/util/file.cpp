@@ -157,9 +157,10 @@ TempPath::~TempPath()
   }
 }
 
-void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode)
+void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode,
+                       const fs::path& temp_dir)
 {
-  const fs::path temp = temp_path_for(path);
+  const fs::path temp = temp_dir.empty() ? temp_path_for(path) : temp_path_for(temp_dir / path.filename());
   TempPath guard(temp);
   UniqueFd fd = create_exclusive(temp, mode);
   write_all(fd.get(), content, temp);
@@ -173,6 +174,9 @@ void write_file_atomic(const fs::path& path, std::string_view content, unsigned 
   guard.commit();
   failpoint("atomic_write.after_rename");
   fsync_dir(path.parent_path());
+  if (!temp_dir.empty() && temp_dir != path.parent_path()) {
+    fsync_dir(temp_dir);
+  }
 }
 
 void replace_symlink(const fs::path& link, const fs::path& target)
@@ -182,6 +186,7 @@ void replace_symlink(const fs::path& link, const fs::path& target)
     throw_errno("cannot create symlink", temp);
   }
   TempPath guard(temp);
+  failpoint("symlink.before_rename");
   if (::rename(temp.c_str(), link.c_str()) != 0) {
     throw_errno("cannot rename " + temp.string() + " to", link);
   }

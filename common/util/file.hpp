@@ -81,7 +81,12 @@ void fsync_dir(const fs::path& dir);
 [[nodiscard]] std::string read_file(const fs::path& path, std::uint64_t max_size = 64 << 20);
 
 /// Crash-safe replacement of a file: temp -> write -> fsync -> rename -> fsync dir.
-void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode = 0644);
+/// `temp_dir` (same filesystem) holds the temporary instead of path's own directory: used for
+/// files inside a version or backup, so that a leftover of a killed write lands where the next
+/// writer's cleanup looks (the top of versions/ or of a backup type) and never inside the
+/// directory a verification reads.
+void write_file_atomic(const fs::path& path, std::string_view content, unsigned mode = 0644,
+                       const fs::path& temp_dir = {});
 
 /// Atomically makes `link` a symlink to `target` (temp link renamed over the old one).
 void replace_symlink(const fs::path& link, const fs::path& target);

@@ -134,3 +134,15 @@ load helpers
   touch_adapter
   run -2 mv_ create --adapter adapter --description five
 }
+
+@test "a symlink inside the adapter that points outside it is refused; one that stays inside is followed" {
+  echo secret > "$WORK/outside.txt"
+  ln -s "$WORK/outside.txt" adapter/leak
+  run -6 mv_ create --adapter adapter --description leak
+  assert_output_contains "symlink pointing outside the directory refused"
+  [ ! -d models/versions ] || [ -z "$(ls models/versions | grep '^v')" ]
+  rm adapter/leak
+  ln -s adapter_config.json adapter/alias.json
+  run -0 mv_ create --adapter adapter --description alias -q
+  [ -f "$(version_dir 1)/adapter/alias.json" ] && [ ! -L "$(version_dir 1)/adapter/alias.json" ]
+}

@@ -113,3 +113,21 @@ TEST_CASE("headers are padded to 8 bytes")
   const auto header = core::safetensors_header({{"x", core::DType::U8, {3}}}, {});
   CHECK(header.size() % 8 == 0);
 }
+
+TEST_CASE("hostile numbers in a safetensors header are refused as malformed, without a huge allocation")
+{
+  // The seeds of the fuzz corpus: a 2 GiB header length, an offset beyond 2^63, a shape whose
+  // element count overflows 64 bits, and a header nested 10,000 deep.
+  const fs::path corpus = fs::path(MODELKEEP_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / "safetensors";
+  for (const char* name :
+       {"header-2GB", "offset-2^63", "shape-overflow", "deep-header", "overlap", "empty"}) {
+    CAPTURE(name);
+    try {
+      (void)core::SafetensorsFile::open(corpus / name);
+      FAIL("accepted " << name);
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::malformed);
+    }
+  }
+  CHECK(core::SafetensorsFile::open(corpus / "valid").tensors().size() == 1);
+}

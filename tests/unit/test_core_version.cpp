@@ -157,3 +157,19 @@ TEST_CASE("listing, resolving and latest")
   core::repair_latest(store);
   CHECK(core::read_latest_link(store) == "v001_20251116_143000_a");
 }
+
+TEST_CASE("metadata nested 10,000 deep or of the wrong types is malformed, not a crash")
+{
+  const fs::path corpus = fs::path(MODELKEEP_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / "metadata";
+  test::ScratchDir dir;
+  for (const char* name : {"deep", "wrong-types", "path-escape"}) {
+    CAPTURE(name);
+    fs::copy_file(corpus / name, dir / "metadata.json", fs::copy_options::overwrite_existing);
+    try {
+      (void)core::load_metadata(dir.path());
+      FAIL("accepted " << name);
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::malformed);
+    }
+  }
+}
