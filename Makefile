@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 SANITIZE ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: build deps configure demo test bench fuzz torture test-sanitize install clean format
+.PHONY: build deps configure demo test bench fuzz torture test-sanitize tidy install clean format
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -22,8 +22,10 @@ configure: deps
 demo: build
 	scripts/demo.sh $(BUILD_DIR)
 
+# In CI (CI=true) the suites run a second time under AddressSanitizer and UBSan.
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	@if [ "$(CI)" = true ] && [ -z "$(SANITIZE)" ]; then $(MAKE) test-sanitize; fi
 
 # Benchmarks (not tests): each against a reference run in the same invocation; about 8
 # minutes on 2 cores. Table and bench/results/latest.json, plot in bench/results/throughput.png.
@@ -65,6 +67,11 @@ torture: build
 # The unit and CLI suites under AddressSanitizer and UndefinedBehaviorSanitizer.
 test-sanitize:
 	$(MAKE) test SANITIZE=address,undefined BUILD_DIR=build-sanitize
+
+# clang-tidy with the checked-in .clang-tidy over every file of common/.
+tidy: configure
+	scripts/install-deps.sh --fuzz
+	run-clang-tidy -quiet -p $(BUILD_DIR) -j $(JOBS) '$(abspath common)/.*\.cpp$$'
 
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)

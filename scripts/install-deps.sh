@@ -6,7 +6,7 @@
 # usage: scripts/install-deps.sh [--check] [--bench] [--fuzz]
 #   --check   only report what is missing (exit 1 if anything is)
 #   --bench   also what `make bench` needs (gnuplot for the plots, openssl and tar for the references)
-#   --fuzz    also what `make fuzz` needs (clang with its libFuzzer and sanitizer runtimes)
+#   --fuzz    also what `make fuzz` and `make tidy` need (clang, its libFuzzer and sanitizer runtimes, clang-tidy)
 set -euo pipefail
 
 base_packages=(
@@ -17,7 +17,7 @@ base_packages=(
 )
 
 bench_packages=(gnuplot-nox openssl tar coreutils)
-fuzz_packages=(clang libclang-common-14-dev)
+fuzz_packages=(clang libclang-common-14-dev clang-tidy)
 
 check_only=no
 packages=("${base_packages[@]}")

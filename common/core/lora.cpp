@@ -79,6 +79,15 @@ bool ends_with(const std::string& text, const std::string& suffix)
 
 LoraConfig LoraConfig::load(const fs::path& path)
 {
+  try {
+    return load_fields(path);
+  } catch (const ordered_json::exception& error) { // a field of the wrong type
+    bad_adapter(path, error.what());
+  }
+}
+
+LoraConfig LoraConfig::load_fields(const fs::path& path)
+{
   ordered_json doc;
   try {
     doc = ordered_json::parse(util::read_file(path, 16 << 20));

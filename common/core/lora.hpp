@@ -30,6 +30,9 @@ struct LoraConfig {
   [[nodiscard]] std::pair<double, double> rank_alpha(const std::string& module) const;
   /// alpha / r, or alpha / sqrt(r) with use_rslora, for a module.
   [[nodiscard]] double scaling(const std::string& module) const;
+
+private:
+  [[nodiscard]] static LoraConfig load_fields(const fs::path& path);
 };
 
 /// The kind of layer a LoRA module adapts.
