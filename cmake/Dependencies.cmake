@@ -9,6 +9,6 @@ if(MODELKEEP_BUILD_TESTS)
 endif()
 
 # LibTorch (Debian's libtorch-dev) only for consolidate-model.
-if(NOT MODELKEEP_FUZZ)
+if(MODELKEEP_WITH_TORCH AND NOT MODELKEEP_FUZZ)
   find_package(Torch REQUIRED)
 endif()

@@ -1,6 +1,8 @@
 # Warnings for project targets: modelkeep_warnings(<target>).
 option(MODELKEEP_WERROR "Treat warnings as errors (on in CI)" OFF)
-if(DEFINED ENV{CI} AND "$ENV{CI}" STREQUAL "true")
+# Not in sanitizer builds: there GCC's flow analysis reports false "may be used uninitialized"
+# inside the standard library (std::regex); the normal build holds the line on warnings.
+if(DEFINED ENV{CI} AND "$ENV{CI}" STREQUAL "true" AND NOT MODELKEEP_SANITIZE)
   set(MODELKEEP_WERROR ON CACHE BOOL "" FORCE)
 endif()
 
