@@ -223,18 +223,6 @@ std::vector<SourceFile> scan_tree(const fs::path& root, Symlinks symlinks)
   return files;
 }
 
-std::uint64_t total_size(const std::vector<SourceFile>& files)
-{
-  std::uint64_t total = 0;
-  for (const auto& file : files) {
-    total += file.size;
-  }
-  return total;
-}
-
-namespace {
-
-/// Indices of `files` with the largest first, so that threads finish at about the same time.
 std::vector<std::size_t> largest_first(const std::vector<SourceFile>& files)
 {
   std::vector<std::size_t> order(files.size());
@@ -245,6 +233,17 @@ std::vector<std::size_t> largest_first(const std::vector<SourceFile>& files)
                    [&](std::size_t a, std::size_t b) { return files[a].size > files[b].size; });
   return order;
 }
+
+std::uint64_t total_size(const std::vector<SourceFile>& files)
+{
+  std::uint64_t total = 0;
+  for (const auto& file : files) {
+    total += file.size;
+  }
+  return total;
+}
+
+namespace {
 
 /// Every directory between `root` (inclusive) and the files, deepest first.
 std::vector<fs::path> directories_of(const std::vector<SourceFile>& files, const fs::path& root)

@@ -85,6 +85,10 @@ enum class Symlinks { follow, inside_only };
 /// user data, not the store.
 [[nodiscard]] std::vector<SourceFile> scan_tree(const fs::path& root, Symlinks symlinks = Symlinks::follow);
 
+/// Indices of `files`, largest first: handed to threads in this order, they finish at about
+/// the same time.
+[[nodiscard]] std::vector<std::size_t> largest_first(const std::vector<SourceFile>& files);
+
 /// Total size of scanned files.
 [[nodiscard]] std::uint64_t total_size(const std::vector<SourceFile>& files);
 

@@ -43,17 +43,6 @@ fs::path cache_path(const Store& store)
   return store.state_dir() / "statcache.json";
 }
 
-std::vector<std::size_t> largest_first(const std::vector<SourceFile>& files)
-{
-  std::vector<std::size_t> order(files.size());
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    order[i] = i;
-  }
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return files[a].size > files[b].size; });
-  return order;
-}
-
 /// Makes `dest` a reflink of `object`; false if the filesystem cannot.
 bool try_reflink(const fs::path& object, const fs::path& dest)
 {

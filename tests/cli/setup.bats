@@ -19,6 +19,7 @@ load helpers
 }
 
 @test "the demo runs on a scratch copy and leaves models.example untouched" {
+  [ -x "$MODELKEEP_BUILD_DIR/consolidate/consolidate-model" ] || skip "built without LibTorch (make test-sanitize)"
   before=$(tree_sum "$MODELKEEP_SOURCE_DIR/models.example")
   TMPDIR="$WORK" run -0 "$MODELKEEP_SOURCE_DIR/scripts/demo.sh" "$MODELKEEP_BUILD_DIR"
   assert_output_contains "restored v001_"
