@@ -55,7 +55,7 @@ setup() {
   printf 'XXXX' | dd of="$zb/data.tar.zst" bs=1 seek=$((size / 2)) conv=notrunc status=none
   run -1 bm verify "$zb"
   tb=$(bm backup adapter -q --format tar)
-  printf 'X' | dd of="$tb/data.tar" bs=1 seek=1600 conv=notrunc status=none
+  flip_byte "$tb/data.tar" 1600
   run -1 bm verify "$tb"
   assert_output_contains "checksum differs"
 }

@@ -36,6 +36,14 @@ tree_sum() {
   (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum | sha256sum | cut -d' ' -f1)
 }
 
+# Changes the byte at OFFSET of FILE to a different value (writing a fixed character could
+# leave random data unchanged, one time in 256).
+flip_byte() {
+  local old
+  old=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  printf "\\$(printf '%03o' $(((old + 1) % 256)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 # Changes the adapter so that the next create is not a duplicate.
 touch_adapter() {
   head -c 1000 /dev/urandom >> adapter/adapter_model.safetensors
