@@ -106,7 +106,7 @@ load helpers
   path=$(bm backup adapter -q)
   touch_adapter
   before=$(tree_sum adapter)
-  printf 'X' | dd of="$path/data/adapter_model.safetensors" bs=1 seek=3 conv=notrunc status=none
+  flip_byte "$path/data/adapter_model.safetensors" 3
   run -1 bm restore "$path" adapter
   assert_output_contains "failed verification"
   assert_output_contains "checksum differs: adapter_model.safetensors"

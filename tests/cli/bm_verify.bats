@@ -16,7 +16,7 @@ setup() {
 }
 
 @test "a flipped byte: caught by the full check only" {
-  printf 'X' | dd of="$DATA/adapter_model.safetensors" bs=1 seek=7 conv=notrunc status=none
+  flip_byte "$DATA/adapter_model.safetensors" 7
   run -0 bm verify --quick "$BACKUP"
   run -1 bm verify "$BACKUP"
   assert_output_contains "checksum differs: adapter_model.safetensors"

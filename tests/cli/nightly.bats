@@ -32,7 +32,7 @@ aged_backup() {  # aged_backup DAYS_AGO
 
 @test "a damaged backup makes the night fail loudly" {
   path=$(bm backup adapter -q)
-  printf 'X' | dd of="$path/data/adapter_model.safetensors" bs=1 seek=3 conv=notrunc status=none
+  flip_byte "$path/data/adapter_model.safetensors" 3
   MODELKEEP_VERIFY_SLICES=1 MODELKEEP_KEEP_LAST=5 run -1 NIGHTLY
   assert_output_contains "verification of slice 1/1 found problems"
   assert_output_contains "checksum differs: adapter_model.safetensors"

@@ -29,7 +29,7 @@ new_version() {
 
 @test "a version that fails verification is never promoted" {
   new_version 0.9
-  printf 'X' | dd of="$(version_dir 1)/adapter/adapter_model.safetensors" bs=1 seek=1 conv=notrunc status=none
+  flip_byte "$(version_dir 1)/adapter/adapter_model.safetensors" 1
   run -1 mv_ promote 1
   assert_output_contains "fails verification"
   [ ! -L models/versions/production ]

@@ -37,7 +37,7 @@ load helpers
   mv_ create --adapter adapter --description one
   touch_adapter
   before=$(tree_sum adapter)
-  printf 'X' | dd of="$(version_dir 1)/adapter/adapter_model.safetensors" bs=1 seek=10 conv=notrunc status=none
+  flip_byte "$(version_dir 1)/adapter/adapter_model.safetensors" 10
   run -1 mv_ restore 1
   assert_output_contains "does not match the recorded checksums"
   [ "$(tree_sum adapter)" = "$before" ]

@@ -17,7 +17,7 @@ setup() {
 }
 
 @test "a flipped byte is reported as modified, exit 1" {
-  printf 'X' | dd of="$(version_dir 1)/adapter/adapter_model.safetensors" bs=1 seek=5 conv=notrunc status=none
+  flip_byte "$(version_dir 1)/adapter/adapter_model.safetensors" 5
   run -1 mv_ verify
   assert_output_contains "FAILED: 0 missing, 1 modified, 0 extra"
   assert_output_contains "modified: adapter/adapter_model.safetensors"
@@ -49,7 +49,7 @@ setup() {
 
 @test "--json reports per version" {
   # adapter_model.safetensors differs between the versions, so v001's copy is its own.
-  printf 'X' | dd of="$(version_dir 1)/adapter/adapter_model.safetensors" bs=1 seek=1 conv=notrunc status=none
+  flip_byte "$(version_dir 1)/adapter/adapter_model.safetensors" 1
   run -1 --separate-stderr mv_ verify --json
   [ "$(echo "$output" | jq -r '.ok')" = false ]
   [ "$(echo "$output" | jq -r '.versions[0].modified[0]')" = adapter/adapter_model.safetensors ]
@@ -61,7 +61,7 @@ setup() {
   [ -f "models/.modelkeep/objects/sha256/${obj:0:2}/${obj:2}" ]
   [ "$(stat -c %i "$(version_dir 1)/adapter/adapter_config.json")" = "$(stat -c %i "$(version_dir 2)/adapter/adapter_config.json")" ]
   [ "$(stat -c %a "$(version_dir 1)/adapter/adapter_config.json")" = 444 ]
-  printf 'X' | dd of="$(version_dir 1)/adapter/adapter_config.json" bs=1 seek=1 conv=notrunc status=none
+  flip_byte "$(version_dir 1)/adapter/adapter_config.json" 1
   run -1 --separate-stderr mv_ verify --json
   [ "$(echo "$output" | jq -r '.versions[0].modified[0]')" = adapter/adapter_config.json ]
   [ "$(echo "$output" | jq -r '.versions[1].modified[0]')" = adapter/adapter_config.json ]
