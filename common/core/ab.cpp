@@ -353,9 +353,7 @@ void record_ab(const Store& store, const std::string& id, const std::string& var
   append_line(ab_test_dir(store, id) / "events.jsonl", record.dump() + '\n');
 }
 
-namespace {
-
-AbStatus read_status(const Store& store, const std::string& id)
+AbStatus ab_status(const Store& store, const std::string& id)
 {
   AbStatus status;
   status.test = load_ab_test(store, id);
@@ -372,13 +370,6 @@ AbStatus read_status(const Store& store, const std::string& id)
   status.control = summarize(control);
   status.treatment = summarize(treatment);
   return status;
-}
-
-} // namespace
-
-AbStatus ab_status(const Store& store, const std::string& id)
-{
-  return read_status(store, id);
 }
 
 json AbConclusion::to_json() const
@@ -434,7 +425,7 @@ AbConcludeResult conclude_ab_test(const Store& store, const std::string& id,
                                   const std::function<json(const AbConclusion&)>& promote)
 {
   const auto lock = lock_test(store, id, "conclude");
-  const AbStatus status = read_status(store, id);
+  const AbStatus status = ab_status(store, id);
   require_status(status.test, "running", "conclude");
   AbConcludeResult result;
   result.test = status.test;
