@@ -16,6 +16,7 @@ struct CleanupArgs {
   core::RetentionPolicy policy;
   std::optional<std::string> type;
   bool execute = false;
+  bool all_models = false;
 };
 
 std::string reasons_text(const core::RetentionDecision& decision)
@@ -46,23 +47,29 @@ void print_plan(const std::vector<core::CleanupItem>& plan, bool execute)
   }
 }
 
-void run(const CleanupArgs& args, const GlobalOptions& options)
+/// Plans (and with --execute applies) the policy to one model's backups; adds its items to `doc`.
+void cleanup_model(const Context& context, const core::Store& store, const CleanupArgs& args, nlohmann::json& doc)
 {
-  const Context context(options);
-  const core::Store store = context.store();
   const auto now = std::chrono::system_clock::now();
   std::optional<util::LockFile> lock;
   if (args.execute) {
     lock.emplace(context.lock(store, "cleanup"));
   }
   const auto plan = core::plan_cleanup(store, args.policy, args.type, now);
-  nlohmann::json doc = {{"execute", args.execute}, {"backups", nlohmann::json::array()}};
   for (const auto& item : plan) {
     doc["backups"].push_back({{"id", item.entry.type + '/' + item.entry.name},
+                              {"model", store.model()},
                               {"action", item.decision.keep ? "keep" : "delete"},
                               {"reasons", item.decision.reasons}});
   }
-  context.emit(doc, [&] { print_plan(plan, args.execute); });
+  if (!context.json()) {
+    context.emit(doc, [&] {
+      if (args.all_models) {
+        std::printf("model %s:\n", store.model().c_str());
+      }
+      print_plan(plan, args.execute);
+    });
+  }
   if (!args.execute) {
     return;
   }
@@ -74,6 +81,18 @@ void run(const CleanupArgs& args, const GlobalOptions& options)
                                  {"backup", item.entry.path.string()},
                                  {"reasons", item.decision.reasons}});
     }
+  }
+}
+
+void run(const CleanupArgs& args, const GlobalOptions& options)
+{
+  const Context context(options);
+  nlohmann::json doc = {{"execute", args.execute}, {"backups", nlohmann::json::array()}};
+  for (const auto& store : context.stores(args.all_models)) {
+    cleanup_model(context, store, args, doc);
+  }
+  if (context.json()) {
+    context.emit(doc, [] {});
   }
 }
 
@@ -90,6 +109,7 @@ void add_cleanup(CLI::App& app, const GlobalOptions& options)
   cmd->add_option("--keep-weekly", args->policy.keep_weekly, "Keep the newest of each of the last N weeks");
   cmd->add_option("--keep-monthly", args->policy.keep_monthly, "Keep the newest of each of the last N months");
   cmd->add_option("--type", args->type, "Only consider backups of this type");
+  cmd->add_flag("--all-models", args->all_models, "Apply the policy to every model in the root, each on its own");
   cmd->add_flag("--execute", args->execute, "Really delete (default: only print what would be deleted)");
   cmd->footer("Never deleted, whatever the policy: the newest verified backup of each source, and backups that a\n"
               "version's delete record or a consolidation record points to. UTC days, ISO weeks.\n");

@@ -14,6 +14,7 @@ namespace {
 struct VerifyArgs {
   std::vector<std::string> backups;
   bool all = false;
+  bool all_models = false;
   bool quick = false;
   std::string subset;
 };
@@ -71,46 +72,70 @@ void print_result(const core::BackupInfo& info, const core::BackupCheck& check)
   }
 }
 
-void run(const VerifyArgs& args, const GlobalOptions& options)
+struct Verified {
+  core::BackupInfo info;
+  core::BackupCheck check;
+  std::string model;
+};
+
+/// Verifies the chosen backups of one model; hashing runs without the lock, only recording
+/// the results takes it, briefly.
+void verify_model(const Context& context, const core::Store& store, const VerifyArgs& args,
+                  std::vector<Verified>& results)
 {
-  const Context context(options);
-  const core::Store store = context.store();
   const auto backups = selected(store, args);
   std::vector<core::BackupCheck> checks;
   for (const auto& info : backups) {
     util::Progress progress("verifying " + info.id(), info.manifest.total_size(), context.progress());
     checks.push_back(core::verify_backup(info, args.quick ? core::Hashing::no : core::Hashing::yes, &progress));
   }
-  if (!backups.empty()) {
-    // Hashing runs without the lock; only recording the results takes it, briefly.
-    const auto lock = context.lock(store, "verify");
-    for (std::size_t i = 0; i < backups.size(); ++i) {
-      if (fs::exists(backups[i].path / core::k_backup_manifest)) {
-        core::record_verification(backups[i], checks[i]);
-      }
+  if (backups.empty()) {
+    return;
+  }
+  const auto lock = context.lock(store, "verify");
+  for (std::size_t i = 0; i < backups.size(); ++i) {
+    if (fs::exists(backups[i].path / core::k_backup_manifest)) {
+      core::record_verification(backups[i], checks[i]);
     }
+    results.push_back({backups[i], checks[i], store.model()});
+  }
+}
+
+void run(const VerifyArgs& args, const GlobalOptions& options)
+{
+  if (args.all_models && !args.all) {
+    throw Error(ExitCode::usage, "--all-models goes with --all");
+  }
+  const Context context(options);
+  std::vector<Verified> results;
+  for (const auto& store : context.stores(args.all_models)) {
+    verify_model(context, store, args, results);
   }
   std::size_t failed = 0;
   nlohmann::json doc = {{"backups", nlohmann::json::array()}};
-  for (std::size_t i = 0; i < backups.size(); ++i) {
-    failed += checks[i].ok() ? 0 : 1;
-    doc["backups"].push_back({{"id", backups[i].id()},
-                              {"ok", checks[i].ok()},
-                              {"checks", checks[i].checks},
-                              {"problems", checks[i].problems}});
+  for (const auto& result : results) {
+    failed += result.check.ok() ? 0 : 1;
+    doc["backups"].push_back({{"id", result.info.id()},
+                              {"model", result.model},
+                              {"ok", result.check.ok()},
+                              {"checks", result.check.checks},
+                              {"problems", result.check.problems}});
   }
   doc["ok"] = failed == 0;
   context.emit(doc, [&] {
-    if (backups.empty()) {
+    if (results.empty()) {
       std::cout << "No backups to verify\n";
     }
-    for (std::size_t i = 0; i < backups.size(); ++i) {
-      print_result(backups[i], checks[i]);
+    for (const auto& result : results) {
+      if (args.all_models) {
+        std::cout << result.model << ": ";
+      }
+      print_result(result.info, result.check);
     }
   });
   if (failed > 0) {
     throw Error(ExitCode::failed,
-                std::to_string(failed) + " of " + std::to_string(backups.size()) + " backups failed verification");
+                std::to_string(failed) + " of " + std::to_string(results.size()) + " backups failed verification");
   }
 }
 
@@ -123,6 +148,7 @@ void add_verify(CLI::App& app, const GlobalOptions& options)
     "verify", "Check backups: file count, total size, critical files, each size, and every SHA-256; records the result");
   cmd->add_option("BACKUP", args->backups, "A backup: its path, TYPE/NAME, or its name");
   cmd->add_flag("--all", args->all, "Verify every backup");
+  cmd->add_flag("--all-models", args->all_models, "With --all: every backup of every model in the root");
   cmd->add_flag("--quick", args->quick, "Skip the SHA-256 check (count, sizes and critical files only)");
   cmd->add_option("--subset", args->subset, "With --all: only slice n of t (e.g. 3/7), so t runs cover everything");
   cmd->callback([args, &options] { run(*args, options); });

@@ -40,6 +40,7 @@ void run(const ConsolidateArgs& args, const GlobalOptions& options)
   request.adapter_dir = args.adapter_dir;
   request.base_model = args.base_model;
   request.root = options.root;
+  request.model = options.model;
   request.dtype = parse_output_dtype(args.dtype);
   request.keep_adapter = args.keep_adapter;
   request.dry_run = args.dry_run;

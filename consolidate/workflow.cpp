@@ -32,12 +32,34 @@ struct Settings {
   fs::path base_model;
   fs::path adapter;
   fs::path store_root;
+  std::string model = core::k_default_model;
 };
 
 fs::path under(const fs::path& dir, const std::string& path)
 {
   const fs::path p(path);
   return (p.is_absolute() ? p : dir / p).lexically_normal();
+}
+
+/// --model, else $MODELKEEP_MODEL, else modelkeep.json's "model", else the default model.
+std::string load_model_name(const ConsolidateRequest& request, const json& doc, const fs::path& path)
+{
+  const char* env_model = std::getenv("MODELKEEP_MODEL");
+  if (request.model || (env_model != nullptr && *env_model != '\0') || !doc.contains("model")) {
+    return core::Store::choose_model(request.model);
+  }
+  if (!doc["model"].is_string()) {
+    throw Error(ExitCode::malformed, "bad " + path.string() + ": \"model\" is not a string");
+  }
+  const auto model = doc["model"].get<std::string>();
+  if (model != core::k_default_model) {
+    try {
+      core::validate_model_name(model);
+    } catch (const Error& e) {
+      throw Error(ExitCode::malformed, "bad " + path.string() + ": " + e.what());
+    }
+  }
+  return model;
 }
 
 Settings load_settings(const ConsolidateRequest& request)
@@ -75,6 +97,7 @@ Settings load_settings(const ConsolidateRequest& request)
   } else {
     settings.store_root = under(dir, text("store", std::nullopt, "models"));
   }
+  settings.model = load_model_name(request, settings.doc, path);
   settings.doc["base_model"] = base;
   settings.doc["adapter_dir"] = text("adapter_dir", request.adapter_dir, "current_model");
   settings.doc["store"] = text("store", std::nullopt, "models");
@@ -407,7 +430,7 @@ ConsolidateResult Consolidation::run()
 {
   Settings settings = load_settings(m_request);
   m_result.dry_run = m_request.dry_run;
-  const core::Store store(settings.store_root);
+  const core::Store store(settings.store_root, settings.model);
   if (m_journal.resumed()) {
     m_say("found an unfinished consolidation in " + m_dir.string() + ": resuming it");
     if (m_journal.has("config")) {

@@ -26,6 +26,7 @@ struct ConsolidateRequest {
   std::optional<std::string> adapter_dir;  ///< overrides modelkeep.json
   std::optional<std::string> base_model;   ///< overrides modelkeep.json
   std::optional<std::string> root;         ///< --root: overrides modelkeep.json's store
+  std::optional<std::string> model;        ///< --model: overrides $MODELKEEP_MODEL and modelkeep.json's model
   std::optional<core::DType> dtype;
   bool keep_adapter = false;
   bool dry_run = false;

@@ -1,6 +1,7 @@
 #include "commands.hpp"
 #include "core/registry.hpp"
 #include "core/version_index.hpp"
+#include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 
@@ -13,15 +14,6 @@ namespace modelkeep::versioner {
 namespace {
 
 using Row = core::ListedVersion;
-
-std::string created_short(const std::string& iso)
-{
-  // "2025-11-16T14:30:00Z" -> "2025-11-16 14:30:00"
-  if (iso.size() == 20) {
-    return iso.substr(0, 10) + ' ' + iso.substr(11, 8);
-  }
-  return iso;
-}
 
 std::string loss_text(const std::optional<double>& loss)
 {
@@ -82,7 +74,7 @@ void print_table(const std::vector<Row>& rows, const std::optional<std::string>&
     const auto& s = *row.summary;
     const std::string steps = s.steps ? std::to_string(*s.steps) : "-";
     std::printf("%-6s %-19s %6llu %10s %8s %8s %-18s %-18s %s\n", id.c_str(),
-                created_short(s.created_at).c_str(), static_cast<unsigned long long>(s.file_count),
+                util::readable_utc(s.created_at).c_str(), static_cast<unsigned long long>(s.file_count),
                 util::human_size(s.total_size).c_str(), steps.c_str(), loss_text(s.final_loss).c_str(),
                 s.status.c_str(), marks.c_str(), s.description.c_str());
   }
@@ -114,7 +106,8 @@ void run(const std::optional<std::string>& tag, const GlobalOptions& options)
   const auto latest = core::read_latest_link(store);
   const auto stages = core::list_stages(store);
   // The JSON document only when it is printed: 10,000 rows of it cost more than the table.
-  nlohmann::json doc = {{"root", store.root().string()}, {"versions", nlohmann::json::array()}};
+  nlohmann::json doc = {
+      {"root", store.root().string()}, {"model", store.model()}, {"versions", nlohmann::json::array()}};
   if (context.json()) {
     for (const auto& row : rows) {
       doc["versions"].push_back(row_json(row, latest, stages));
@@ -143,18 +136,6 @@ void add_list(CLI::App& app, const GlobalOptions& options)
   auto tag = std::make_shared<std::optional<std::string>>();
   cmd->add_option("--tag", *tag, "Only versions with this tag (KEY=VALUE, or KEY for any value)");
   cmd->callback([tag, &options] { run(*tag, options); });
-
-  auto* reindex = app.add_subcommand("reindex", "Rebuild versions/registry.json from every metadata.json");
-  reindex->callback([&options] {
-    const Context context(options);
-    const core::Store store = context.store();
-    store.require_exists();
-    const auto lock = context.lock(store, "reindex");
-    core::refresh_index(store, true);
-    context.emit({{"index", (store.versions_dir() / "registry.json").string()}}, [&] {
-      std::cout << "rebuilt " << (store.versions_dir() / "registry.json").string() << '\n';
-    });
-  });
 }
 
 } // namespace modelkeep::versioner

@@ -11,6 +11,7 @@ using app::tool_version;
 /// Subcommand registration; each adds its subcommand with options and a callback.
 void add_create(CLI::App& app, const GlobalOptions& options);
 void add_list(CLI::App& app, const GlobalOptions& options);
+void add_catalog(CLI::App& app, const GlobalOptions& options);
 void add_show(CLI::App& app, const GlobalOptions& options);
 void add_restore(CLI::App& app, const GlobalOptions& options);
 void add_delete(CLI::App& app, const GlobalOptions& options);

@@ -7,6 +7,7 @@ int main(int argc, char** argv)
                        argv, [](CLI::App& app, const app::GlobalOptions& options) {
                          versioner::add_create(app, options);
                          versioner::add_list(app, options);
+                         versioner::add_catalog(app, options);
                          versioner::add_show(app, options);
                          versioner::add_restore(app, options);
                          versioner::add_delete(app, options);

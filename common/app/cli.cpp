@@ -15,6 +15,9 @@ bool s_document_emitted = false;
 void add_global_options(CLI::App& app, GlobalOptions& options)
 {
   app.add_option("--root", options.root, "Store root (default: $MODELKEEP_ROOT, else ./models)");
+  app.add_option("--model", options.model,
+                 "Named model inside the root (default: $MODELKEEP_MODEL, else the default model directly "
+                 "under the root)");
   app.add_flag("--json", options.json, "Print one JSON document on stdout");
   app.add_flag("-q,--quiet", options.quiet, "Print only errors (and the ids or paths scripts need)");
   app.add_flag("-v,--verbose", options.verbose, "Explain each step on stderr");
@@ -41,7 +44,27 @@ int report(const Error& error, const GlobalOptions& options)
 
 core::Store Context::store() const
 {
-  return core::Store(core::Store::choose_root(m_options.root));
+  return {core::Store::choose_root(m_options.root), core::Store::choose_model(m_options.model)};
+}
+
+std::vector<core::Store> Context::stores(bool all_models) const
+{
+  if (!all_models) {
+    return {store()};
+  }
+  if (m_options.model) {
+    throw Error(ExitCode::usage, "--all-models and --model exclude each other");
+  }
+  const auto root = core::Store::choose_root(m_options.root);
+  std::vector<core::Store> result;
+  for (const auto& model : core::discover_models(root)) {
+    result.emplace_back(root, model);
+  }
+  if (result.empty()) {
+    throw Error(ExitCode::not_found, "no models in " + core::Store(root).root().string() +
+                                         " (create a version first, or pass --root)");
+  }
+  return result;
 }
 
 util::LockFile Context::lock(const core::Store& store, const std::string& command) const
@@ -107,9 +130,10 @@ int run_tool(const std::string& program, const std::string& description, int arg
   add_global_options(app, options);
   add_subcommands(app, options);
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-    sub->footer("Global options (--root, --json, -q, -v, --no-progress, --lock-timeout) are accepted "
-                "before or after the subcommand; see " +
-                program + " --help.\n");
+    sub->footer(
+        "Global options (--root, --model, --json, -q, -v, --no-progress, --lock-timeout) are accepted "
+        "before or after the subcommand; see " +
+        program + " --help.\n");
   }
   app.parse_complete_callback(
       [&options] { util::configure_log(options.program, options.verbose && !options.quiet); });

@@ -16,6 +16,7 @@ namespace modelkeep::app {
 struct GlobalOptions {
   std::string program; ///< "model-versioner", "backup-manager", ...
   std::optional<std::string> root;
+  std::optional<std::string> model;
   bool json = false;
   bool quiet = false;
   bool verbose = false;
@@ -28,8 +29,13 @@ class Context {
 public:
   explicit Context(const GlobalOptions& options) : m_options(options) {}
 
-  /// The store selected by --root, $MODELKEEP_ROOT or ./models.
+  /// The model selected by --model or $MODELKEEP_MODEL (else the default model) in the root
+  /// selected by --root, $MODELKEEP_ROOT or ./models. Error(usage) for a bad model name.
   [[nodiscard]] core::Store store() const;
+
+  /// With `all_models` (--all-models), every model of the root (Error(usage) if --model was
+  /// given too; Error(not_found) if there is none); else just store().
+  [[nodiscard]] std::vector<core::Store> stores(bool all_models) const;
 
   /// Takes the store's writer lock for `command` ("<program> <command>" in the lock file),
   /// honouring --lock-timeout.

@@ -26,7 +26,7 @@ constexpr std::chrono::seconds k_record_lock_timeout{30};
 
 std::string now_iso()
 {
-  return util::utc_iso8601(std::chrono::system_clock::now());
+  return util::utc_now_iso8601();
 }
 
 fs::path test_file(const Store& store, const std::string& id)

@@ -92,7 +92,7 @@ void require_critical_files(const std::vector<SourceFile>& files, const BackupRe
 
 json verification_record(const BackupCheck& check)
 {
-  return {{"verified_at", util::utc_iso8601(std::chrono::system_clock::now())},
+  return {{"verified_at", util::utc_now_iso8601()},
           {"checks", check.checks},
           {"result", check.ok() ? "verified" : "failed"},
           {"problems", check.problems}};
@@ -132,15 +132,6 @@ Manifest write_data(const std::vector<SourceFile>& files, const BackupInfo& info
     break;
   }
   return copy_tree(files, info.data_path(), &progress, util::DropCache::yes);
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& separator)
-{
-  std::string text;
-  for (const auto& item : items) {
-    text += (text.empty() ? "" : separator) + item;
-  }
-  return text;
 }
 
 } // namespace
@@ -183,7 +174,7 @@ BackupRecord create_verified_backup(const Store& store, const BackupRequest& req
   progress.finish();
   if (!check.ok()) {
     throw Error(ExitCode::failed, "backup verification failed for " + request.source.string() + ": " +
-                                      join(check.problems, "; "));
+                                      util::join(check.problems, "; "));
   }
   util::failpoint("backup.after_verify");
   util::log_step("backup verified: " + std::to_string(info.manifest.file_count()) +

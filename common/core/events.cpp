@@ -14,7 +14,7 @@ namespace modelkeep::core {
 
 nlohmann::json append_event(const Store& store, nlohmann::json event)
 {
-  event["time"] = util::utc_iso8601(std::chrono::system_clock::now());
+  event["time"] = util::utc_now_iso8601();
   event["user"] = util::user_name();
   event["host"] = util::host_name();
   event["pid"] = ::getpid();

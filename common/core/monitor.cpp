@@ -102,7 +102,7 @@ std::optional<double> recorded_accuracy(const Store& store, const std::string& s
 void register_version(const Store& store, const std::string& stage, json& state, const std::string& version,
                       std::uint64_t window)
 {
-  json entry = {{"first_seen", util::utc_iso8601(std::chrono::system_clock::now())},
+  json entry = {{"first_seen", util::utc_now_iso8601()},
                 {"baseline_version", nullptr},
                 {"baseline_accuracy", nullptr},
                 {"fired", nullptr}};
@@ -410,7 +410,7 @@ MonitorOutcome record_prediction(const Store& store, const std::string& stage, c
     }
     outcome.version = *holder;
     json record = observation.to_json();
-    record["time"] = util::utc_iso8601(std::chrono::system_clock::now());
+    record["time"] = util::utc_now_iso8601();
     record["pid"] = ::getpid();
     const fs::path log = log_path(store, stage, outcome.version);
     append_line(log, record.dump() + '\n');
@@ -440,7 +440,7 @@ MonitorOutcome record_prediction(const Store& store, const std::string& stage, c
     act_on_trigger(store, thresholds, options, outcome);
     util::failpoint("monitor.after_action");
     entry["fired"] = outcome.trigger->to_json();
-    entry["fired"]["time"] = util::utc_iso8601(std::chrono::system_clock::now());
+    entry["fired"]["time"] = util::utc_now_iso8601();
     entry["fired"]["rolled_back_to"] = outcome.rolled_back ? json(outcome.rolled_back_to) : json(nullptr);
     util::write_file_atomic(state_path(store, stage), state.dump(1) + '\n');
   }

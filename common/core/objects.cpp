@@ -130,21 +130,13 @@ std::string link_mode_name(LinkMode mode)
 
 LinkMode configured_link_mode(const Store& store)
 {
-  const fs::path path = store.state_dir() / "config.json";
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    return LinkMode::automatic;
-  }
-  const json doc = json::parse(util::read_file(path), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    throw Error(ExitCode::malformed, "bad store config " + path.string() + ": not a JSON object");
-  }
+  const json doc = store.config();
   const auto it = doc.find("link");
   if (it == doc.end()) {
     return LinkMode::automatic;
   }
   if (!it->is_string()) {
-    throw Error(ExitCode::malformed, "bad store config " + path.string() + ": \"link\" is not a string");
+    throw Error(ExitCode::malformed, "bad store config: \"link\" is not a string");
   }
   return parse_link_mode(it->get<std::string>());
 }

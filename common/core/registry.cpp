@@ -231,20 +231,17 @@ AutoPromoteDecision decide_auto_promote(const AutoPromoteRule& rule, std::option
 AutoPromoteRule load_auto_promote_rule(const Store& store)
 {
   AutoPromoteRule rule;
-  const fs::path path = store.state_dir() / "config.json";
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    return rule;
-  }
-  const json doc = json::parse(util::read_file(path), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    throw Error(ExitCode::malformed, "bad store config " + path.string() + ": not a JSON object");
-  }
+  const json doc = store.config();
   if (doc.contains("auto_promote") && doc["auto_promote"].is_object()) {
     const json& section = doc["auto_promote"];
-    rule.metric = section.value("metric", rule.metric);
-    rule.high_threshold = section.value("high_threshold", rule.high_threshold);
-    rule.min_improvement = section.value("min_improvement", rule.min_improvement);
+    try {
+      rule.metric = section.value("metric", rule.metric);
+      rule.high_threshold = section.value("high_threshold", rule.high_threshold);
+      rule.min_improvement = section.value("min_improvement", rule.min_improvement);
+    } catch (const json::exception&) {
+      throw Error(ExitCode::malformed, "bad store config: \"auto_promote\" needs a string metric and numbers "
+                                       "for high_threshold and min_improvement");
+    }
   }
   return rule;
 }

@@ -122,7 +122,8 @@ std::vector<HookRun> run_rollback_hooks(const Store& store, const json& event)
                     {"MODELKEEP_TO", field(event, "to")},
                     {"MODELKEEP_REASON", field(event, "reason")},
                     {"MODELKEEP_AUTOMATIC", event.value("automatic", false) ? "true" : "false"},
-                    {"MODELKEEP_ROOT", store.root().string()}};
+                    {"MODELKEEP_ROOT", store.root().string()},
+                    {"MODELKEEP_MODEL", store.model()}};
     spec.stdin_text = event.dump() + '\n';
     spec.timeout = timeout;
     try {

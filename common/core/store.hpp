@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,25 +13,58 @@ namespace modelkeep::core {
 
 namespace fs = std::filesystem;
 
-/// The store on disk: versions/, backups/, consolidated_models/ and .modelkeep/ under one root.
+/// The name of the model that lives directly under the root (root/versions/ ...).
+inline constexpr const char* k_default_model = "default";
+
+/// Throws Error(usage) unless `name` is a model name: one or more segments of
+/// [a-z0-9][a-z0-9_.-]* joined by '/', at most 128 characters, no segment that names a part of
+/// a model's layout (versions, backups, consolidated_models, hooks, registry.json).
+void validate_model_name(const std::string& name);
+
+/// One model of a store: versions/, backups/, consolidated_models/ and .modelkeep/ in its
+/// directory. The default model's directory is the root itself; a named model's is
+/// root/<name>/. Each model has its own lock, so different models can be written at once.
 class Store {
 public:
-  /// A store at `root` (made absolute; nothing is created yet).
+  /// The default model of the store at `root` (made absolute; nothing is created yet).
   explicit Store(const fs::path& root);
+
+  /// Model `model` of the store at `root` ("" or "default": the default model). Throws
+  /// Error(usage) for a bad name or one whose directory would leave the root through a
+  /// symbolic link.
+  Store(const fs::path& root, const std::string& model);
 
   /// The root to use: `cli_root` if given, else $MODELKEEP_ROOT, else ./models.
   [[nodiscard]] static fs::path choose_root(const std::optional<std::string>& cli_root);
 
+  /// The model to use: `cli_model` if given, else $MODELKEEP_MODEL, else the default model.
+  [[nodiscard]] static std::string choose_model(const std::optional<std::string>& cli_model);
+
+  /// The store root, which holds every model (and the catalog's registry.json).
   [[nodiscard]] const fs::path& root() const noexcept { return m_root; }
-  [[nodiscard]] fs::path versions_dir() const { return m_root / "versions"; }
-  [[nodiscard]] fs::path backups_dir() const { return m_root / "backups"; }
-  [[nodiscard]] fs::path consolidated_dir() const { return m_root / "consolidated_models"; }
-  [[nodiscard]] fs::path state_dir() const { return m_root / ".modelkeep"; }
+  /// The model's name ("default" for the one directly under the root).
+  [[nodiscard]] const std::string& model() const noexcept { return m_model; }
+  [[nodiscard]] bool is_default_model() const noexcept { return m_model == k_default_model; }
+  /// The model's directory: the root for the default model, root/<name> otherwise.
+  [[nodiscard]] const fs::path& dir() const noexcept { return m_dir; }
+  /// "" for the default model, else " (model NAME)": for messages that name a place.
+  [[nodiscard]] std::string model_suffix() const;
+
+  [[nodiscard]] fs::path versions_dir() const { return m_dir / "versions"; }
+  [[nodiscard]] fs::path backups_dir() const { return m_dir / "backups"; }
+  [[nodiscard]] fs::path consolidated_dir() const { return m_dir / "consolidated_models"; }
+  [[nodiscard]] fs::path state_dir() const { return m_dir / ".modelkeep"; }
+  /// The root's state directory (the catalog lock, settings shared by all models).
+  [[nodiscard]] fs::path root_state_dir() const { return m_root / ".modelkeep"; }
   [[nodiscard]] fs::path lock_path() const { return state_dir() / "lock"; }
   [[nodiscard]] fs::path events_path() const { return versions_dir() / "events.jsonl"; }
 
   /// True if the store has been created (its versions/ directory exists).
   [[nodiscard]] bool exists() const;
+
+  /// The settings in .modelkeep/config.json: the root's, overridden key by key by the model's
+  /// own. Error(malformed) if either file is not a JSON object.
+  [[nodiscard]] nlohmann::json config() const;
 
   /// Throws Error(not_found) unless exists().
   void require_exists() const;
@@ -49,6 +83,12 @@ public:
 
 private:
   fs::path m_root;
+  std::string m_model;
+  fs::path m_dir;
 };
+
+/// Every model under `root` with a versions/ directory: "default" first if the root has one,
+/// then the named models in name order.
+[[nodiscard]] std::vector<std::string> discover_models(const fs::path& root);
 
 } // namespace modelkeep::core

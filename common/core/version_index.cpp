@@ -1,5 +1,6 @@
 #include "core/version_index.hpp"
 
+#include "core/catalog.hpp"
 #include "core/registry.hpp"
 #include "core/store.hpp"
 #include "util/error.hpp"
@@ -143,11 +144,12 @@ std::vector<ListedVersion> list_summaries(const Store& store)
   return listed;
 }
 
-void refresh_index(const Store& store, bool full)
+json build_index(const Store& store, bool full)
 {
   const json old = full ? json() : read_index(store);
   json doc = {{"schema_version", 1}, {"versions", json::object()}, {"stages", list_stages(store)}};
-  doc["latest"] = read_latest_link(store) ? json(*read_latest_link(store)) : json(nullptr);
+  const auto latest = read_latest_link(store);
+  doc["latest"] = latest ? json(*latest) : json(nullptr);
   for (const auto& version : list_versions(store)) {
     const std::string stamp = stamp_of(version.path / k_metadata_file);
     auto summary = from_index(old, version, stamp);
@@ -160,7 +162,14 @@ void refresh_index(const Store& store, bool full)
     }
     doc["versions"][version.name] = {{"stamp", stamp}, {"summary", summary->to_json()}};
   }
+  return doc;
+}
+
+void refresh_index(const Store& store, bool full)
+{
+  const json doc = build_index(store, full);
   util::write_file_atomic(store.versions_dir() / k_index_file, doc.dump() + '\n');
+  update_catalog(store, doc);
 }
 
 } // namespace modelkeep::core

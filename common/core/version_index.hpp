@@ -43,9 +43,14 @@ struct ListedVersion {
 /// read from the metadata itself, which stays the source of truth.
 [[nodiscard]] std::vector<ListedVersion> list_summaries(const Store& store);
 
-/// Rewrites versions/registry.json (atomically) from the metadata files, reusing fresh entries
-/// unless `full`; also records stages and latest. Writers call it after every change; the
-/// caller holds the lock.
+/// The document of versions/registry.json built from the metadata files, reusing fresh entries
+/// of the one on disk unless `full`: {"versions": {name: {"stamp", "summary"}}, "stages", "latest"}.
+/// Reads only.
+[[nodiscard]] nlohmann::json build_index(const Store& store, bool full = false);
+
+/// Rewrites versions/registry.json (atomically) with build_index(), then the model's entry in
+/// the root's catalog (registry.json). Writers call it after every change; the caller holds
+/// the model's lock.
 void refresh_index(const Store& store, bool full = false);
 
 } // namespace modelkeep::core

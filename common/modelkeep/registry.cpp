@@ -4,7 +4,7 @@
 
 namespace modelkeep {
 
-Registry::Registry(const std::filesystem::path& root) : m_store(root)
+Registry::Registry(const std::filesystem::path& root, const std::string& model) : m_store(root, model)
 {
   m_store.require_exists();
 }

@@ -32,10 +32,13 @@ struct StageTarget {
 
 class Registry {
 public:
-  /// Opens the store at `root` (the directory holding versions/); Error(not_found) if none.
-  explicit Registry(const std::filesystem::path& root);
+  /// Opens model `model` of the store at `root` (the default model, whose versions/ is directly
+  /// under the root, if "" or "default"); Error(usage) for a bad name, Error(not_found) if the
+  /// model has no versions.
+  explicit Registry(const std::filesystem::path& root, const std::string& model = {});
 
   [[nodiscard]] const std::filesystem::path& root() const noexcept { return m_store.root(); }
+  [[nodiscard]] const std::string& model() const noexcept { return m_store.model(); }
 
   /// The version `stage` points to; Error(not_found) if it points to none.
   [[nodiscard]] StageTarget resolve_stage(const std::string& stage = "production") const;

@@ -40,6 +40,19 @@ std::string utc_iso8601(SystemTime time)
   return finish(buffer, std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &parts));
 }
 
+std::string utc_now_iso8601()
+{
+  return utc_iso8601(std::chrono::system_clock::now());
+}
+
+std::string readable_utc(const std::string& iso)
+{
+  if (iso.size() == 20 && iso[10] == 'T' && iso[19] == 'Z') {
+    return iso.substr(0, 10) + ' ' + iso.substr(11, 8);
+  }
+  return iso;
+}
+
 std::optional<SystemTime> parse_utc_iso8601(std::string_view text)
 {
   if (text.size() != 20 || text[19] != 'Z') {

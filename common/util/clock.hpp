@@ -15,6 +15,12 @@ using SystemTime = std::chrono::system_clock::time_point;
 /// ISO-8601 in UTC with a Z suffix: "2025-11-16T14:30:00Z".
 [[nodiscard]] std::string utc_iso8601(SystemTime time);
 
+/// utc_iso8601() of now.
+[[nodiscard]] std::string utc_now_iso8601();
+
+/// utc_iso8601()'s text for a table: "2025-11-16 14:30:00" (other text unchanged).
+[[nodiscard]] std::string readable_utc(const std::string& iso);
+
 /// Parses utc_iso8601()'s format back; nullopt if the text is not in that format.
 [[nodiscard]] std::optional<SystemTime> parse_utc_iso8601(std::string_view text);
 

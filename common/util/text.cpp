@@ -76,4 +76,37 @@ std::vector<std::string> split(std::string_view text, char separator)
   }
 }
 
+std::string join(const std::vector<std::string>& items, std::string_view separator)
+{
+  std::string text;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) {
+      text += separator;
+    }
+    text += items[i];
+  }
+  return text;
+}
+
+std::string printable(std::string_view text, std::size_t max_length)
+{
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (i == max_length) {
+      out += "...";
+      break;
+    }
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x20 || byte >= 0x7f) {
+      out += "\\x";
+      out += k_hex[byte >> 4U];
+      out += k_hex[byte & 0xfU];
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 } // namespace modelkeep::util

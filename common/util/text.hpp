@@ -20,4 +20,11 @@ namespace modelkeep::util {
 /// Splits at every occurrence of `separator`.
 [[nodiscard]] std::vector<std::string> split(std::string_view text, char separator);
 
+/// The items with `separator` between them.
+[[nodiscard]] std::string join(const std::vector<std::string>& items, std::string_view separator);
+
+/// `text` fit for a message: control and non-ASCII bytes as \xNN, cut after `max_length`
+/// characters with "...".
+[[nodiscard]] std::string printable(std::string_view text, std::size_t max_length = 80);
+
 } // namespace modelkeep::util
