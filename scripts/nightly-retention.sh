@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Nightly job for cron or systemd: verifies a rotating slice of all backups, then applies the
-# retention policy. Quiet unless something is wrong; everything goes to a log file; exits
+# Nightly job for cron or systemd: verifies a rotating slice of all backups of every model (or
+# of the models listed), then applies the retention policy to each model on its own. Quiet unless something is wrong; everything goes to a log file; exits
 # non-zero on any failure. Never runs twice at once (its own flock).
 #
 # usage: nightly-retention.sh [--config FILE]
 #
 # Settings (environment, else the config file, else the default shown):
 #   MODELKEEP_ROOT            store root                            (./models)
+#   MODELKEEP_MODELS          models to cover, separated by spaces  (every model in the root)
 #   MODELKEEP_RETENTION_DAYS  keep every backup newer than N days   (unset)
 #   MODELKEEP_KEEP_LAST / _KEEP_DAILY / _KEEP_WEEKLY / _KEEP_MONTHLY  (unset)
 #   MODELKEEP_VERIFY_SLICES   verify all backups over this many nights (7)
@@ -21,12 +22,12 @@ config=
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) config=${2:?--config needs a file}; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "nightly-retention.sh: error: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
-settings=(MODELKEEP_ROOT MODELKEEP_RETENTION_DAYS MODELKEEP_KEEP_LAST MODELKEEP_KEEP_DAILY MODELKEEP_KEEP_WEEKLY
+settings=(MODELKEEP_ROOT MODELKEEP_MODELS MODELKEEP_RETENTION_DAYS MODELKEEP_KEEP_LAST MODELKEEP_KEEP_DAILY MODELKEEP_KEEP_WEEKLY
           MODELKEEP_KEEP_MONTHLY MODELKEEP_VERIFY_SLICES MODELKEEP_NIGHTLY_LOG MODELKEEP_BACKUP_MANAGER)
 
 # Reads KEY=VALUE lines for known keys only, without running the file as shell code;
@@ -81,9 +82,23 @@ exec 9>>"$root/.modelkeep/nightly.lock"
 flock -n 9 || fail "another nightly run is still going"
 
 case "$slices" in ''|*[!0-9]*|0) fail "MODELKEEP_VERIFY_SLICES must be a positive number, not '$slices'" ;; esac
+# Every model at once (--all-models), or each listed model in turn.
+models=()
+read -r -a models <<< "${MODELKEEP_MODELS:-}"
+for_models() {
+  local model
+  if [ ${#models[@]} -eq 0 ]; then
+    "$bm" --root "$root" --no-progress "$@" --all-models
+    return
+  fi
+  for model in "${models[@]}"; do
+    "$bm" --root "$root" --model "$model" --no-progress "$@" || return
+  done
+}
+
 slice=$(( ($(date -u +%s) / 86400) % slices + 1 ))
-say "start: root $root, verifying slice $slice/$slices"
-"$bm" --root "$root" --no-progress verify --all --subset "$slice/$slices" >> "$log" 2>&1 \
+say "start: root $root, models ${MODELKEEP_MODELS:-(all)}, verifying slice $slice/$slices"
+for_models verify --all --subset "$slice/$slices" >> "$log" 2>&1 \
   || fail "verification of slice $slice/$slices found problems"
 
 policy=()
@@ -96,6 +111,6 @@ if [ ${#policy[@]} -eq 0 ]; then
   say "no retention policy set: cleanup skipped"
 else
   say "cleanup ${policy[*]}"
-  "$bm" --root "$root" --no-progress cleanup "${policy[@]}" --execute >> "$log" 2>&1 || fail "cleanup failed"
+  for_models cleanup "${policy[@]}" --execute >> "$log" 2>&1 || fail "cleanup failed"
 fi
 say "done"

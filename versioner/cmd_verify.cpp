@@ -61,28 +61,46 @@ std::vector<core::VersionDir> selected(const core::Store& store, const std::vect
   return versions;
 }
 
-void run(const std::vector<std::string>& refs, const GlobalOptions& options)
+/// "" if latest points to the newest version of `store`, else the problem in words.
+std::string latest_problem_of(const core::Store& store)
 {
-  const Context context(options);
-  const core::Store store = context.store();
-  if (!refs.empty()) {
-    store.require_exists();
-  }
-  std::vector<core::VersionCheck> checks;
-  for (const auto& version : selected(store, refs)) {
-    checks.push_back(core::verify_version(version, context.progress()));
-  }
-  std::string latest_problem;
   const auto newest = core::newest_version(store);
-  if (refs.empty() && newest && core::read_latest_link(store) != newest->name) {
-    latest_problem =
-        "latest does not point to the newest version " + newest->name + " (the next write repairs it)";
+  if (!newest || core::read_latest_link(store) == newest->name) {
+    return {};
   }
+  return "latest" + store.model_suffix() + " does not point to the newest version " + newest->name +
+         " (the next write repairs it)";
+}
+
+void run(const std::vector<std::string>& refs, bool all_models, const GlobalOptions& options)
+{
+  if (all_models && !refs.empty()) {
+    throw Error(ExitCode::usage, "--all-models checks every version; name no versions with it");
+  }
+  const Context context(options);
+  std::vector<std::pair<std::string, core::VersionCheck>> checks;
+  std::vector<std::string> latest_problems;
+  for (const auto& store : context.stores(all_models)) {
+    if (!refs.empty()) {
+      store.require_exists();
+    }
+    for (const auto& version : selected(store, refs)) {
+      checks.emplace_back(store.model(), core::verify_version(version, context.progress()));
+    }
+    if (refs.empty()) {
+      if (auto problem = latest_problem_of(store); !problem.empty()) {
+        latest_problems.push_back(std::move(problem));
+      }
+    }
+  }
+  const std::string latest_problem = util::join(latest_problems, "; ");
   std::size_t failed = 0;
   nlohmann::json doc = {{"versions", nlohmann::json::array()}};
-  for (const auto& check : checks) {
+  for (const auto& [model, check] : checks) {
     failed += check.ok() ? 0 : 1;
-    doc["versions"].push_back(check_json(check));
+    auto item = check_json(check);
+    item["model"] = model;
+    doc["versions"].push_back(std::move(item));
   }
   doc["ok"] = failed == 0 && latest_problem.empty();
   doc["latest_problem"] = latest_problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(latest_problem);
@@ -90,11 +108,14 @@ void run(const std::vector<std::string>& refs, const GlobalOptions& options)
     if (checks.empty()) {
       std::cout << "No versions found\n";
     }
-    for (const auto& check : checks) {
+    for (const auto& [model, check] : checks) {
+      if (all_models) {
+        std::cout << model << ": ";
+      }
       print_check(check);
     }
-    if (!latest_problem.empty()) {
-      std::cout << "FAILED: " << latest_problem << '\n';
+    for (const auto& problem : latest_problems) {
+      std::cout << "FAILED: " << problem << '\n';
     }
   });
   if (failed > 0 || !latest_problem.empty()) {
@@ -112,7 +133,9 @@ void add_verify(CLI::App& app, const GlobalOptions& options)
   auto* cmd =
       app.add_subcommand("verify", "Recompute every checksum; report missing, modified and extra files");
   cmd->add_option("VERSION", *refs, "Versions to check (default: all)");
-  cmd->callback([refs, &options] { run(*refs, options); });
+  auto all_models = std::make_shared<bool>(false);
+  cmd->add_flag("--all-models", *all_models, "Check every version of every model in the root");
+  cmd->callback([refs, all_models, &options] { run(*refs, *all_models, options); });
 }
 
 } // namespace modelkeep::versioner

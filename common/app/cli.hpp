@@ -33,8 +33,8 @@ public:
   /// selected by --root, $MODELKEEP_ROOT or ./models. Error(usage) for a bad model name.
   [[nodiscard]] core::Store store() const;
 
-  /// With `all_models` (--all-models), every model of the root (Error(usage) if --model was
-  /// given too; Error(not_found) if there is none); else just store().
+  /// With `all_models` (--all-models), every model of the root, perhaps none (Error(usage) if
+  /// --model was given too); else just store().
   [[nodiscard]] std::vector<core::Store> stores(bool all_models) const;
 
   /// Takes the store's writer lock for `command` ("<program> <command>" in the lock file),

@@ -108,6 +108,27 @@ cm() { "$CM" "$@"; }
   [ -d train/current_model ] && [ ! -e train/models/versions ]
 }
 
+@test "\"model\" in modelkeep.json selects a named model; --model and MODELKEEP_MODEL win over it" {
+  jq '.model = "chat/small"' train/modelkeep.json > m && mv m train/modelkeep.json
+  run -0 cm --base-dir train --description "named" --keep-adapter
+  [ -d train/models/chat/small/versions/v001_*_named ]
+  [ -d train/models/chat/small/backups/pre_consolidation/current_model_* ]
+  [ "$(ls train/models/chat/small/consolidated_models | wc -l)" = 1 ]
+  [ ! -e train/models/versions ]
+  [ "$(jq -r .model train/modelkeep.json)" = chat/small ]
+  [ "$("$MV" --root train/models catalog --json | jq -r '.models[0].model')" = chat/small ]
+  # A bad name in the file is malformed input (exit 6), refused before anything is written.
+  jq '.model = "../out"' train/modelkeep.json > m && mv m train/modelkeep.json
+  before=$(tree_sum train)
+  run -6 cm --base-dir train --description "bad"
+  assert_output_contains "bad model name"
+  [ "$(tree_sum train)" = "$before" ]
+  # The flag and the environment win over the file (and a bad flag is a usage error).
+  run -2 cm --base-dir train --description "bad" --model "Bad"
+  MODELKEEP_MODEL=other run -0 cm --base-dir train --description "env" --keep-adapter --dry-run
+  assert_output_contains "dry run"
+}
+
 @test "a LoRA module missing from the base is listed and nothing is written" {
   sed -i 's/layers.1.self_attn.v_proj.weight/layers.1.self_attn.w_proj.weight/' train/base_model/model.safetensors
   run -6 cm --base-dir train --description d

@@ -23,12 +23,16 @@ private:
   std::filesystem::path m_path;
 };
 
-/// A scratch directory with a store laid out in its models/ subdirectory.
+/// A scratch directory with a store laid out in its models/ subdirectory (the default model,
+/// or a named one).
 struct ScratchStore {
   ScratchDir dir;
-  core::Store store{dir / "models"};
+  core::Store store;
 
-  ScratchStore() { store.ensure_layout(); }
+  explicit ScratchStore(const std::string& model = {}) : store(dir / "models", model)
+  {
+    store.ensure_layout();
+  }
 
   /// Creates a version whose adapter holds one file with `content`; returns its directory name.
   std::string add_version(const std::string& content);
