@@ -2,6 +2,7 @@
 #include "util/failpoint.hpp"
 #include "core/backup_ops.hpp"
 #include "core/events.hpp"
+#include "core/offsite.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 
@@ -17,6 +18,8 @@ struct CleanupArgs {
   std::optional<std::string> type;
   bool execute = false;
   bool all_models = false;
+  bool require_offsite = false;
+  std::optional<std::string> repo;
 };
 
 std::string reasons_text(const core::RetentionDecision& decision)
@@ -47,6 +50,30 @@ void print_plan(const std::vector<core::CleanupItem>& plan, bool execute)
   }
 }
 
+/// --require-offsite: a backup to delete is kept unless backup.json records a remote copy
+/// whose snapshot is still in the repository (push confirmed it lists every file).
+void keep_without_remote_copy(const Context& context, const core::Store& store,
+                              const std::optional<std::string>& repo, std::vector<core::CleanupItem>& plan)
+{
+  if (std::none_of(plan.begin(), plan.end(), [](const auto& item) { return !item.decision.keep; })) {
+    return;
+  }
+  const auto remote = remote_snapshot_ids(context, store, repo);
+  for (auto& item : plan) {
+    if (item.decision.keep) {
+      continue;
+    }
+    const auto records = core::offsite_records(*item.entry.info);
+    const bool copied = std::any_of(records.begin(), records.end(),
+                                    [&](const core::OffsiteRecord& record) { return remote.count(record.snapshot) > 0; });
+    if (!copied) {
+      item.decision.keep = true;
+      item.decision.reasons = {records.empty() ? "no remote copy (--require-offsite)"
+                                               : "its recorded remote copy is gone (--require-offsite)"};
+    }
+  }
+}
+
 /// Plans (and with --execute applies) the policy to one model's backups; adds its items to `doc`.
 void cleanup_model(const Context& context, const core::Store& store, const CleanupArgs& args, nlohmann::json& doc)
 {
@@ -55,7 +82,10 @@ void cleanup_model(const Context& context, const core::Store& store, const Clean
   if (args.execute) {
     lock.emplace(context.lock(store, "cleanup"));
   }
-  const auto plan = core::plan_cleanup(store, args.policy, args.type, now);
+  auto plan = core::plan_cleanup(store, args.policy, args.type, now);
+  if (args.require_offsite) {
+    keep_without_remote_copy(context, store, args.repo, plan);
+  }
   for (const auto& item : plan) {
     doc["backups"].push_back({{"id", item.entry.type + '/' + item.entry.name},
                               {"model", store.model()},
@@ -110,6 +140,9 @@ void add_cleanup(CLI::App& app, const GlobalOptions& options)
   cmd->add_option("--keep-monthly", args->policy.keep_monthly, "Keep the newest of each of the last N months");
   cmd->add_option("--type", args->type, "Only consider backups of this type");
   cmd->add_flag("--all-models", args->all_models, "Apply the policy to every model in the root, each on its own");
+  cmd->add_flag("--require-offsite", args->require_offsite,
+                "Never delete a backup without a recorded remote copy that is still in the restic repository");
+  cmd->add_option("--repo", args->repo, "With --require-offsite: the restic repository (default: as for push)");
   cmd->add_flag("--execute", args->execute, "Really delete (default: only print what would be deleted)");
   cmd->footer("Never deleted, whatever the policy: the newest verified backup of each source, and backups that a\n"
               "version's delete record or a consolidation record points to. UTC days, ISO weeks.\n");

@@ -3,6 +3,7 @@
 #include "app/cli.hpp"
 #include "core/backup.hpp"
 
+#include <set>
 #include <string>
 
 namespace modelkeep::backup {
@@ -18,6 +19,11 @@ void add_verify(CLI::App& app, const GlobalOptions& options);
 void add_restore(CLI::App& app, const GlobalOptions& options);
 void add_cleanup(CLI::App& app, const GlobalOptions& options);
 void add_delete(CLI::App& app, const GlobalOptions& options);
+void add_offsite(CLI::App& app, const GlobalOptions& options);
+
+/// The ids of every modelkeep snapshot in the store's restic repository (taking the offsite lock).
+[[nodiscard]] std::set<std::string> remote_snapshot_ids(const Context& context, const core::Store& store,
+                                                        const std::optional<std::string>& repo);
 
 /// "2025-11-16 14:30:00" from "2025-11-16T14:30:00Z".
 [[nodiscard]] std::string short_time(const std::string& iso);

@@ -36,5 +36,6 @@ int main(int argc, char** argv)
                          backup::add_restore(app, options);
                          backup::add_cleanup(app, options);
                          backup::add_delete(app, options);
+                         backup::add_offsite(app, options);
                        });
 }

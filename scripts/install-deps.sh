@@ -13,6 +13,7 @@ base_packages=(
   g++ cmake ninja-build make pkg-config
   libssl-dev nlohmann-json3-dev libcli11-dev doctest-dev libarchive-dev
   bats jq zstd util-linux
+  restic openssh-sftp-server
   libtorch-dev libopenblas0-pthread
 )
 

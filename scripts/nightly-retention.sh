@@ -8,6 +8,8 @@
 # Settings (environment, else the config file, else the default shown):
 #   MODELKEEP_ROOT            store root                            (./models)
 #   MODELKEEP_MODELS          models to cover, separated by spaces  (every model in the root)
+#   MODELKEEP_OFFSITE         yes: push new verified backups with restic, verify a slice of the
+#                             repository, and clean up only backups with a remote copy  (no)
 #   MODELKEEP_RETENTION_DAYS  keep every backup newer than N days   (unset)
 #   MODELKEEP_KEEP_LAST / _KEEP_DAILY / _KEEP_WEEKLY / _KEEP_MONTHLY  (unset)
 #   MODELKEEP_VERIFY_SLICES   verify all backups over this many nights (7)
@@ -22,12 +24,12 @@ config=
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) config=${2:?--config needs a file}; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "nightly-retention.sh: error: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
-settings=(MODELKEEP_ROOT MODELKEEP_MODELS MODELKEEP_RETENTION_DAYS MODELKEEP_KEEP_LAST MODELKEEP_KEEP_DAILY MODELKEEP_KEEP_WEEKLY
+settings=(MODELKEEP_ROOT MODELKEEP_MODELS MODELKEEP_OFFSITE MODELKEEP_RETENTION_DAYS MODELKEEP_KEEP_LAST MODELKEEP_KEEP_DAILY MODELKEEP_KEEP_WEEKLY
           MODELKEEP_KEEP_MONTHLY MODELKEEP_VERIFY_SLICES MODELKEEP_NIGHTLY_LOG MODELKEEP_BACKUP_MANAGER)
 
 # Reads KEY=VALUE lines for known keys only, without running the file as shell code;
@@ -101,6 +103,16 @@ say "start: root $root, models ${MODELKEEP_MODELS:-(all)}, verifying slice $slic
 for_models verify --all --subset "$slice/$slices" >> "$log" 2>&1 \
   || fail "verification of slice $slice/$slices found problems"
 
+case "${MODELKEEP_OFFSITE:-no}" in
+  yes)
+    say "offsite: pushing new verified backups, checking repository slice $slice/$slices"
+    for_models push --all >> "$log" 2>&1 || fail "pushing backups off the machine failed"
+    for_models offsite verify --subset "$slice/$slices" >> "$log" 2>&1 || fail "verification of the remote copies failed"
+    ;;
+  no) ;;
+  *) fail "MODELKEEP_OFFSITE must be yes or no, not '$MODELKEEP_OFFSITE'" ;;
+esac
+
 policy=()
 [ -n "${MODELKEEP_RETENTION_DAYS:-}" ] && policy+=(--retention-days "$MODELKEEP_RETENTION_DAYS")
 [ -n "${MODELKEEP_KEEP_LAST:-}" ] && policy+=(--keep-last "$MODELKEEP_KEEP_LAST")
@@ -111,6 +123,7 @@ if [ ${#policy[@]} -eq 0 ]; then
   say "no retention policy set: cleanup skipped"
 else
   say "cleanup ${policy[*]}"
+  [ "${MODELKEEP_OFFSITE:-no}" = yes ] && policy+=(--require-offsite)
   for_models cleanup "${policy[@]}" --execute >> "$log" 2>&1 || fail "cleanup failed"
 fi
 say "done"

@@ -440,15 +440,37 @@ BackupCheck verify_backup(const BackupInfo& backup, Hashing hashing, util::Progr
   return result;
 }
 
-void record_verification(const BackupInfo& backup, const BackupCheck& check)
+namespace {
+
+json read_backup_json(const BackupInfo& backup)
 {
   const fs::path path = backup.path / k_backup_manifest;
   json doc = json::parse(util::read_file(path), nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
     malformed(path, "not a JSON object");
   }
-  doc["verification"] = verification_record(check);
-  util::write_file_atomic(path, doc.dump(2) + '\n', 0644, backup.path.parent_path());
+  return doc;
+}
+
+} // namespace
+
+void update_backup_record(const BackupInfo& backup, const std::string& key, const json& value)
+{
+  json doc = read_backup_json(backup);
+  doc[key] = value;
+  util::write_file_atomic(backup.path / k_backup_manifest, doc.dump(2) + '\n', 0644,
+                          backup.path.parent_path());
+}
+
+json read_backup_record(const BackupInfo& backup, const std::string& key)
+{
+  const json doc = read_backup_json(backup);
+  return doc.contains(key) ? doc[key] : json(nullptr);
+}
+
+void record_verification(const BackupInfo& backup, const BackupCheck& check)
+{
+  update_backup_record(backup, "verification", verification_record(check));
 }
 
 void remove_backup(const BackupInfo& backup)

@@ -4,6 +4,7 @@
 #include "util/clock.hpp"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -118,6 +119,12 @@ struct BackupCheck {
 
 /// Rewrites the backup's backup.json atomically with this verification as its record.
 void record_verification(const BackupInfo& backup, const BackupCheck& check);
+
+/// Rewrites the backup's backup.json atomically with `value` under `key`, every other key kept.
+void update_backup_record(const BackupInfo& backup, const std::string& key, const nlohmann::json& value);
+
+/// The value under `key` in the backup's backup.json, or null.
+[[nodiscard]] nlohmann::json read_backup_record(const BackupInfo& backup, const std::string& key);
 
 /// Removes a backup: renamed to a temporary name first (it disappears at once), then deleted.
 void remove_backup(const BackupInfo& backup);
