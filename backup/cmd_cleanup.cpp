@@ -128,16 +128,21 @@ void run(const CleanupArgs& args, const GlobalOptions& options)
 
 } // namespace
 
+void add_policy_options(CLI::App& cmd, core::RetentionPolicy& policy, const std::string& what)
+{
+  cmd.add_option("--retention-days", policy.within_days, "Keep every " + what + " newer than N days");
+  cmd.add_option("--keep-last", policy.keep_last, "Keep the N newest (per type and source)");
+  cmd.add_option("--keep-daily", policy.keep_daily, "Keep the newest of each of the last N days");
+  cmd.add_option("--keep-weekly", policy.keep_weekly, "Keep the newest of each of the last N weeks");
+  cmd.add_option("--keep-monthly", policy.keep_monthly, "Keep the newest of each of the last N months");
+}
+
 void add_cleanup(CLI::App& app, const GlobalOptions& options)
 {
   auto args = std::make_shared<CleanupArgs>();
   auto* cmd = app.add_subcommand(
     "cleanup", "Apply a retention policy (rules ORed, like restic forget); a dry run unless --execute");
-  cmd->add_option("--retention-days", args->policy.within_days, "Keep every backup newer than N days");
-  cmd->add_option("--keep-last", args->policy.keep_last, "Keep the N newest (per type and source)");
-  cmd->add_option("--keep-daily", args->policy.keep_daily, "Keep the newest of each of the last N days");
-  cmd->add_option("--keep-weekly", args->policy.keep_weekly, "Keep the newest of each of the last N weeks");
-  cmd->add_option("--keep-monthly", args->policy.keep_monthly, "Keep the newest of each of the last N months");
+  add_policy_options(*cmd, args->policy, "backup");
   cmd->add_option("--type", args->type, "Only consider backups of this type");
   cmd->add_flag("--all-models", args->all_models, "Apply the policy to every model in the root, each on its own");
   cmd->add_flag("--require-offsite", args->require_offsite,

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 
@@ -27,7 +28,7 @@ void print_table(const std::vector<core::BackupEntry>& entries)
     const auto& info = *entry.info;
     const std::string status = info.verification_result.empty() ? "never verified" : info.verification_result;
     std::printf("%-18s %-40s %-19s %6zu %10s %-7s %-14s %s\n", info.type.c_str(), info.name.c_str(),
-                short_time(info.created_at).c_str(), info.manifest.file_count(),
+                util::readable_utc(info.created_at).c_str(), info.manifest.file_count(),
                 util::human_size(info.manifest.total_size()).c_str(), std::string(core::format_name(info.format)).c_str(),
                 status.c_str(), info.reason.c_str());
   }

@@ -225,13 +225,7 @@ json verify_one_copy(const Context& context, const core::Store& store, const cor
 
 void run_verify(const VerifyArgs& args, const GlobalOptions& options)
 {
-  const auto parts = util::split(args.subset, '/');
-  std::uint64_t n = 0;
-  std::uint64_t t = 0;
-  if (parts.size() != 2 || !util::parse_uint(parts[0], n) || !util::parse_uint(parts[1], t) || n < 1 || n > t ||
-      t > 10000) {
-    throw Error(ExitCode::usage, "invalid --subset '" + args.subset + "': use n/t with 1 <= n <= t, e.g. 3/7");
-  }
+  const auto [n, t] = parse_subset(args.subset);
   if (args.all_models && args.backup) {
     throw Error(ExitCode::usage, "--backup names one model's backup; it does not go with --all-models");
   }
@@ -243,7 +237,7 @@ void run_verify(const VerifyArgs& args, const GlobalOptions& options)
     const std::string shown = remote.restic.config().shown_repository();
     if (checked.insert(remote.restic.config().repository).second) {
       context.note("checking " + shown + " (restic check, reading pack data " + args.subset + ")");
-      remote.restic.check(static_cast<unsigned>(n), static_cast<unsigned>(t));
+      remote.restic.check(n, t);
       doc["checked"].push_back(shown);
     }
     if (!args.no_restore) {
@@ -426,11 +420,7 @@ void add_offsite(CLI::App& app, const GlobalOptions& options)
   auto forget = std::make_shared<ForgetArgs>();
   auto* forget_cmd = offsite->add_subcommand(
       "forget", "Remote retention with cleanup's policy flags (restic forget, then prune); a dry run unless --execute");
-  forget_cmd->add_option("--retention-days", forget->policy.within_days, "Keep every copy newer than N days");
-  forget_cmd->add_option("--keep-last", forget->policy.keep_last, "Keep the N newest (per type and source)");
-  forget_cmd->add_option("--keep-daily", forget->policy.keep_daily, "Keep the newest of each of the last N days");
-  forget_cmd->add_option("--keep-weekly", forget->policy.keep_weekly, "Keep the newest of each of the last N weeks");
-  forget_cmd->add_option("--keep-monthly", forget->policy.keep_monthly, "Keep the newest of each of the last N months");
+  add_policy_options(*forget_cmd, forget->policy, "copy");
   forget_cmd->add_option("--type", forget->type, "Only consider copies of this type");
   forget_cmd->add_flag("--execute", forget->execute, "Really forget and prune (default: only print the plan)");
   forget_cmd->callback([forget, repo, &options] {

@@ -19,7 +19,8 @@ struct VerifyArgs {
   std::string subset;
 };
 
-/// Parses "n/t" with 1 <= n <= t.
+} // namespace
+
 std::pair<unsigned, unsigned> parse_subset(const std::string& text)
 {
   const auto parts = util::split(text, '/');
@@ -31,6 +32,8 @@ std::pair<unsigned, unsigned> parse_subset(const std::string& text)
   }
   return {static_cast<unsigned>(n), static_cast<unsigned>(t)};
 }
+
+namespace {
 
 std::vector<core::BackupInfo> selected(const core::Store& store, const VerifyArgs& args)
 {

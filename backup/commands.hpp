@@ -2,6 +2,7 @@
 
 #include "app/cli.hpp"
 #include "core/backup.hpp"
+#include "core/retention.hpp"
 
 #include <set>
 #include <string>
@@ -21,12 +22,15 @@ void add_cleanup(CLI::App& app, const GlobalOptions& options);
 void add_delete(CLI::App& app, const GlobalOptions& options);
 void add_offsite(CLI::App& app, const GlobalOptions& options);
 
+/// The retention flags shared by cleanup and offsite forget (`what`: "backup", "copy").
+void add_policy_options(CLI::App& cmd, core::RetentionPolicy& policy, const std::string& what);
+
+/// Parses --subset "n/t" with 1 <= n <= t <= 10000; Error(usage) otherwise.
+[[nodiscard]] std::pair<unsigned, unsigned> parse_subset(const std::string& text);
+
 /// The ids of every modelkeep snapshot in the store's restic repository (taking the offsite lock).
 [[nodiscard]] std::set<std::string> remote_snapshot_ids(const Context& context, const core::Store& store,
                                                         const std::optional<std::string>& repo);
-
-/// "2025-11-16 14:30:00" from "2025-11-16T14:30:00Z".
-[[nodiscard]] std::string short_time(const std::string& iso);
 
 /// The summary of a backup used in JSON output.
 [[nodiscard]] nlohmann::json backup_json(const core::BackupInfo& info);

@@ -2,11 +2,6 @@
 
 namespace modelkeep::backup {
 
-std::string short_time(const std::string& iso)
-{
-  return iso.size() == 20 ? iso.substr(0, 10) + ' ' + iso.substr(11, 8) : iso;
-}
-
 nlohmann::json backup_json(const core::BackupInfo& info)
 {
   return {{"id", info.id()},
