@@ -70,7 +70,7 @@ void run(const BackupArgs& args, const GlobalOptions& options)
   context.note("verified: " + std::to_string(record.manifest.file_count()) + " files, " +
                util::human_size(record.manifest.total_size()) + ", read back from disk and checked (count, sizes, " +
                "SHA-256, " + std::to_string(request.critical_files.size()) + " critical files)");
-  context.emit(backup_json(core::load_backup(record.path)), [] {});
+  context.emit(core::load_backup(record.path).to_json(), [] {});
 }
 
 } // namespace

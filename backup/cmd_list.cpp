@@ -39,14 +39,7 @@ void run(const std::optional<std::string>& type, const GlobalOptions& options)
   const Context context(options);
   const core::Store store = context.store();
   const auto entries = core::list_backups(store, type);
-  nlohmann::json doc = {{"root", store.root().string()}, {"backups", nlohmann::json::array()}};
-  for (const auto& entry : entries) {
-    doc["backups"].push_back(entry.info ? backup_json(*entry.info)
-                                        : nlohmann::json{{"id", entry.type + '/' + entry.name},
-                                                         {"path", entry.path.string()},
-                                                         {"error", entry.error}});
-  }
-  context.emit(doc, [&] { print_table(entries); });
+  context.emit(core::backups_document(store, entries), [&] { print_table(entries); });
   for (const auto& entry : entries) {
     if (!entry.info) {
       throw Error(ExitCode::malformed, entry.error);

@@ -32,7 +32,5 @@ void add_policy_options(CLI::App& cmd, core::RetentionPolicy& policy, const std:
 [[nodiscard]] std::set<std::string> remote_snapshot_ids(const Context& context, const core::Store& store,
                                                         const std::optional<std::string>& repo);
 
-/// The summary of a backup used in JSON output.
-[[nodiscard]] nlohmann::json backup_json(const core::BackupInfo& info);
 
 }  // namespace modelkeep::backup

@@ -1,25 +1,5 @@
 #include "commands.hpp"
 
-namespace modelkeep::backup {
-
-nlohmann::json backup_json(const core::BackupInfo& info)
-{
-  return {{"id", info.id()},
-          {"path", info.path.string()},
-          {"type", info.type},
-          {"name", info.name},
-          {"source", info.source},
-          {"reason", info.reason},
-          {"created_at", info.created_at},
-          {"format", core::format_name(info.format)},
-          {"file_count", info.manifest.file_count()},
-          {"total_size", info.manifest.total_size()},
-          {"status", info.verification_result.empty() ? "never verified" : info.verification_result},
-          {"verified_at", info.verified_at}};
-}
-
-}  // namespace modelkeep::backup
-
 int main(int argc, char** argv)
 {
   using namespace modelkeep;

@@ -14,6 +14,7 @@ base_packages=(
   libssl-dev nlohmann-json3-dev libcli11-dev doctest-dev libarchive-dev
   bats jq zstd util-linux
   restic openssh-sftp-server
+  libboost-dev curl
   libtorch-dev libopenblas0-pthread
 )
 

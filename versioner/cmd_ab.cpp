@@ -2,6 +2,7 @@
 #include "core/ab.hpp"
 #include "core/registry.hpp"
 #include "core/version_ops.hpp"
+#include "documents.hpp"
 #include "observation_args.hpp"
 #include "util/error.hpp"
 
@@ -170,9 +171,9 @@ void run_route(const AbArgs& args, const GlobalOptions& options)
   const Context context(options);
   const core::Store store = open_store(context);
   const auto route = core::route_ab(store, args.id, args.user);
-  context.emit(
-      {{"test", args.id}, {"variant", route.variant}, {"version", route.version}, {"adapter", route.adapter}},
-      [&] { std::cout << route.variant << '\t' << route.version << '\t' << route.adapter.string() << '\n'; });
+  context.emit(ab_route_document(args.id, route), [&] {
+    std::cout << route.variant << '\t' << route.version << '\t' << route.adapter.string() << '\n';
+  });
 }
 
 void run_record(const AbArgs& args, const GlobalOptions& options)
@@ -181,11 +182,7 @@ void run_record(const AbArgs& args, const GlobalOptions& options)
   const auto observation = args.observation.observation();
   const core::Store store = open_store(context);
   core::record_ab(store, args.id, args.variant, observation);
-  json doc = observation.to_json();
-  doc["test"] = args.id;
-  doc["variant"] = args.variant;
-  doc["recorded"] = true;
-  context.emit(doc, [] {});
+  context.emit(ab_record_document(args.id, args.variant, observation), [] {});
 }
 
 void print_variant(const char* label, const std::string& version, const core::ObservationSummary& s)

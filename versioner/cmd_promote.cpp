@@ -35,11 +35,19 @@ void run_promote(const PromoteArgs& args, const GlobalOptions& options)
   const auto version = core::resolve_version(store, ref);
   core::require_verified(version, "promote", context.progress());
   const auto previous = core::stage_holder(store, args.stage);
-  (void)core::move_stage(store, args.stage, version, "promote", args.reason);
+  const bool changed = previous != version.name;
+  if (changed) {
+    (void)core::move_stage(store, args.stage, version, "promote", args.reason);
+  }
   context.emit({{"stage", args.stage},
                 {"from", previous ? nlohmann::json(*previous) : nlohmann::json(nullptr)},
-                {"to", version.name}},
+                {"to", version.name},
+                {"changed", changed}},
                [&] {
+                 if (!changed) {
+                   std::cout << args.stage << " already points to " << version.name << "; nothing changed\n";
+                   return;
+                 }
                  std::cout << args.stage << ": " << (previous ? *previous : std::string("(none)")) << " -> "
                            << version.name << '\n';
                });

@@ -27,5 +27,6 @@ void add_gc(CLI::App& app, const GlobalOptions& options);
 void add_diff(CLI::App& app, const GlobalOptions& options);
 void add_ab(CLI::App& app, const GlobalOptions& options);
 void add_monitor(CLI::App& app, const GlobalOptions& options);
+void add_serve(CLI::App& app, const GlobalOptions& options);
 
 } // namespace modelkeep::versioner

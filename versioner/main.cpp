@@ -23,5 +23,6 @@ int main(int argc, char** argv)
                          versioner::add_diff(app, options);
                          versioner::add_ab(app, options);
                          versioner::add_monitor(app, options);
+                         versioner::add_serve(app, options);
                        });
 }

@@ -248,6 +248,34 @@ std::string string_field(const json& doc, const char* key, const fs::path& origi
 
 } // namespace
 
+json BackupInfo::to_json() const
+{
+  return {{"id", id()},
+          {"path", path.string()},
+          {"type", type},
+          {"name", name},
+          {"source", source},
+          {"reason", reason},
+          {"created_at", created_at},
+          {"format", format_name(format)},
+          {"file_count", manifest.file_count()},
+          {"total_size", manifest.total_size()},
+          {"status", verification_result.empty() ? "never verified" : verification_result},
+          {"verified_at", verified_at}};
+}
+
+json backups_document(const Store& store, const std::vector<BackupEntry>& entries)
+{
+  json doc = {{"root", store.root().string()}, {"model", store.model()}, {"backups", json::array()}};
+  for (const auto& entry : entries) {
+    doc["backups"].push_back(entry.info ? entry.info->to_json()
+                                        : json{{"id", entry.type + '/' + entry.name},
+                                               {"path", entry.path.string()},
+                                               {"error", entry.error}});
+  }
+  return doc;
+}
+
 BackupInfo load_backup(const fs::path& dir)
 {
   const fs::path path = dir / k_backup_manifest;

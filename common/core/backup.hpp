@@ -83,6 +83,9 @@ struct BackupInfo {
   [[nodiscard]] fs::path data_path() const;
   /// "TYPE/NAME", how commands name it.
   [[nodiscard]] std::string id() const { return type + '/' + name; }
+
+  /// The summary printed by `list --json` and served by the HTTP API.
+  [[nodiscard]] nlohmann::json to_json() const;
 };
 
 /// Reads <dir>/backup.json; throws Error(malformed) naming the file on bad input.
@@ -101,6 +104,9 @@ struct BackupEntry {
 /// then name; `type` restricts the list to one type.
 [[nodiscard]] std::vector<BackupEntry> list_backups(const Store& store,
                                                     const std::optional<std::string>& type);
+
+/// `backup-manager list --json`'s document: {"root", "model", "backups": [to_json() or {id, path, error}]}.
+[[nodiscard]] nlohmann::json backups_document(const Store& store, const std::vector<BackupEntry>& entries);
 
 /// The backup a user named: a path, TYPE/NAME, or a bare directory name (unique across types).
 /// Throws Error(not_found) or Error(usage) for an ambiguous name.

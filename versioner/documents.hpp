@@ -1,0 +1,31 @@
+#pragma once
+
+// JSON documents that both the CLI (--json) and the HTTP API produce, built in one place so
+// that one schema serves both.
+
+#include "core/ab.hpp"
+#include "core/observation.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace modelkeep::versioner {
+
+/// `ab route --json`: the variant, version and adapter chosen for one request.
+inline nlohmann::json ab_route_document(const std::string& test, const core::AbRoute& route)
+{
+  return {{"test", test}, {"variant", route.variant}, {"version", route.version}, {"adapter", route.adapter}};
+}
+
+/// `ab record --json`: the recorded observation.
+inline nlohmann::json ab_record_document(const std::string& test, const std::string& variant,
+                                         const core::Observation& observation)
+{
+  nlohmann::json doc = observation.to_json();
+  doc["test"] = test;
+  doc["variant"] = variant;
+  doc["recorded"] = true;
+  return doc;
+}
+
+} // namespace modelkeep::versioner

@@ -1,0 +1,62 @@
+#pragma once
+
+// The registry over HTTP: /api/v1/... routes, the dashboard at /, authentication, Host
+// checks and RFC 9457 problem documents.
+
+#include "serve/http.hpp"
+
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace modelkeep::serve {
+
+namespace fs = std::filesystem;
+
+struct ApiOptions {
+  fs::path root;       ///< the store root
+  fs::path token_file; ///< holds the bearer token (created at first start)
+  fs::path program;    ///< this model-versioner, run for the CLI-backed routes
+  Endpoint endpoint;   ///< for the Host check
+  unsigned port = 0;   ///< the bound port
+  double lock_timeout_seconds = 30;
+};
+
+/// A response with an RFC 9457 problem document: {"type", "title", "status", "code", "detail"}.
+[[nodiscard]] Response problem(http::status status, const std::string& code, const std::string& detail);
+
+/// The token in `path`, created first (256 random bits, hex, O_EXCL, mode 0600) if there is
+/// none. Error(refused) if the file can be read by others than its owner.
+[[nodiscard]] std::string load_or_create_token(const fs::path& path);
+
+class Api {
+public:
+  explicit Api(ApiOptions options);
+
+  /// Answers one request; never throws for bad input (problem documents instead).
+  [[nodiscard]] Response handle(const Request& request, const Peer& peer);
+
+  /// The dashboard address with a one-time login code, to print at start.
+  [[nodiscard]] std::string login_url() const;
+
+  /// Whether read routes need a token too (the server listens beyond loopback).
+  [[nodiscard]] bool reads_need_token() const noexcept { return m_reads_need_token; }
+
+private:
+  struct Call;
+  [[nodiscard]] Response route(const Call& call);
+  [[nodiscard]] bool host_allowed(const Request& request, const Peer& peer) const;
+  [[nodiscard]] bool authorised(const Request& request) const;
+  [[nodiscard]] Response login(const std::string& code);
+
+  ApiOptions m_options;
+  std::string m_token;
+  std::set<std::string> m_hosts;
+  bool m_reads_need_token = false;
+  mutable std::mutex m_mutex; ///< guards the two below
+  std::string m_login_code;
+  std::set<std::string> m_sessions;
+};
+
+} // namespace modelkeep::serve
