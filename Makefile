@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 SANITIZE ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: build deps configure demo test bench fuzz torture test-sanitize tidy install clean format
+.PHONY: build deps configure demo test test-browser bench fuzz torture test-sanitize tidy install clean format
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -27,6 +27,11 @@ test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 	@if [ "$(CI)" = true ] && [ -z "$(SANITIZE)" ]; then $(MAKE) test-sanitize; fi
 
+# The dashboard in headless chromium (installed here; `make test` runs it when chromium is there).
+test-browser: build
+	scripts/install-deps.sh --browser
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -R cli_browser
+
 # Benchmarks (not tests): each against a reference run in the same invocation; about 8
 # minutes on 2 cores. Table and bench/results/latest.json, plot in bench/results/throughput.png.
 bench: build
@@ -36,6 +41,7 @@ bench: build
 	$(BUILD_DIR)/bench/merge_bench $(BUILD_DIR)/consolidate/consolidate-model $(BUILD_DIR)/bench-work bench/results/merge.json
 	$(BUILD_DIR)/bench/list_bench $(BUILD_DIR)/versioner/model-versioner $(BUILD_DIR)/bench-work bench/results/list.json
 	$(BUILD_DIR)/bench/record_bench $(BUILD_DIR)/bench-work bench/results/record.json
+	bench/serve_bench.sh $(abspath $(BUILD_DIR))/versioner/model-versioner $(abspath $(BUILD_DIR))/bench-work $(abspath bench/results)/serve.json
 	$(BUILD_DIR)/bench/bench_report bench/results
 
 # libFuzzer (clang, ASan, UBSan) on every fuzz target for FUZZ_SECONDS each; new inputs that

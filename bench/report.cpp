@@ -96,7 +96,7 @@ int main(int argc, char** argv)
   const fs::path dir = argc > 1 ? argv[1] : "bench/results";
   json latest = {{"rows", json::array()}};
   json curve;
-  for (const char* name : {"store", "merge", "list", "record"}) {
+  for (const char* name : {"store", "merge", "list", "record", "serve"}) {
     const json doc = read_json(dir / (std::string(name) + ".json"));
     if (!doc.is_object()) {
       continue;
@@ -128,6 +128,13 @@ int main(int argc, char** argv)
     for (const auto& row : latest["record"].value("records", json::array())) {
       std::printf("| %s | %s | %s |\n", row.value("work", "").c_str(), number(row["records_per_second"], "%.0f").c_str(),
                   number(row["us_per_record"], "%.1f").c_str());
+    }
+  }
+  if (latest.contains("serve")) {
+    std::printf("\n| HTTP API on loopback (wrk, 16 connections) | requests/s | p99 ms |\n|---|---|---|\n");
+    for (const auto& row : latest["serve"].value("requests", json::array())) {
+      std::printf("| %s | %s | %s |\n", row.value("work", "").c_str(),
+                  number(row["requests_per_second"], "%.0f").c_str(), number(row["p99_ms"], "%.2f").c_str());
     }
   }
   std::ofstream(dir / "latest.json") << latest.dump(2) << '\n';

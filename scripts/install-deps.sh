@@ -3,10 +3,11 @@
 # Idempotent and non-interactive: packages already installed are left alone, and
 # apt-get runs (after one `apt-get update`) only when something is missing.
 #
-# usage: scripts/install-deps.sh [--check] [--bench] [--fuzz]
+# usage: scripts/install-deps.sh [--check] [--bench] [--fuzz] [--browser]
 #   --check   only report what is missing (exit 1 if anything is)
-#   --bench   also what `make bench` needs (gnuplot for the plots, openssl and tar for the references)
+#   --bench   also what `make bench` needs (gnuplot for the plots, openssl and tar for the references, wrk)
 #   --fuzz    also what `make fuzz` and `make tidy` need (clang, its libFuzzer and sanitizer runtimes, clang-tidy)
+#   --browser also what `make test-browser` needs (chromium, python3 to drive it)
 set -euo pipefail
 
 base_packages=(
@@ -18,8 +19,9 @@ base_packages=(
   libtorch-dev libopenblas0-pthread
 )
 
-bench_packages=(gnuplot-nox openssl tar coreutils)
+bench_packages=(gnuplot-nox openssl tar coreutils wrk)
 fuzz_packages=(clang libclang-common-14-dev clang-tidy)
+browser_packages=(chromium python3)
 
 check_only=no
 packages=("${base_packages[@]}")
@@ -28,7 +30,8 @@ for arg in "$@"; do
     --check) check_only=yes ;;
     --bench) packages+=("${bench_packages[@]}") ;;
     --fuzz) packages+=("${fuzz_packages[@]}") ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --browser) packages+=("${browser_packages[@]}") ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-deps.sh: error: unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -598,7 +598,10 @@ Response Api::route(const Call& call)
     store.require_exists();
     const std::string variant = required_text(body, "variant");
     const auto observation = observation_from(body, {"variant"});
-    core::record_ab(store, s[1], variant, observation);
+    {
+      const std::lock_guard queue(m_record_mutex);
+      core::record_ab(store, s[1], variant, observation);
+    }
     return json_response(versioner::ab_record_document(s[1], variant, observation));
   }
   if (call.is("GET", {"ab", "*", "status"})) {
@@ -633,7 +636,10 @@ Response Api::route(const Call& call)
     core::RecordOptions options;
     options.lock_timeout =
         std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000));
-    return json_response(core::record_prediction(store, s[1], observation_from(body, {}), options).to_json());
+    options.cache = &m_monitor_cache;
+    const auto observation = observation_from(body, {});
+    const std::lock_guard queue(m_record_mutex);
+    return json_response(core::record_prediction(store, s[1], observation, options).to_json());
   }
   if (call.is("GET", {"monitor", "*", "status"})) {
     return cli({"monitor", "status", "--stage=" + s[1]});

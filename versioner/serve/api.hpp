@@ -3,6 +3,7 @@
 // The registry over HTTP: /api/v1/... routes, the dashboard at /, authentication, Host
 // checks and RFC 9457 problem documents.
 
+#include "core/monitor.hpp"
 #include "serve/http.hpp"
 
 #include <filesystem>
@@ -54,6 +55,9 @@ private:
   std::string m_token;
   std::set<std::string> m_hosts;
   bool m_reads_need_token = false;
+  core::MonitorCache m_monitor_cache; ///< predictions already parsed, per stage log (thread-safe)
+  /// Records queue here rather than on the file lock, whose polling is unfair under load.
+  std::mutex m_record_mutex;
   mutable std::mutex m_mutex; ///< guards the two below
   std::string m_login_code;
   std::set<std::string> m_sessions;

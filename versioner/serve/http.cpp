@@ -11,6 +11,8 @@
 #include <csignal>
 #include <cstring>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <semaphore>
 #include <sys/socket.h>
@@ -292,6 +294,12 @@ void Server::run(bool handle_signals)
       (void)::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       ::close(fd);
       continue;
+    }
+    if (!m_endpoint.is_unix()) {
+      // Beast writes a response's header and body in separate sends: without this, Nagle's
+      // algorithm holds the body back until the client's delayed ACK (40 ms).
+      const int yes = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
     }
     ++active;
     std::thread([this, fd, &active] {
