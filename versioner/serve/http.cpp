@@ -30,6 +30,12 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 std::atomic<bool> s_signalled{false};
+std::atomic<bool> s_stop{false};
+
+bool stopping()
+{
+  return s_stop.load() || s_signalled.load();
+}
 
 extern "C" void on_stop_signal(int /*signal*/)
 {
@@ -225,8 +231,6 @@ std::string busy_response()
          std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
-std::atomic<bool> s_stop{false};
-
 } // namespace
 
 Endpoint Endpoint::parse(const std::string& text)
@@ -281,7 +285,7 @@ void Server::run(bool handle_signals)
   }
   std::atomic<unsigned> active{0};
   const std::string busy = busy_response();
-  while (!s_stop.load() && !s_signalled.load()) {
+  while (!stopping()) {
     pollfd pfd{m_listen_fd, POLLIN, 0};
     if (::poll(&pfd, 1, 200) <= 0) {
       continue;
@@ -362,7 +366,7 @@ void Server::serve_connection(int fd)
     http::write(stream, response, ec);
     return !ec && keep_alive;
   };
-  while (!s_stop.load() && !s_signalled.load()) {
+  while (!stopping()) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(m_limits.header_bytes));
     parser.body_limit(m_limits.body_bytes);
