@@ -124,7 +124,8 @@ private:
     while (true) {
       const auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(m_deadline - Clock::now()).count();
-      if (left <= 0) {
+      // A server that stops does not wait for idle clients (but finishes writing its answers).
+      if (left <= 0 || (events == POLLIN && stopping())) {
         ec = beast::error::timeout;
         return false;
       }
