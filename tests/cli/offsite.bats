@@ -218,3 +218,14 @@ SH
   grep -q "offsite: pushing" models/.modelkeep/nightly.log
   run -1 env MODELKEEP_OFFSITE=maybe MODELKEEP_BACKUP_MANAGER="$BM" "$MODELKEEP_SOURCE_DIR/scripts/nightly-retention.sh"
 }
+
+@test "every restic call is bounded by the timeout" {
+  bm backup adapter --type nightly -q >/dev/null
+  printf '#!/bin/sh\nsleep 30\n' > slow-restic && chmod +x slow-restic
+  start=$(date +%s)
+  MODELKEEP_RESTIC="$WORK/slow-restic" MODELKEEP_RESTIC_TIMEOUT=1 run -1 bm push --all
+  assert_output_contains "timed out after"
+  assert_output_contains "MODELKEEP_RESTIC_TIMEOUT"
+  [ $(( $(date +%s) - start )) -lt 15 ]
+  MODELKEEP_RESTIC_TIMEOUT=soon run -2 bm push --all
+}
