@@ -214,13 +214,21 @@ json verify_one_copy(const Context& context, const core::Store& store, const cor
                                         " does not match its manifest: " + util::join(check.problems, "; "));
     }
   });
+  return {{"model", store.model()}, {"id", copy->backup_id()}, {"snapshot", copy->short_id},
+          {"snapshot_id", copy->id}, {"ok", true}};
+}
+
+/// Notes a verified remote copy in its local backup's record, if the backup is still there.
+/// Called without the offsite lock: the lock order is a model's lock, then the offsite lock.
+void record_verified_copy(const Context& context, const core::Store& store, const json& restored)
+{
   const auto lock = context.lock(store, "offsite verify");
   try {
-    core::record_remote_verification(core::resolve_backup(store, copy->backup_id()), copy->id);
+    core::record_remote_verification(core::resolve_backup(store, restored["id"].get<std::string>()),
+                                     restored["snapshot_id"].get<std::string>());
   } catch (const Error& e) {
     util::log_step(std::string("no local backup to record the verification in: ") + e.what());
   }
-  return {{"model", store.model()}, {"id", copy->backup_id()}, {"snapshot", copy->short_id}, {"ok", true}};
 }
 
 void run_verify(const VerifyArgs& args, const GlobalOptions& options)
@@ -233,17 +241,23 @@ void run_verify(const VerifyArgs& args, const GlobalOptions& options)
   json doc = {{"checked", json::array()}, {"subset", args.subset}, {"restored", json::array()}};
   std::set<std::string> checked;
   for (const auto& store : context.stores(args.all_models)) {
-    const Remote remote(context, store, args.repo, "backup-manager offsite verify");
-    const std::string shown = remote.restic.config().shown_repository();
-    if (checked.insert(remote.restic.config().repository).second) {
-      context.note("checking " + shown + " (restic check, reading pack data " + args.subset + ")");
-      remote.restic.check(n, t);
-      doc["checked"].push_back(shown);
-    }
-    if (!args.no_restore) {
-      if (auto restored = verify_one_copy(context, store, remote.restic, args.backup); !restored.is_null()) {
-        doc["restored"].push_back(std::move(restored));
+    json restored;
+    {
+      const Remote remote(context, store, args.repo, "backup-manager offsite verify");
+      const std::string shown = remote.restic.config().shown_repository();
+      if (checked.insert(remote.restic.config().repository).second) {
+        context.note("checking " + shown + " (restic check, reading pack data " + args.subset + ")");
+        remote.restic.check(n, t);
+        doc["checked"].push_back(shown);
       }
+      if (!args.no_restore) {
+        restored = verify_one_copy(context, store, remote.restic, args.backup);
+      }
+    }
+    if (!restored.is_null()) {
+      record_verified_copy(context, store, restored);
+      restored.erase("snapshot_id");
+      doc["restored"].push_back(std::move(restored));
     }
   }
   context.emit(doc, [&] {
