@@ -140,10 +140,13 @@ new_version() {
 @test "events survive concurrent promoters" {
   new_version 0.9; new_version 0.91
   for p in 1 2; do
-    (for i in $(seq 10); do "$MV" promote "$p" -q >/dev/null 2>&1 || exit 1; done) &
+    (for i in $(seq 10); do "$MV" promote "$p" --json 2>/dev/null | jq -r .changed >> "changes.$p" || exit 1; done) &
   done
   wait
-  [ "$(grep -c '"promote"' models/versions/events.jsonl)" = 20 ]
+  # Every promote that moved the stage (a promote of the current holder changes nothing) logged
+  # exactly one event.
+  [ "$(cat changes.1 changes.2 | wc -l)" = 20 ]
+  [ "$(grep -c '"promote"' models/versions/events.jsonl)" = "$(cat changes.1 changes.2 | grep -c true)" ]
   jq -c . models/versions/events.jsonl > /dev/null
   run -0 mv_ verify
 }
