@@ -69,14 +69,10 @@ public:
     return 0;
   }
 
+  // The stream concepts want throwing overloads too.
   template <class Buffers> std::size_t read_some(const Buffers& buffers)
   {
-    beast::error_code ec;
-    const auto n = read_some(buffers, ec);
-    if (ec) {
-      throw beast::system_error(ec);
-    }
-    return n;
+    return or_throw([&](beast::error_code& ec) { return read_some(buffers, ec); });
   }
 
   template <class Buffers> std::size_t write_some(const Buffers& buffers, beast::error_code& ec)
@@ -100,15 +96,20 @@ public:
 
   template <class Buffers> std::size_t write_some(const Buffers& buffers)
   {
+    return or_throw([&](beast::error_code& ec) { return write_some(buffers, ec); });
+  }
+
+private:
+  template <class Operation> static std::size_t or_throw(Operation operation)
+  {
     beast::error_code ec;
-    const auto n = write_some(buffers, ec);
+    const std::size_t n = operation(ec);
     if (ec) {
       throw beast::system_error(ec);
     }
     return n;
   }
 
-private:
   template <class Buffers> static auto first_nonempty(const Buffers& buffers)
   {
     for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it) {
@@ -116,7 +117,8 @@ private:
         return *it;
       }
     }
-    return *net::buffer_sequence_begin(buffers);
+    using Buffer = std::decay_t<decltype(*net::buffer_sequence_begin(buffers))>;
+    return Buffer{}; // an empty sequence, or only empty buffers: nothing to do
   }
 
   bool wait(short events, beast::error_code& ec)
