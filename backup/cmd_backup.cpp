@@ -1,5 +1,5 @@
 #include "commands.hpp"
-#include "core/events.hpp"
+#include "core/layout/events.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 

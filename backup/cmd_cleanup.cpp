@@ -1,8 +1,8 @@
 #include "commands.hpp"
 #include "util/failpoint.hpp"
-#include "core/backup_ops.hpp"
-#include "core/events.hpp"
-#include "core/offsite.hpp"
+#include "core/backup/cleanup.hpp"
+#include "core/layout/events.hpp"
+#include "core/backup/offsite.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 

@@ -1,5 +1,5 @@
 #include "commands.hpp"
-#include "core/backup_ops.hpp"
+#include "core/backup/cleanup.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 

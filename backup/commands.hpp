@@ -1,8 +1,8 @@
 #pragma once
 
 #include "app/cli.hpp"
-#include "core/backup.hpp"
-#include "core/retention.hpp"
+#include "core/backup/backup.hpp"
+#include "core/backup/retention.hpp"
 
 #include <set>
 #include <string>

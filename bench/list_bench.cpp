@@ -2,8 +2,8 @@
 // metadata.json and from a fresh versions/registry.json index.
 #include "rows.hpp"
 
-#include "core/store.hpp"
-#include "core/version.hpp"
+#include "core/layout/store.hpp"
+#include "core/versions/version.hpp"
 #include "util/file.hpp"
 #include "util/hash.hpp"
 

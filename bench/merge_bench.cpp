@@ -4,8 +4,8 @@
 // Each is run as its own process so that peak RSS is measured by the kernel (wait4).
 #include "rows.hpp"
 
-#include "core/numeric.hpp"
-#include "core/safetensors.hpp"
+#include "core/weights/numeric.hpp"
+#include "core/weights/safetensors.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 

@@ -1,9 +1,9 @@
 // make bench: recording predictions through the library API (modelkeep/registry.hpp), the way
 // a serving process does: monitored predictions and A/B records, from one process and from
 // 8 processes at once on one store. Reports records per second and the cost of one record.
-#include "core/ab.hpp"
-#include "core/registry.hpp"
-#include "core/version_ops.hpp"
+#include "core/telemetry/ab.hpp"
+#include "core/stages/promotion.hpp"
+#include "core/versions/version_ops.hpp"
 #include "modelkeep/registry.hpp"
 #include "util/file.hpp"
 

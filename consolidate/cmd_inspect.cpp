@@ -1,6 +1,6 @@
 #include "commands.hpp"
-#include "core/base_model.hpp"
-#include "core/lora.hpp"
+#include "core/weights/base_model.hpp"
+#include "core/weights/lora.hpp"
 #include "util/text.hpp"
 
 #include <cstdio>

@@ -1,5 +1,5 @@
 #include "commands.hpp"
-#include "core/merge_plan.hpp"
+#include "core/weights/merge_plan.hpp"
 #include "merger.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"

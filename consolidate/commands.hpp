@@ -1,7 +1,7 @@
 #pragma once
 
 #include "app/cli.hpp"
-#include "core/safetensors.hpp"
+#include "core/weights/safetensors.hpp"
 
 #include <optional>
 #include <string>

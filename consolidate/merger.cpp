@@ -1,7 +1,7 @@
 #include "merger.hpp"
 
-#include "core/manifest.hpp"
-#include "core/numeric.hpp"
+#include "core/tree/manifest.hpp"
+#include "core/weights/numeric.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/merge_plan.hpp"
+#include "core/weights/merge_plan.hpp"
 
 #include <filesystem>
 #include <map>

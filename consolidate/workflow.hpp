@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/safetensors.hpp"
+#include "core/weights/safetensors.hpp"
 
 #include <filesystem>
 #include <functional>

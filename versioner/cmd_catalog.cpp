@@ -1,6 +1,6 @@
 #include "commands.hpp"
-#include "core/catalog.hpp"
-#include "core/version_index.hpp"
+#include "core/versions/catalog.hpp"
+#include "core/versions/list_index.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"

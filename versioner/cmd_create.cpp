@@ -1,5 +1,5 @@
 #include "commands.hpp"
-#include "core/version_ops.hpp"
+#include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 

@@ -1,6 +1,6 @@
 #include "commands.hpp"
-#include "core/registry.hpp"
-#include "core/version_ops.hpp"
+#include "core/stages/promotion.hpp"
+#include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 

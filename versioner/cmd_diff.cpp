@@ -1,5 +1,5 @@
 #include "commands.hpp"
-#include "core/diff.hpp"
+#include "core/versions/diff.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 

@@ -1,6 +1,6 @@
 #include "commands.hpp"
-#include "core/registry.hpp"
-#include "core/version_index.hpp"
+#include "core/stages/promotion.hpp"
+#include "core/versions/list_index.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"

@@ -1,6 +1,6 @@
 #include "commands.hpp"
-#include "core/monitor.hpp"
-#include "core/registry.hpp"
+#include "core/telemetry/monitor.hpp"
+#include "core/stages/promotion.hpp"
 #include "observation_args.hpp"
 #include "util/error.hpp"
 

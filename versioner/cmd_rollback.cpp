@@ -1,7 +1,7 @@
 #include "commands.hpp"
-#include "core/registry.hpp"
-#include "core/rollback.hpp"
-#include "core/version_ops.hpp"
+#include "core/stages/promotion.hpp"
+#include "core/stages/rollback.hpp"
+#include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
 
 #include <iostream>

@@ -1,5 +1,5 @@
 #include "commands.hpp"
-#include "core/version.hpp"
+#include "core/versions/version.hpp"
 #include "util/text.hpp"
 
 #include <cstdio>

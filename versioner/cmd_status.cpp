@@ -1,5 +1,5 @@
 #include "commands.hpp"
-#include "core/registry.hpp"
+#include "core/stages/promotion.hpp"
 
 #include <iostream>
 #include <memory>

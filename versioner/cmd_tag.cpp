@@ -1,7 +1,7 @@
 #include "commands.hpp"
-#include "core/events.hpp"
-#include "core/version_index.hpp"
-#include "core/version_ops.hpp"
+#include "core/layout/events.hpp"
+#include "core/versions/list_index.hpp"
+#include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 

@@ -3,8 +3,8 @@
 // JSON documents that both the CLI (--json) and the HTTP API produce, built in one place so
 // that one schema serves both.
 
-#include "core/ab.hpp"
-#include "core/observation.hpp"
+#include "core/telemetry/ab.hpp"
+#include "core/telemetry/observation.hpp"
 
 #include <nlohmann/json.hpp>
 #include <string>

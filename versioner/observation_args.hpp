@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/observation.hpp"
+#include "core/telemetry/observation.hpp"
 
 #include <CLI/CLI.hpp>
 #include <optional>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "core/restore.hpp"
-#include "core/store.hpp"
+#include "core/backup/restore.hpp"
+#include "core/layout/store.hpp"
 #include "util/lockfile.hpp"
 
 #include <CLI/CLI.hpp>

@@ -1,6 +1,6 @@
 #include "modelkeep/registry.hpp"
 
-#include "core/registry.hpp"
+#include "core/stages/promotion.hpp"
 
 namespace modelkeep {
 

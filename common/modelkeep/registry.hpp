@@ -6,9 +6,9 @@
 // include path. Every call reads the store afresh, so the CLI and other processes can change
 // it at any time; errors are modelkeep::Error with the CLI's exit code in code().
 
-#include "core/ab.hpp"
-#include "core/monitor.hpp"
-#include "core/store.hpp"
+#include "core/telemetry/ab.hpp"
+#include "core/telemetry/monitor.hpp"
+#include "core/layout/store.hpp"
 #include "util/error.hpp"
 
 #include <chrono>

@@ -1,5 +1,5 @@
 // adapter_config.json as PEFT writes it, or anything else.
-#include "core/lora.hpp"
+#include "core/weights/lora.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)

@@ -1,6 +1,6 @@
 // Listing, checking and extracting a backup archive: extraction must never write outside
 // its target, whatever the archive says.
-#include "core/archive.hpp"
+#include "core/tree/archive.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)

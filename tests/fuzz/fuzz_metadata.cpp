@@ -1,7 +1,7 @@
 // A version's metadata.json and a backup's backup.json: the store's own records, which a
 // damaged disk or a careless edit can turn into anything.
-#include "core/backup.hpp"
-#include "core/version.hpp"
+#include "core/backup/backup.hpp"
+#include "core/versions/version.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)

@@ -1,5 +1,5 @@
 // A sharded model's model.safetensors.index.json (and config.json beside it).
-#include "core/base_model.hpp"
+#include "core/weights/base_model.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)

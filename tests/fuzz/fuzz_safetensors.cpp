@@ -1,5 +1,5 @@
 // The safetensors header parser and tensor bounds: a model file is untrusted input.
-#include "core/safetensors.hpp"
+#include "core/weights/safetensors.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)

@@ -2,7 +2,7 @@
 // loop written here, independently of the merger's LibTorch code.
 #include "merger.hpp"
 
-#include "core/numeric.hpp"
+#include "core/weights/numeric.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
 

@@ -1,6 +1,6 @@
 #include "modelkeep/registry.hpp"
 
-#include "core/observation.hpp"
+#include "core/telemetry/observation.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>

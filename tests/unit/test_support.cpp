@@ -1,7 +1,7 @@
 #include "test_support.hpp"
 
-#include "core/registry.hpp"
-#include "core/version_ops.hpp"
+#include "core/stages/promotion.hpp"
+#include "core/versions/version_ops.hpp"
 
 #include <cstdlib>
 #include <fstream>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/store.hpp"
+#include "core/layout/store.hpp"
 
 #include <filesystem>
 #include <string>

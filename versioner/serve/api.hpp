@@ -3,7 +3,7 @@
 // The registry over HTTP: /api/v1/... routes, the dashboard at /, authentication, Host
 // checks and RFC 9457 problem documents.
 
-#include "core/monitor.hpp"
+#include "core/telemetry/monitor.hpp"
 #include "serve/http.hpp"
 
 #include <filesystem>

@@ -1,0 +1,182 @@
+#include "core/backup/cleanup.hpp"
+
+#include "core/tree/archive.hpp"
+#include "core/layout/events.hpp"
+#include "core/layout/store.hpp"
+#include "util/clock.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/hash.hpp"
+#include "util/log.hpp"
+#include "util/progress.hpp"
+#include "util/text.hpp"
+
+#include <nlohmann/json.hpp>
+#include <tuple>
+
+namespace modelkeep::core {
+
+using nlohmann::json;
+
+RestoreResult restore_backup(const Store& store, const BackupInfo& backup, const fs::path& dest,
+                             bool show_progress)
+{
+  util::log_step("verifying " + backup.id() + " before restoring it");
+  util::Progress progress("verifying backup", backup.manifest.total_size(), show_progress);
+  const BackupCheck check = verify_backup(backup, Hashing::yes, &progress);
+  progress.finish();
+  if (!check.ok()) {
+    record_verification(backup, check);
+    std::string problems;
+    for (const auto& problem : check.problems) {
+      problems += "\n  " + problem;
+    }
+    throw Error(ExitCode::failed,
+                "backup " + backup.path.string() + " failed verification; not restoring it:" + problems);
+  }
+  const auto materialize = [&](const fs::path& fresh, util::Progress* copy_progress) {
+    if (backup.format != BackupFormat::dir) {
+      return extract_archive(backup.data_path(), fresh, copy_progress);
+    }
+    std::vector<SourceFile> files;
+    files.reserve(backup.manifest.file_count());
+    for (const auto& entry : backup.manifest.files()) {
+      files.push_back({entry.path, backup.data_path() / entry.path, entry.size, entry.mode});
+    }
+    return copy_tree(files, fresh, copy_progress);
+  };
+  RestoreResult result =
+      restore_into(store, backup.manifest, dest, "backup " + backup.id(), show_progress, materialize);
+  json event = {{"event", "backup_restore"},
+                {"backup", backup.path.string()},
+                {"target", result.target.string()},
+                {"already_identical", result.already_identical}};
+  if (result.backup_path) {
+    event["pre_restore_backup"] = result.backup_path->string();
+  }
+  append_event(store, event);
+  return result;
+}
+
+namespace {
+
+/// Records one more reason to protect a backup.
+void protect_with(std::map<std::string, std::string>& protect, const std::string& id,
+                  const std::string& reason)
+{
+  std::string& reasons = protect[id];
+  reasons += (reasons.empty() ? "" : "; ") + reason;
+}
+
+/// "TYPE/NAME" of a backup path (its last two components).
+std::string id_of_path(const fs::path& path)
+{
+  const fs::path normal = path.lexically_normal();
+  return normal.parent_path().filename().string() + '/' + normal.filename().string();
+}
+
+void add_referenced(const Store& store, std::map<std::string, std::string>& protect)
+{
+  std::string text;
+  try {
+    text = util::read_file(store.events_path(), std::uint64_t{1} << 30);
+  } catch (const Error&) {
+    return; // no log yet
+  }
+  for (const auto& line : util::split(text, '\n')) {
+    const json event = json::parse(line, nullptr, false);
+    if (event.is_discarded() || !event.is_object() || !event.contains("backup") ||
+        !event["backup"].is_string()) {
+      continue;
+    }
+    const std::string kind = event.value("event", "");
+    if (kind == "delete" || kind == "consolidate") {
+      protect_with(protect, id_of_path(event["backup"].get<std::string>()),
+                   "referenced by the " + kind + " record of " + event.value("version", std::string("?")));
+    }
+  }
+}
+
+} // namespace
+
+std::map<std::string, std::string> protected_backups(const Store& store,
+                                                     const std::vector<BackupEntry>& backups)
+{
+  std::map<std::string, std::string> protect;
+  std::map<std::string, const BackupInfo*> newest_by_source;
+  for (const auto& entry : backups) {
+    if (!entry.info || entry.info->verification_result != "verified") {
+      continue;
+    }
+    const BackupInfo*& newest = newest_by_source[entry.info->source];
+    if (newest == nullptr ||
+        std::tie(entry.info->created_at, entry.name) > std::tie(newest->created_at, newest->name)) {
+      newest = &*entry.info;
+    }
+  }
+  for (const auto& [source, info] : newest_by_source) {
+    protect_with(protect, info->id(), "newest verified backup of " + source);
+  }
+  add_referenced(store, protect);
+  return protect;
+}
+
+std::vector<CleanupItem> plan_cleanup(const Store& store, const RetentionPolicy& policy,
+                                      const std::optional<std::string>& type, util::SystemTime now)
+{
+  if (policy.empty()) {
+    throw Error(ExitCode::usage,
+                "refusing to clean up without a policy: give --retention-days or a --keep-* rule");
+  }
+  const auto all = list_backups(store, std::nullopt);
+  const auto protect = protected_backups(store, all);
+  std::vector<CleanupItem> plan;
+  std::vector<RetentionItem> items;
+  for (const auto& entry : all) {
+    if (type && entry.type != *type) {
+      continue;
+    }
+    CleanupItem item{entry, {}};
+    if (!entry.info) {
+      item.decision = {true, {"unreadable backup.json"}};
+      plan.push_back(std::move(item));
+      continue;
+    }
+    const auto created = util::parse_utc_iso8601(entry.info->created_at);
+    const auto found = protect.find(entry.info->id());
+    items.push_back({created.value_or(now), entry.type + '\n' + entry.info->source,
+                     found != protect.end() ? found->second : (created ? "" : "unreadable created_at")});
+    plan.push_back(std::move(item));
+  }
+  const auto decisions = apply_retention(items, policy, now);
+  std::size_t next = 0;
+  for (auto& item : plan) {
+    if (item.entry.info) {
+      item.decision = decisions[next++];
+      if (!item.decision.keep) {
+        item.decision.reasons.emplace_back("no rule keeps it");
+      }
+    }
+  }
+  return plan;
+}
+
+void delete_backup(const Store& store, const BackupInfo& backup, bool force)
+{
+  const auto protect = protected_backups(store, list_backups(store, std::nullopt));
+  if (const auto found = protect.find(backup.id()); found != protect.end() && !force) {
+    throw Error(ExitCode::refused, "refusing to delete " + backup.path.string() + ": " + found->second +
+                                       " (add --force to delete it anyway)");
+  }
+  remove_backup(backup);
+  append_event(store, {{"event", "backup_delete"}, {"backup", backup.path.string()}, {"forced", force}});
+}
+
+bool in_subset(const std::string& id, unsigned n, unsigned t)
+{
+  const std::string digest = util::sha256_hex(id);
+  const std::uint64_t value = std::stoull(digest.substr(0, 12), nullptr, 16);
+  return value % t == n - 1;
+}
+
+} // namespace modelkeep::core

@@ -1,0 +1,265 @@
+#include "core/layout/store.hpp"
+
+#include "core/versions/version.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/log.hpp"
+
+#include "util/text.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace modelkeep::core {
+
+namespace {
+
+constexpr std::size_t k_max_model_name = 128;
+
+bool reserved_segment(std::string_view segment)
+{
+  static constexpr std::string_view k_reserved[] = {"versions", "backups", "consolidated_models", "hooks",
+                                                    "registry.json"};
+  return std::find(std::begin(k_reserved), std::end(k_reserved), segment) != std::end(k_reserved);
+}
+
+bool valid_segment(std::string_view segment)
+{
+  const auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (segment.empty() || !lower_or_digit(segment.front())) {
+    return false;
+  }
+  return std::all_of(segment.begin(), segment.end(),
+                     [&](char c) { return lower_or_digit(c) || c == '_' || c == '.' || c == '-'; });
+}
+
+} // namespace
+
+void validate_model_name(const std::string& name)
+{
+  const auto refuse = [&](const std::string& why) {
+    throw Error(ExitCode::usage, "bad model name '" + util::printable(name) + "': " + why);
+  };
+  if (name.empty()) {
+    refuse("empty");
+  }
+  if (name.size() > k_max_model_name) {
+    refuse("longer than " + std::to_string(k_max_model_name) + " characters");
+  }
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t slash = name.find('/', start);
+    const std::string_view segment = std::string_view(name).substr(start, slash - start);
+    if (!valid_segment(segment)) {
+      refuse("each part between slashes must be lower-case letters, digits, '_', '.' or '-', starting with a "
+             "letter or digit (e.g. creamy_chicken or pattern_classifier/trending/btcusdt)");
+    }
+    if (reserved_segment(segment)) {
+      refuse("'" + std::string(segment) + "' is a part of a model's layout");
+    }
+    if (slash == std::string::npos) {
+      break;
+    }
+    start = slash + 1;
+  }
+}
+
+Store::Store(const fs::path& root) : m_root(fs::absolute(root).lexically_normal()), m_model(k_default_model)
+{
+  if (m_root.has_filename() == false && m_root.has_parent_path()) {
+    m_root = m_root.parent_path();
+  }
+  m_dir = m_root;
+}
+
+Store::Store(const fs::path& root, const std::string& model) : Store(root)
+{
+  if (model.empty() || model == k_default_model) {
+    return;
+  }
+  validate_model_name(model);
+  m_model = model;
+  m_dir = m_root / model;
+  fs::path prefix = m_root;
+  for (const auto& segment : fs::path(model)) {
+    prefix /= segment;
+    std::error_code ec;
+    if (fs::is_symlink(prefix, ec)) {
+      throw Error(ExitCode::usage, "model '" + model + "': " + prefix.string() +
+                                       " is a symbolic link; a model's directory must be inside the root");
+    }
+  }
+}
+
+std::string Store::model_suffix() const
+{
+  return is_default_model() ? std::string() : " (model " + m_model + ")";
+}
+
+fs::path Store::choose_root(const std::optional<std::string>& cli_root)
+{
+  if (cli_root && !cli_root->empty()) {
+    return *cli_root;
+  }
+  if (const char* env = std::getenv("MODELKEEP_ROOT"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return "models";
+}
+
+std::string Store::choose_model(const std::optional<std::string>& cli_model)
+{
+  if (cli_model) {
+    return cli_model->empty() ? std::string(k_default_model) : *cli_model;
+  }
+  if (const char* env = std::getenv("MODELKEEP_MODEL"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return k_default_model;
+}
+
+bool Store::exists() const
+{
+  std::error_code ec;
+  return fs::is_directory(versions_dir(), ec);
+}
+
+void Store::require_exists() const
+{
+  if (exists()) {
+    return;
+  }
+  if (!is_default_model()) {
+    throw Error(ExitCode::not_found,
+                "no model '" + m_model + "' in " + m_root.string() + ": no " + versions_dir().string() +
+                    " (create a version first; `model-versioner catalog` lists the models)");
+  }
+  std::string hint = "create a version first, or pass --root";
+  const auto models = discover_models(m_root);
+  if (!models.empty()) {
+    hint = "this root holds named models (" + util::join(models, ", ") + "): pass --model NAME";
+  }
+  throw Error(ExitCode::not_found,
+              "no store at " + m_root.string() + ": no versions/ directory (" + hint + ")");
+}
+
+nlohmann::json Store::config() const
+{
+  nlohmann::json merged = nlohmann::json::object();
+  std::vector<fs::path> files = {root_state_dir() / "config.json"};
+  if (!is_default_model()) {
+    files.push_back(state_dir() / "config.json");
+  }
+  for (const auto& path : files) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      continue;
+    }
+    const auto doc = nlohmann::json::parse(util::read_file(path), nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+      throw Error(ExitCode::malformed, "bad store config " + path.string() + ": not a JSON object");
+    }
+    merged.update(doc);
+  }
+  return merged;
+}
+
+void Store::ensure_layout() const
+{
+  for (const auto& dir : {versions_dir(), backups_dir(), consolidated_dir(), state_dir()}) {
+    util::create_directories(dir);
+  }
+}
+
+util::LockFile Store::lock_for_writing(const std::string& command, std::chrono::milliseconds timeout) const
+{
+  ensure_layout();
+  auto lock = util::LockFile::acquire(lock_path(), command, timeout);
+  for (const auto& path : clean_leftovers()) {
+    util::log_step("removed leftover of an interrupted run: " + path.string());
+  }
+  repair_latest(*this);
+  return lock;
+}
+
+namespace {
+
+void remove_temps_in(const fs::path& dir, std::vector<fs::path>& removed)
+{
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (util::is_temp_name(it->path().filename().string())) {
+      util::remove_all(it->path());
+      removed.push_back(it->path());
+    }
+  }
+}
+
+} // namespace
+
+std::vector<fs::path> Store::clean_leftovers() const
+{
+  std::vector<fs::path> removed;
+  remove_temps_in(versions_dir(), removed);
+  remove_temps_in(state_dir(), removed);
+  remove_temps_in(state_dir() / "objects", removed);
+  remove_temps_in(consolidated_dir(), removed);
+  std::error_code ec;
+  for (fs::directory_iterator it(backups_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+    if (util::is_temp_name(it->path().filename().string())) {
+      util::remove_all(it->path());
+      removed.push_back(it->path());
+    } else if (it->is_directory()) {
+      remove_temps_in(it->path(), removed);
+    }
+  }
+  if (!removed.empty()) {
+    util::fsync_dir(versions_dir());
+  }
+  return removed;
+}
+
+namespace {
+
+void find_models(const fs::path& dir, const std::string& name, std::size_t depth,
+                 std::vector<std::string>& out)
+{
+  static constexpr std::size_t k_max_depth = 16;
+  std::error_code ec;
+  if (!name.empty() && fs::is_directory(dir / "versions", ec)) {
+    out.push_back(name);
+  }
+  if (depth >= k_max_depth) {
+    return;
+  }
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string segment = it->path().filename().string();
+    std::error_code type_ec;
+    if (!valid_segment(segment) || reserved_segment(segment) || it->is_symlink(type_ec) ||
+        !it->is_directory(type_ec)) {
+      continue;
+    }
+    const std::string child = name.empty() ? segment : name + "/" + segment;
+    if (child.size() <= k_max_model_name && child != k_default_model) {
+      find_models(it->path(), child, depth + 1, out);
+    }
+  }
+}
+
+} // namespace
+
+std::vector<std::string> discover_models(const fs::path& root)
+{
+  std::vector<std::string> named;
+  find_models(root, "", 0, named);
+  std::sort(named.begin(), named.end());
+  std::vector<std::string> models;
+  std::error_code ec;
+  if (fs::is_directory(root / "versions", ec)) {
+    models.emplace_back(k_default_model);
+  }
+  models.insert(models.end(), named.begin(), named.end());
+  return models;
+}
+
+} // namespace modelkeep::core

@@ -1,0 +1,249 @@
+#include "core/stages/promotion.hpp"
+
+#include "core/layout/events.hpp"
+#include "core/telemetry/observation.hpp"
+#include "core/layout/store.hpp"
+#include "core/versions/list_index.hpp"
+#include "util/error.hpp"
+#include "util/failpoint.hpp"
+#include "util/file.hpp"
+#include "util/text.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+namespace modelkeep::core {
+
+using nlohmann::json;
+
+const std::vector<std::string>& version_statuses()
+{
+  static const std::vector<std::string> statuses = {"staging",  "production", "canary",
+                                                    "archived", "failed",     "rollback_candidate"};
+  return statuses;
+}
+
+void validate_stage_name(const std::string& name)
+{
+  static const std::set<std::string> reserved = {"latest", "ab", "monitor", "hooks", "events", "registry"};
+  if (!is_stage_name(name) || reserved.count(name) != 0) {
+    throw Error(ExitCode::usage,
+                "invalid stage name '" + name +
+                    "': use [a-z][a-z0-9_-]*, not latest, ab, monitor or a version-like v<digit>");
+  }
+}
+
+std::optional<std::string> stage_holder(const Store& store, const std::string& stage)
+{
+  std::error_code ec;
+  const fs::path target = fs::read_symlink(store.versions_dir() / stage, ec);
+  if (ec) {
+    return std::nullopt;
+  }
+  return target.filename().string();
+}
+
+std::map<std::string, std::string> list_stages(const Store& store)
+{
+  std::map<std::string, std::string> stages;
+  std::error_code ec;
+  for (fs::directory_iterator it(store.versions_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name == "latest" || util::is_temp_name(name) || !it->is_symlink()) {
+      continue;
+    }
+    if (const auto holder = stage_holder(store, name)) {
+      stages[name] = *holder;
+    }
+  }
+  return stages;
+}
+
+std::vector<json> read_events(const Store& store)
+{
+  return read_json_lines(store.events_path());
+}
+
+namespace {
+
+bool moves_stage(const json& event, const std::string& stage)
+{
+  const std::string kind = event.value("event", "");
+  return (kind == "promote" || kind == "rollback") && event.value("stage", "") == stage;
+}
+
+} // namespace
+
+std::optional<std::string> holder_at(const std::vector<json>& events, const std::string& stage,
+                                     util::SystemTime time)
+{
+  std::optional<std::string> holder;
+  for (const auto& event : events) {
+    const auto when = util::parse_utc_iso8601(event.value("time", ""));
+    if (!when || *when > time) {
+      continue;
+    }
+    if (moves_stage(event, stage)) {
+      holder = event.value("to", "");
+    }
+  }
+  return holder;
+}
+
+std::optional<std::string> previous_holder(const Store& store, const std::vector<json>& events,
+                                           const std::string& stage)
+{
+  const auto current = stage_holder(store, stage);
+  std::set<std::string> rolled_back_from;
+  std::vector<std::string> holders;
+  for (const auto& event : events) {
+    if (!moves_stage(event, stage)) {
+      continue;
+    }
+    if (event.value("event", "") == "rollback") {
+      rolled_back_from.insert(event.value("from", ""));
+    }
+    holders.push_back(event.value("to", ""));
+  }
+  std::set<std::string> existing;
+  for (const auto& version : list_versions(store)) {
+    existing.insert(version.name);
+  }
+  for (auto it = holders.rbegin(); it != holders.rend(); ++it) {
+    if (*it != current && rolled_back_from.count(*it) == 0 && existing.count(*it) != 0) {
+      return *it;
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+void write_status(const VersionDir& version, const std::string& status)
+{
+  VersionMetadata meta = load_metadata(version.path);
+  meta.status = status;
+  util::write_file_atomic(version.path / k_metadata_file, meta.to_json().dump(2) + '\n', 0644,
+                          version.path.parent_path());
+}
+
+} // namespace
+
+json move_stage(const Store& store, const std::string& stage, const VersionDir& version,
+                const std::string& event, const std::string& reason, const json& extra)
+{
+  const auto previous = stage_holder(store, stage);
+  util::replace_symlink(store.versions_dir() / stage, version.name);
+  util::failpoint("stage.after_link");
+  const auto& statuses = version_statuses();
+  if (std::find(statuses.begin(), statuses.end(), stage) != statuses.end()) {
+    write_status(version, stage);
+  }
+  if (previous && *previous != version.name && fs::is_directory(store.versions_dir() / *previous)) {
+    const auto number = parse_version_dir_name(*previous);
+    write_status({number.value_or(0), *previous, store.versions_dir() / *previous},
+                 stage == "production" && event == "promote" ? "rollback_candidate" : "staging");
+  }
+  util::failpoint("stage.before_event");
+  json record = extra;
+  record["event"] = event;
+  record["stage"] = stage;
+  record["from"] = previous ? json(*previous) : json(nullptr);
+  record["to"] = version.name;
+  record["reason"] = reason;
+  record = append_event(store, record);
+  refresh_index(store);
+  return record;
+}
+
+void set_status(const Store& store, const VersionDir& version, const std::string& status,
+                const std::string& reason)
+{
+  const auto& statuses = version_statuses();
+  if (std::find(statuses.begin(), statuses.end(), status) == statuses.end()) {
+    std::string list;
+    for (const auto& s : statuses) {
+      list += (list.empty() ? "" : ", ") + s;
+    }
+    throw Error(ExitCode::usage, "invalid status '" + status + "': use one of " + list);
+  }
+  const std::string old = load_metadata(version.path).status;
+  write_status(version, status);
+  append_event(
+      store,
+      {{"event", "status"}, {"version", version.name}, {"from", old}, {"to", status}, {"reason", reason}});
+  refresh_index(store);
+}
+
+namespace {
+
+std::string label(const std::string& metric)
+{
+  return metric == "f1_score" || metric == "f1" ? "F1" : metric;
+}
+
+std::string decimals(double value, int places, bool sign = false)
+{
+  char text[64];
+  std::snprintf(text, sizeof text, sign ? "%+.*f" : "%.*f", places, value);
+  return text;
+}
+
+std::string short_number(double value)
+{
+  char text[64];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+} // namespace
+
+AutoPromoteDecision decide_auto_promote(const AutoPromoteRule& rule, std::optional<double> old_value,
+                                        double new_value)
+{
+  AutoPromoteDecision decision{false, {}, old_value, new_value};
+  const std::string name = label(rule.metric);
+  if (!old_value) {
+    decision.promote = true;
+    decision.reason = "first version for this stage (" + name + " " + decimals(new_value, 3) + ")";
+    return decision;
+  }
+  const double change = new_value - *old_value;
+  const std::string values = "(" + decimals(*old_value, 3) + " -> " + decimals(new_value, 3) + ")";
+  if (new_value >= rule.high_threshold) {
+    decision.promote = new_value >= *old_value;
+    decision.reason = decision.promote
+                          ? name + " " + decimals(new_value, 3) + " at or above the high threshold " +
+                                short_number(rule.high_threshold) + " without regression " + values
+                          : name + " regressed " + decimals(-change * 100, 1) + "% " + values;
+    return decision;
+  }
+  // A small tolerance so that an improvement of exactly the threshold counts despite rounding.
+  decision.promote = change >= rule.min_improvement - 1e-12;
+  decision.reason = decision.promote ? name + " improved " + decimals(change * 100, 1) + "% " + values
+                                     : name + " change " + decimals(change * 100, 1, true) + "% below " +
+                                           short_number(rule.min_improvement * 100) + "% threshold " + values;
+  return decision;
+}
+
+AutoPromoteRule load_auto_promote_rule(const Store& store)
+{
+  AutoPromoteRule rule;
+  const json doc = store.config();
+  if (doc.contains("auto_promote") && doc["auto_promote"].is_object()) {
+    const json& section = doc["auto_promote"];
+    try {
+      rule.metric = section.value("metric", rule.metric);
+      rule.high_threshold = section.value("high_threshold", rule.high_threshold);
+      rule.min_improvement = section.value("min_improvement", rule.min_improvement);
+    } catch (const json::exception&) {
+      throw Error(ExitCode::malformed, "bad store config: \"auto_promote\" needs a string metric and numbers "
+                                       "for high_threshold and min_improvement");
+    }
+  }
+  return rule;
+}
+
+} // namespace modelkeep::core

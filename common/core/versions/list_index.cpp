@@ -1,0 +1,175 @@
+#include "core/versions/list_index.hpp"
+
+#include "core/versions/catalog.hpp"
+#include "core/stages/promotion.hpp"
+#include "core/layout/store.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+namespace modelkeep::core {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* k_index_file = "registry.json";
+
+json optional_number(const auto& value)
+{
+  return value ? json(*value) : json(nullptr);
+}
+
+/// "inode:size:mtime" of a metadata.json: every rewrite is a new file (renamed over the old).
+/// `dir_fd`, when given, is the versions directory and `path` relative to it (no path walk
+/// from the root for each of 10,000 versions).
+std::string stamp_of(const fs::path& path, int dir_fd = AT_FDCWD)
+{
+  struct stat st {};
+  if (::fstatat(dir_fd, path.c_str(), &st, 0) != 0) {
+    return {};
+  }
+  return std::to_string(st.st_ino) + ':' + std::to_string(st.st_size) + ':' +
+         std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec);
+}
+
+json read_index(const Store& store)
+{
+  try {
+    // Not const: returned by move, not deep-copied (10,000 entries).
+    json doc = json::parse(util::read_file(store.versions_dir() / k_index_file, std::uint64_t{1} << 32),
+                           nullptr, false);
+    if (doc.is_object() && doc.value("schema_version", 0) == 1 && doc.contains("versions") &&
+        doc["versions"].is_object()) {
+      return doc;
+    }
+  } catch (const Error&) {
+  }
+  return json();
+}
+
+/// The summary from a fresh index entry, if there is one.
+std::optional<VersionSummary> from_index(const json& index, const VersionDir& version,
+                                         const std::string& stamp)
+{
+  if (index.is_null() || stamp.empty()) {
+    return std::nullopt;
+  }
+  const auto it = index["versions"].find(version.name);
+  if (it == index["versions"].end() || !it->is_object() || it->value("stamp", "") != stamp) {
+    return std::nullopt;
+  }
+  try {
+    return VersionSummary::from_json((*it)["summary"]);
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+} // namespace
+
+VersionSummary VersionSummary::of(const VersionMetadata& meta)
+{
+  return {meta.created_at,
+          meta.description,
+          meta.manifest.file_count(),
+          meta.manifest.total_size(),
+          meta.steps,
+          meta.final_loss,
+          meta.metrics,
+          meta.status,
+          meta.semver,
+          meta.tags,
+          meta.manifest.digest()};
+}
+
+json VersionSummary::to_json() const
+{
+  return {{"created_at", created_at},
+          {"description", description},
+          {"file_count", file_count},
+          {"total_size", total_size},
+          {"steps", optional_number(steps)},
+          {"final_loss", optional_number(final_loss)},
+          {"metrics", metrics},
+          {"status", status},
+          {"semver", semver},
+          {"tags", tags},
+          {"manifest_digest", manifest_digest}};
+}
+
+VersionSummary VersionSummary::from_json(const json& doc)
+{
+  VersionSummary s;
+  s.created_at = doc.at("created_at").get<std::string>();
+  s.description = doc.at("description").get<std::string>();
+  s.file_count = doc.at("file_count").get<std::uint64_t>();
+  s.total_size = doc.at("total_size").get<std::uint64_t>();
+  if (!doc.at("steps").is_null()) {
+    s.steps = doc["steps"].get<std::uint64_t>();
+  }
+  if (!doc.at("final_loss").is_null()) {
+    s.final_loss = doc["final_loss"].get<double>();
+  }
+  s.metrics = doc.at("metrics").get<std::map<std::string, double>>();
+  s.status = doc.at("status").get<std::string>();
+  s.semver = doc.at("semver").get<std::string>();
+  s.tags = doc.at("tags").get<std::map<std::string, std::string>>();
+  s.manifest_digest = doc.at("manifest_digest").get<std::string>();
+  return s;
+}
+
+std::vector<ListedVersion> list_summaries(const Store& store)
+{
+  const json index = read_index(store);
+  std::vector<ListedVersion> listed;
+  const int raw = ::open(store.versions_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const util::UniqueFd dir(raw);
+  for (const auto& version : list_versions(store)) {
+    ListedVersion item{version, std::nullopt, {}};
+    item.summary = from_index(index, version,
+                              raw >= 0 ? stamp_of(fs::path(version.name) / k_metadata_file, dir.get())
+                                       : stamp_of(version.path / k_metadata_file));
+    if (!item.summary) {
+      try {
+        item.summary = VersionSummary::of(load_metadata(version.path));
+      } catch (const Error& error) {
+        item.error = error.what();
+      }
+    }
+    listed.push_back(std::move(item));
+  }
+  return listed;
+}
+
+json build_index(const Store& store, bool full)
+{
+  const json old = full ? json() : read_index(store);
+  json doc = {{"schema_version", 1}, {"versions", json::object()}, {"stages", list_stages(store)}};
+  const auto latest = read_latest_link(store);
+  doc["latest"] = latest ? json(*latest) : json(nullptr);
+  for (const auto& version : list_versions(store)) {
+    const std::string stamp = stamp_of(version.path / k_metadata_file);
+    auto summary = from_index(old, version, stamp);
+    if (!summary) {
+      try {
+        summary = VersionSummary::of(load_metadata(version.path));
+      } catch (const Error&) {
+        continue; // unreadable metadata is reported by list and verify, never indexed
+      }
+    }
+    doc["versions"][version.name] = {{"stamp", stamp}, {"summary", summary->to_json()}};
+  }
+  return doc;
+}
+
+void refresh_index(const Store& store, bool full)
+{
+  const json doc = build_index(store, full);
+  util::write_file_atomic(store.versions_dir() / k_index_file, doc.dump() + '\n');
+  update_catalog(store, doc);
+}
+
+} // namespace modelkeep::core

@@ -1,0 +1,56 @@
+#pragma once
+
+#include "core/versions/version.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace modelkeep::core {
+
+class Store;
+
+/// What `list` shows of a version, kept in versions/registry.json so that a store of many
+/// versions lists without parsing every metadata.json.
+struct VersionSummary {
+  std::string created_at;
+  std::string description;
+  std::uint64_t file_count = 0;
+  std::uint64_t total_size = 0;
+  std::optional<std::uint64_t> steps;
+  std::optional<double> final_loss;
+  std::map<std::string, double> metrics;
+  std::string status;
+  std::string semver;
+  std::map<std::string, std::string> tags;
+  std::string manifest_digest;
+
+  [[nodiscard]] static VersionSummary of(const VersionMetadata& meta);
+  [[nodiscard]] nlohmann::json to_json() const;
+  [[nodiscard]] static VersionSummary from_json(const nlohmann::json& doc);
+};
+
+/// One listed version: its summary, or why its metadata could not be read.
+struct ListedVersion {
+  VersionDir version;
+  std::optional<VersionSummary> summary;
+  std::string error;
+};
+
+/// Every version with its summary. An entry of registry.json is used when its metadata.json
+/// has the recorded size and modification time (one stat per version); anything else is
+/// read from the metadata itself, which stays the source of truth.
+[[nodiscard]] std::vector<ListedVersion> list_summaries(const Store& store);
+
+/// The document of versions/registry.json built from the metadata files, reusing fresh entries
+/// of the one on disk unless `full`: {"versions": {name: {"stamp", "summary"}}, "stages", "latest"}.
+/// Reads only.
+[[nodiscard]] nlohmann::json build_index(const Store& store, bool full = false);
+
+/// Rewrites versions/registry.json (atomically) with build_index(), then the model's entry in
+/// the root's catalog (registry.json). Writers call it after every change; the caller holds
+/// the model's lock.
+void refresh_index(const Store& store, bool full = false);
+
+} // namespace modelkeep::core

@@ -1,0 +1,380 @@
+#include "core/versions/version.hpp"
+
+#include "core/layout/store.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/text.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace modelkeep::core {
+
+using nlohmann::json;
+
+std::string version_id(std::uint64_t number)
+{
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "v%03llu", static_cast<unsigned long long>(number));
+  return buffer;
+}
+
+std::string version_dir_name(std::uint64_t number, util::SystemTime created, std::string_view description)
+{
+  return version_id(number) + '_' + util::utc_compact(created) + '_' + util::slugify(description);
+}
+
+namespace {
+
+bool all_digits(std::string_view text)
+{
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool is_slug_char(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+} // namespace
+
+bool is_stage_name(std::string_view name)
+{
+  const bool shape =
+      !name.empty() && name.front() >= 'a' && name.front() <= 'z' &&
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos;
+  // "v", "v3", "v3x" look like version numbers, so they are never stage names.
+  const bool version_like = name.front() == 'v' && (name.size() == 1 || (name[1] >= '0' && name[1] <= '9'));
+  return shape && !version_like;
+}
+
+std::optional<std::uint64_t> parse_version_dir_name(std::string_view name)
+{
+  // v<digits>_YYYYMMDD_HHMMSS_<slug>
+  if (name.size() < 2 || name[0] != 'v') {
+    return std::nullopt;
+  }
+  const auto first = name.find('_');
+  if (first == std::string_view::npos || first < 4) {
+    return std::nullopt;
+  }
+  const auto digits = name.substr(1, first - 1);
+  const auto rest = name.substr(first + 1);
+  if (rest.size() < 17 || !all_digits(rest.substr(0, 8)) || rest[8] != '_' ||
+      !all_digits(rest.substr(9, 6)) || rest[15] != '_') {
+    return std::nullopt;
+  }
+  const auto slug = rest.substr(16);
+  if (slug.empty() || !std::all_of(slug.begin(), slug.end(), is_slug_char)) {
+    return std::nullopt;
+  }
+  std::uint64_t number = 0;
+  if (!all_digits(digits) || !util::parse_uint(digits, number) || number == 0) {
+    return std::nullopt;
+  }
+  return number;
+}
+
+VersionRef VersionRef::parse(std::string_view text)
+{
+  VersionRef ref;
+  if (text == "latest") {
+    ref.kind = Kind::latest;
+    return ref;
+  }
+  if (parse_version_dir_name(text)) {
+    ref.kind = Kind::name;
+    ref.name = text;
+    return ref;
+  }
+  std::string_view digits = text;
+  if (!digits.empty() && (digits.front() == 'v' || digits.front() == 'V')) {
+    digits.remove_prefix(1);
+  }
+  if (all_digits(digits) && util::parse_uint(digits, ref.number) && ref.number > 0) {
+    ref.kind = Kind::number;
+    return ref;
+  }
+  if (SemVer::parse(text)) {
+    ref.kind = Kind::semver;
+    ref.name = text;
+    return ref;
+  }
+  if (is_stage_name(text)) {
+    ref.kind = Kind::stage;
+    ref.name = text;
+    return ref;
+  }
+  throw Error(ExitCode::usage,
+              "invalid version '" + std::string(text) +
+                  "': use a number (3, v3, v003), a version directory name, latest or a stage");
+}
+
+std::vector<VersionDir> list_versions(const Store& store)
+{
+  std::vector<VersionDir> versions;
+  std::error_code ec;
+  for (fs::directory_iterator it(store.versions_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (util::is_temp_name(name) || it->is_symlink() || !it->is_directory()) {
+      continue;
+    }
+    if (const auto number = parse_version_dir_name(name)) {
+      versions.push_back({*number, name, it->path()});
+    }
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    throw sys_error("cannot read directory", store.versions_dir(), ec.value());
+  }
+  std::sort(versions.begin(), versions.end(),
+            [](const VersionDir& a, const VersionDir& b) { return a.number < b.number; });
+  return versions;
+}
+
+std::optional<VersionDir> newest_version(const Store& store)
+{
+  auto versions = list_versions(store);
+  if (versions.empty()) {
+    return std::nullopt;
+  }
+  return versions.back();
+}
+
+VersionDir resolve_version(const Store& store, const VersionRef& ref)
+{
+  const auto versions = list_versions(store);
+  if (ref.kind == VersionRef::Kind::latest) {
+    if (versions.empty()) {
+      throw Error(ExitCode::not_found, "no versions in " + store.versions_dir().string());
+    }
+    return versions.back();
+  }
+  if (ref.kind == VersionRef::Kind::semver) {
+    const SemVer wanted = *SemVer::parse(ref.name);
+    for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+      try {
+        const auto meta = load_metadata(it->path);
+        const auto have = SemVer::parse(meta.semver);
+        if (have && compare(*have, wanted) == 0) {
+          return *it;
+        }
+      } catch (const Error&) {
+        continue;
+      }
+    }
+    throw Error(ExitCode::not_found,
+                "no version with semver " + ref.name + " in " + store.versions_dir().string());
+  }
+  if (ref.kind == VersionRef::Kind::stage) {
+    std::error_code ec;
+    const fs::path target = fs::read_symlink(store.versions_dir() / ref.name, ec);
+    for (const auto& version : versions) {
+      if (!ec && version.name == target.filename().string()) {
+        return version;
+      }
+    }
+    throw Error(ExitCode::not_found,
+                "no version or stage '" + ref.name + "' in " + store.versions_dir().string());
+  }
+  for (const auto& version : versions) {
+    if ((ref.kind == VersionRef::Kind::number && version.number == ref.number) ||
+        (ref.kind == VersionRef::Kind::name && version.name == ref.name)) {
+      return version;
+    }
+  }
+  const std::string wanted = ref.kind == VersionRef::Kind::number ? version_id(ref.number) : ref.name;
+  throw Error(ExitCode::not_found, "no version " + wanted + " in " + store.versions_dir().string());
+}
+
+std::optional<std::string> read_latest_link(const Store& store)
+{
+  std::error_code ec;
+  const fs::path target = fs::read_symlink(store.versions_dir() / "latest", ec);
+  if (ec) {
+    return std::nullopt;
+  }
+  return target.filename().string();
+}
+
+void repair_latest(const Store& store)
+{
+  const auto newest = newest_version(store);
+  const fs::path link = store.versions_dir() / "latest";
+  if (!newest) {
+    std::error_code ec;
+    if (fs::is_symlink(fs::symlink_status(link, ec))) {
+      util::remove_all(link);
+      util::fsync_dir(store.versions_dir());
+    }
+    return;
+  }
+  if (read_latest_link(store) != newest->name) {
+    util::replace_symlink(link, newest->name);
+  }
+}
+
+namespace {
+
+[[noreturn]] void malformed(const fs::path& origin, const std::string& cause)
+{
+  throw Error(ExitCode::malformed, "malformed metadata " + origin.string() + ": " + cause);
+}
+
+template <typename T> T required(const json& doc, const char* key, const fs::path& origin)
+{
+  if (!doc.contains(key)) {
+    malformed(origin, std::string("missing field '") + key + "'");
+  }
+  try {
+    return doc.at(key).get<T>();
+  } catch (const json::exception&) {
+    malformed(origin, std::string("field '") + key + "' has the wrong type");
+  }
+}
+
+std::string optional_string(const json& doc, const char* key, const fs::path& origin)
+{
+  if (!doc.contains(key) || doc[key].is_null()) {
+    return {};
+  }
+  return required<std::string>(doc, key, origin);
+}
+
+} // namespace
+
+json VersionMetadata::to_json() const
+{
+  json data = json::array();
+  for (const auto& file : training_data) {
+    data.push_back({{"path", file.path}, {"size", file.size}, {"sha256", file.sha256}});
+  }
+  json doc = {
+      {"schema_version", k_schema_version},
+      {"id", id},
+      {"number", number},
+      {"name", name},
+      {"created_at", created_at},
+      {"description", description},
+      {"source", source},
+      {"training_data", data},
+      {"steps", steps ? json(*steps) : json(nullptr)},
+      {"final_loss", final_loss ? json(*final_loss) : json(nullptr)},
+      {"metrics", metrics},
+      {"base_model", base_model.empty() ? json(nullptr) : json(base_model)},
+      {"parent_version", parent_version.empty() ? json(nullptr) : json(parent_version)},
+      {"snapshots_source", snapshots_source.empty() ? json(nullptr) : json(snapshots_source)},
+      {"evolution_snapshot_count", evolution_snapshot_count},
+      {"file_count", manifest.file_count()},
+      {"total_size", manifest.total_size()},
+      {"manifest_digest", manifest.digest()},
+      {"files", manifest.to_json()},
+      {"host", host},
+      {"user", user},
+      {"tool_version", tool_version},
+      {"status", status},
+      {"semver", semver.empty() ? json(nullptr) : json(semver)},
+      {"tags", tags},
+      {"hyperparameters", hyperparameters},
+      {"hyperparameters_hash", hyperparameters_hash.empty() ? json(nullptr) : json(hyperparameters_hash)},
+      {"training_data_hash", training_data_hash.empty() ? json(nullptr) : json(training_data_hash)},
+      {"samples", samples ? json(*samples) : json(nullptr)},
+      {"val_samples", val_samples ? json(*val_samples) : json(nullptr)},
+      {"training_seconds", training_seconds ? json(*training_seconds) : json(nullptr)},
+      {"base_model_digest", base_model_digest.empty() ? json(nullptr) : json(base_model_digest)},
+  };
+  return doc;
+}
+
+VersionMetadata VersionMetadata::from_json(const json& doc, const fs::path& origin)
+{
+  if (!doc.is_object()) {
+    malformed(origin, "not a JSON object");
+  }
+  const int schema = required<int>(doc, "schema_version", origin);
+  if (schema < 1 || schema > k_schema_version) {
+    malformed(origin, "schema_version " + std::to_string(schema) + " is not supported by this modelkeep");
+  }
+  VersionMetadata meta;
+  meta.id = required<std::string>(doc, "id", origin);
+  meta.number = required<std::uint64_t>(doc, "number", origin);
+  meta.name = required<std::string>(doc, "name", origin);
+  meta.created_at = required<std::string>(doc, "created_at", origin);
+  meta.description = required<std::string>(doc, "description", origin);
+  meta.source = optional_string(doc, "source", origin);
+  for (const auto& item : required<json>(doc, "training_data", origin)) {
+    meta.training_data.push_back({required<std::string>(item, "path", origin),
+                                  required<std::uint64_t>(item, "size", origin),
+                                  required<std::string>(item, "sha256", origin)});
+  }
+  if (doc.contains("steps") && !doc["steps"].is_null()) {
+    meta.steps = required<std::uint64_t>(doc, "steps", origin);
+  }
+  if (doc.contains("final_loss") && !doc["final_loss"].is_null()) {
+    meta.final_loss = required<double>(doc, "final_loss", origin);
+  }
+  if (doc.contains("metrics")) {
+    meta.metrics = required<std::map<std::string, double>>(doc, "metrics", origin);
+  }
+  meta.base_model = optional_string(doc, "base_model", origin);
+  meta.parent_version = optional_string(doc, "parent_version", origin);
+  meta.snapshots_source = optional_string(doc, "snapshots_source", origin);
+  meta.evolution_snapshot_count = doc.value("evolution_snapshot_count", std::uint64_t{0});
+  meta.manifest = Manifest::from_json(required<json>(doc, "files", origin), origin);
+  meta.host = optional_string(doc, "host", origin);
+  meta.user = optional_string(doc, "user", origin);
+  meta.tool_version = optional_string(doc, "tool_version", origin);
+  meta.status = optional_string(doc, "status", origin);
+  if (meta.status.empty()) {
+    meta.status = "staging";
+  }
+  meta.semver = optional_string(doc, "semver", origin);
+  if (!meta.semver.empty() && !SemVer::parse(meta.semver)) {
+    malformed(origin, "semver '" + meta.semver + "' is not a semantic version");
+  }
+  if (doc.contains("tags") && !doc["tags"].is_null()) {
+    meta.tags = required<std::map<std::string, std::string>>(doc, "tags", origin);
+  }
+  meta.hyperparameters = doc.value("hyperparameters", json(nullptr));
+  meta.hyperparameters_hash = optional_string(doc, "hyperparameters_hash", origin);
+  meta.training_data_hash = optional_string(doc, "training_data_hash", origin);
+  if (doc.contains("samples") && !doc["samples"].is_null()) {
+    meta.samples = required<std::uint64_t>(doc, "samples", origin);
+  }
+  if (doc.contains("val_samples") && !doc["val_samples"].is_null()) {
+    meta.val_samples = required<std::uint64_t>(doc, "val_samples", origin);
+  }
+  if (doc.contains("training_seconds") && !doc["training_seconds"].is_null()) {
+    meta.training_seconds = required<double>(doc, "training_seconds", origin);
+  }
+  meta.base_model_digest = optional_string(doc, "base_model_digest", origin);
+
+  if (meta.id != version_id(meta.number) || parse_version_dir_name(meta.name) != meta.number) {
+    malformed(origin, "id, number and name disagree");
+  }
+  if (required<std::uint64_t>(doc, "file_count", origin) != meta.manifest.file_count() ||
+      required<std::uint64_t>(doc, "total_size", origin) != meta.manifest.total_size() ||
+      required<std::string>(doc, "manifest_digest", origin) != meta.manifest.digest()) {
+    malformed(origin, "file_count, total_size or manifest_digest disagree with the file list");
+  }
+  return meta;
+}
+
+VersionMetadata load_metadata(const fs::path& version_dir)
+{
+  const fs::path path = version_dir / k_metadata_file;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    throw Error(ExitCode::malformed, "missing metadata " + path.string() + ": the version is incomplete");
+  }
+  const std::string text = util::read_file(path);
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception& error) { // parse_error, or out_of_range for a number too large
+    malformed(path, error.what());
+  }
+  return VersionMetadata::from_json(doc, path);
+}
+
+} // namespace modelkeep::core

@@ -1,0 +1,118 @@
+#include "core/weights/base_model.hpp"
+
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+#include <set>
+
+namespace modelkeep::core {
+
+using nlohmann::json;
+
+namespace {
+
+std::string read_model_type(const fs::path& dir)
+{
+  std::error_code ec;
+  const fs::path config = dir / "config.json";
+  if (!fs::is_regular_file(config, ec)) {
+    return {};
+  }
+  const json doc = json::parse(util::read_file(config, 16 << 20), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    throw Error(ExitCode::malformed, "bad config.json " + config.string() + ": not a JSON object");
+  }
+  return doc.contains("model_type") && doc["model_type"].is_string() ? doc["model_type"].get<std::string>()
+                                                                     : "";
+}
+
+std::vector<std::string> shard_names(const json& index, const fs::path& path)
+{
+  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
+    throw Error(ExitCode::malformed, "bad shard index " + path.string() + ": no weight_map object");
+  }
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  for (const auto& [tensor, shard] : index["weight_map"].items()) {
+    if (!shard.is_string()) {
+      throw Error(ExitCode::malformed,
+                  "bad shard index " + path.string() + ": shard of " + tensor + " is not a string");
+    }
+    const std::string name = shard.get<std::string>();
+    if (name.find('/') != std::string::npos || name == ".." || name.empty()) {
+      throw Error(ExitCode::malformed, "bad shard index " + path.string() + ": unsafe shard name " + name);
+    }
+    if (seen.insert(name).second) {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+} // namespace
+
+BaseModel BaseModel::open(const fs::path& path)
+{
+  BaseModel model;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    throw Error(ExitCode::not_found, "base model not found " + path.string());
+  }
+  if (fs::is_regular_file(path, ec)) {
+    model.m_dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    model.m_shards.push_back(SafetensorsFile::open(path));
+    return model;
+  }
+  model.m_dir = path;
+  model.m_is_directory = true;
+  model.m_model_type = read_model_type(path);
+  const fs::path index_path = path / "model.safetensors.index.json";
+  if (fs::is_regular_file(index_path, ec)) {
+    model.m_sharded = true;
+    model.m_index = json::parse(util::read_file(index_path, 256 << 20), nullptr, false);
+    for (const auto& name : shard_names(model.m_index, index_path)) {
+      if (!fs::is_regular_file(path / name, ec)) {
+        throw Error(ExitCode::not_found, "shard named by the index not found " + (path / name).string());
+      }
+      model.m_shards.push_back(SafetensorsFile::open(path / name));
+    }
+    for (const auto& [tensor, shard] : model.m_index["weight_map"].items()) {
+      const auto [index, info] = model.find(tensor);
+      if (info == nullptr || model.m_shards[index].path().filename() != shard.get<std::string>()) {
+        throw Error(ExitCode::malformed, "bad shard index " + index_path.string() + ": tensor " + tensor +
+                                             " is not in " + shard.get<std::string>());
+      }
+    }
+    return model;
+  }
+  if (!fs::is_regular_file(path / "model.safetensors", ec)) {
+    throw Error(ExitCode::not_found,
+                "no model.safetensors or model.safetensors.index.json in " + path.string());
+  }
+  model.m_shards.push_back(SafetensorsFile::open(path / "model.safetensors"));
+  return model;
+}
+
+std::pair<std::size_t, const TensorInfo*> BaseModel::find(const std::string& name) const
+{
+  for (std::size_t i = 0; i < m_shards.size(); ++i) {
+    if (const TensorInfo* info = m_shards[i].find(name)) {
+      return {i, info};
+    }
+  }
+  return {static_cast<std::size_t>(-1), nullptr};
+}
+
+std::vector<std::string> BaseModel::tensor_names() const
+{
+  std::vector<std::string> names;
+  for (const auto& shard : m_shards) {
+    for (const auto& tensor : shard.tensors()) {
+      names.push_back(tensor.name);
+    }
+  }
+  return names;
+}
+
+} // namespace modelkeep::core

@@ -1,0 +1,210 @@
+#include "core/weights/numeric.hpp"
+
+#include "util/error.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+
+namespace modelkeep::core {
+
+float bf16_to_float(std::uint16_t bits)
+{
+  return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
+}
+
+std::uint16_t float_to_bf16(float value)
+{
+  const std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
+  if (std::isnan(value)) {
+    return static_cast<std::uint16_t>((bits >> 16) | 0x40);
+  }
+  const std::uint32_t rounding = 0x7fff + ((bits >> 16) & 1);
+  return static_cast<std::uint16_t>((bits + rounding) >> 16);
+}
+
+float f16_to_float(std::uint16_t bits)
+{
+  const std::uint32_t sign = static_cast<std::uint32_t>(bits & 0x8000) << 16;
+  const std::uint32_t exponent = (bits >> 10) & 0x1f;
+  std::uint32_t mantissa = bits & 0x3ff;
+  if (exponent == 0x1f) {
+    return std::bit_cast<float>(sign | 0x7f800000 | (mantissa << 13));
+  }
+  if (exponent == 0) {
+    if (mantissa == 0) {
+      return std::bit_cast<float>(sign);
+    }
+    // Subnormal half: value = mantissa * 2^-24, exact in float.
+    const float magnitude = static_cast<float>(mantissa) * 0x1p-24F;
+    return sign != 0 ? -magnitude : magnitude;
+  }
+  return std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+
+std::uint16_t float_to_f16(float value)
+{
+  const std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
+  const auto sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000);
+  if (std::isnan(value)) {
+    return static_cast<std::uint16_t>(sign | 0x7e00);
+  }
+  const float magnitude = std::fabs(value);
+  if (magnitude >= 65520.0F) { // rounds to infinity
+    return static_cast<std::uint16_t>(sign | 0x7c00);
+  }
+  if (magnitude < 0x1p-14F) {
+    // Subnormal (or zero): scale to units of 2^-24 and round to nearest even.
+    const float units = magnitude * 0x1p24F;
+    return static_cast<std::uint16_t>(sign | static_cast<std::uint16_t>(std::nearbyint(units)));
+  }
+  const std::uint32_t abs_bits = bits & 0x7fffffff;
+  const std::uint32_t rounded = abs_bits + 0xfff + ((abs_bits >> 13) & 1);
+  const std::uint32_t exponent = (rounded >> 23) - 112;
+  return static_cast<std::uint16_t>(sign | (exponent << 10) | ((rounded >> 13) & 0x3ff));
+}
+
+bool is_mergeable(DType dtype)
+{
+  return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+}
+
+namespace {
+
+std::uint16_t load_u16(const std::byte* p)
+{
+  std::uint16_t v = 0;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+void store_u16(std::byte* p, std::uint16_t v)
+{
+  std::memcpy(p, &v, 2);
+}
+
+} // namespace
+
+void to_float(std::span<const std::byte> bytes, DType dtype, std::span<float> out)
+{
+  const std::size_t n = out.size();
+  switch (dtype) {
+  case DType::F32:
+    std::memcpy(out.data(), bytes.data(), n * 4);
+    return;
+  case DType::BF16:
+    for (std::size_t i = 0; i < n; ++i) {
+      out[i] = bf16_to_float(load_u16(bytes.data() + 2 * i));
+    }
+    return;
+  case DType::F16:
+    for (std::size_t i = 0; i < n; ++i) {
+      out[i] = f16_to_float(load_u16(bytes.data() + 2 * i));
+    }
+    return;
+  case DType::F64:
+    for (std::size_t i = 0; i < n; ++i) {
+      double v = 0;
+      std::memcpy(&v, bytes.data() + 8 * i, 8);
+      out[i] = static_cast<float>(v);
+    }
+    return;
+  default:
+    throw Error(ExitCode::malformed, "cannot merge tensors of dtype " + std::string(dtype_name(dtype)));
+  }
+}
+
+void from_float(std::span<const float> values, DType dtype, std::span<std::byte> out)
+{
+  const std::size_t n = values.size();
+  switch (dtype) {
+  case DType::F32:
+    std::memcpy(out.data(), values.data(), n * 4);
+    return;
+  case DType::BF16:
+    for (std::size_t i = 0; i < n; ++i) {
+      store_u16(out.data() + 2 * i, float_to_bf16(values[i]));
+    }
+    return;
+  case DType::F16:
+    for (std::size_t i = 0; i < n; ++i) {
+      store_u16(out.data() + 2 * i, float_to_f16(values[i]));
+    }
+    return;
+  default:
+    throw Error(ExitCode::malformed, "cannot write merged tensors as " + std::string(dtype_name(dtype)));
+  }
+}
+
+namespace {
+
+float load_value(const std::byte* base, DType in, std::size_t i)
+{
+  switch (in) {
+  case DType::BF16:
+    return bf16_to_float(load_u16(base + 2 * i));
+  case DType::F16:
+    return f16_to_float(load_u16(base + 2 * i));
+  default: {
+    float v = 0;
+    std::memcpy(&v, base + 4 * i, 4);
+    return v;
+  }
+  }
+}
+
+/// The loop for one pair of dtypes, so that the compiler specialises (and vectorises) each.
+template <DType In, DType Out>
+double add_loop(const std::byte* base, const float* delta, std::byte* out, std::size_t n)
+{
+  float largest = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float d = delta[i];
+    largest = std::max(largest, std::fabs(d));
+    const float value = load_value(base, In, i) + d;
+    if constexpr (Out == DType::BF16) {
+      store_u16(out + 2 * i, float_to_bf16(value));
+    } else if constexpr (Out == DType::F16) {
+      store_u16(out + 2 * i, float_to_f16(value));
+    } else {
+      std::memcpy(out + 4 * i, &value, 4);
+    }
+  }
+  return largest;
+}
+
+template <DType In>
+double add_loop_to(DType out_dtype, const std::byte* base, const float* delta, std::byte* out, std::size_t n)
+{
+  switch (out_dtype) {
+  case DType::BF16:
+    return add_loop<In, DType::BF16>(base, delta, out, n);
+  case DType::F16:
+    return add_loop<In, DType::F16>(base, delta, out, n);
+  case DType::F32:
+    return add_loop<In, DType::F32>(base, delta, out, n);
+  default:
+    throw Error(ExitCode::malformed, "cannot write merged tensors as " + std::string(dtype_name(out_dtype)));
+  }
+}
+
+} // namespace
+
+double add_converted(std::span<const std::byte> base, DType in, std::span<const float> delta, DType out_dtype,
+                     std::span<std::byte> out)
+{
+  const std::size_t n = delta.size();
+  switch (in) {
+  case DType::BF16:
+    return add_loop_to<DType::BF16>(out_dtype, base.data(), delta.data(), out.data(), n);
+  case DType::F16:
+    return add_loop_to<DType::F16>(out_dtype, base.data(), delta.data(), out.data(), n);
+  case DType::F32:
+    return add_loop_to<DType::F32>(out_dtype, base.data(), delta.data(), out.data(), n);
+  default:
+    throw Error(ExitCode::malformed, "cannot merge tensors of dtype " + std::string(dtype_name(in)));
+  }
+}
+
+} // namespace modelkeep::core

@@ -1,0 +1,174 @@
+#include "core/layout/store.hpp"
+
+#include "test_support.hpp"
+#include "util/error.hpp"
+
+#include <cstdlib>
+#include <doctest/doctest.h>
+
+using namespace modelkeep;
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+TEST_CASE("the root comes from --root, then $MODELKEEP_ROOT, then ./models")
+{
+  ::unsetenv("MODELKEEP_ROOT");
+  CHECK(core::Store::choose_root(std::nullopt) == "models");
+  ::setenv("MODELKEEP_ROOT", "/env/root", 1);
+  CHECK(core::Store::choose_root(std::nullopt) == "/env/root");
+  CHECK(core::Store::choose_root(std::string("/cli")) == "/cli");
+  ::unsetenv("MODELKEEP_ROOT");
+}
+
+TEST_CASE("layout and existence")
+{
+  test::ScratchDir dir;
+  const core::Store store(dir / "models");
+  CHECK_FALSE(store.exists());
+  CHECK_THROWS_AS(store.require_exists(), Error);
+  store.ensure_layout();
+  CHECK(store.exists());
+  CHECK(fs::is_directory(store.backups_dir()));
+  CHECK(fs::is_directory(store.consolidated_dir()));
+  CHECK(fs::is_directory(store.state_dir()));
+}
+
+TEST_CASE("a writer removes leftovers of killed runs and nothing else")
+{
+  test::ScratchDir dir;
+  const core::Store store(dir / "models");
+  store.ensure_layout();
+  test::write_text(store.versions_dir() / ".v002_x.tmp-99-0" / "adapter" / "f", "partial");
+  test::write_text(store.versions_dir() / "v001_20251116_143000_a" / "metadata.json", "{}");
+  test::write_text(store.backups_dir() / "pre_restore" / ".m_20251116_143000.tmp-99-1" / "data" / "f",
+                   "partial");
+  test::write_text(store.backups_dir() / "pre_restore" / "m_20251116_143000" / "backup.json", "{}");
+  test::write_text(store.state_dir() / ".next_version.tmp-99-2", "7");
+  const auto lock = store.lock_for_writing("test", milliseconds(0));
+  CHECK_FALSE(fs::exists(store.versions_dir() / ".v002_x.tmp-99-0"));
+  CHECK_FALSE(fs::exists(store.backups_dir() / "pre_restore" / ".m_20251116_143000.tmp-99-1"));
+  CHECK_FALSE(fs::exists(store.state_dir() / ".next_version.tmp-99-2"));
+  CHECK(fs::exists(store.versions_dir() / "v001_20251116_143000_a" / "metadata.json"));
+  CHECK(fs::exists(store.backups_dir() / "pre_restore" / "m_20251116_143000" / "backup.json"));
+  CHECK(fs::read_symlink(store.versions_dir() / "latest") == "v001_20251116_143000_a");
+}
+
+TEST_CASE("two writers exclude each other")
+{
+  test::ScratchDir dir;
+  const core::Store store(dir / "models");
+  const auto first = store.lock_for_writing("model-versioner create", milliseconds(0));
+  try {
+    (void)store.lock_for_writing("model-versioner delete", milliseconds(50));
+    FAIL("expected the store to be locked");
+  } catch (const Error& error) {
+    CHECK(error.code() == ExitCode::locked);
+    CHECK(std::string(error.what()).find("(model-versioner create)") != std::string::npos);
+  }
+}
+
+TEST_CASE("model names: segments of [a-z0-9][a-z0-9_.-]* joined by '/', nothing that leaves the root")
+{
+  for (const std::string& good :
+       std::vector<std::string>{"creamy_chicken", "pattern_classifier/trending/btcusdt", "a", "v1.2-rc_3",
+                                "0", std::string(128, 'a')}) {
+    CAPTURE(good);
+    CHECK_NOTHROW(core::validate_model_name(good));
+  }
+  for (const std::string& bad : std::vector<std::string>{"",
+                                                         "../x",
+                                                         "A",
+                                                         "a//b",
+                                                         "/a",
+                                                         "a/",
+                                                         ".a",
+                                                         "a/..",
+                                                         "_a",
+                                                         "-a",
+                                                         "a b",
+                                                         "a\\b",
+                                                         "versions",
+                                                         "x/backups",
+                                                         "consolidated_models",
+                                                         "hooks",
+                                                         "registry.json",
+                                                         std::string(129, 'a'),
+                                                         std::string(300, 'b'),
+                                                         std::string("a\0b", 3)}) {
+    CAPTURE(bad);
+    try {
+      core::validate_model_name(bad);
+      FAIL("accepted");
+    } catch (const Error& e) {
+      CHECK(e.code() == ExitCode::usage);
+    }
+  }
+}
+
+TEST_CASE("a named model lives in root/NAME with its own state; default is the root itself")
+{
+  test::ScratchDir dir;
+  const core::Store named(dir / "models", "team/chat");
+  CHECK(named.model() == "team/chat");
+  CHECK(named.dir() == dir / "models" / "team" / "chat");
+  CHECK(named.versions_dir() == dir / "models" / "team" / "chat" / "versions");
+  CHECK(named.state_dir() == dir / "models" / "team" / "chat" / ".modelkeep");
+  CHECK(named.root_state_dir() == dir / "models" / ".modelkeep");
+  for (const std::string name : {"", "default"}) {
+    const core::Store store(dir / "models", name);
+    CHECK(store.is_default_model());
+    CHECK(store.dir() == dir / "models");
+  }
+  // Locks are per model: holding one does not block another.
+  named.ensure_layout();
+  const core::Store other(dir / "models", "team/other");
+  const auto first = named.lock_for_writing("a", milliseconds(0));
+  CHECK_NOTHROW((void)other.lock_for_writing("b", milliseconds(0)));
+}
+
+TEST_CASE("the model comes from --model, then $MODELKEEP_MODEL, then the default")
+{
+  ::unsetenv("MODELKEEP_MODEL");
+  CHECK(core::Store::choose_model(std::nullopt) == "default");
+  ::setenv("MODELKEEP_MODEL", "env_model", 1);
+  CHECK(core::Store::choose_model(std::nullopt) == "env_model");
+  CHECK(core::Store::choose_model(std::string("cli")) == "cli");
+  ::unsetenv("MODELKEEP_MODEL");
+}
+
+TEST_CASE("discover_models finds default and nested models, skipping layouts, links and bad names")
+{
+  test::ScratchDir dir;
+  const fs::path root = dir / "models";
+  for (const std::string model :
+       {"b", "a/x", "a/y/z", "default_like"}) { // NOLINT(performance-for-range-copy)
+    core::Store(root, model).ensure_layout();
+  }
+  CHECK(core::discover_models(root) == std::vector<std::string>{"a/x", "a/y/z", "b", "default_like"});
+  core::Store(root).ensure_layout();
+  fs::create_directories(root / "Upper" / "versions");
+  fs::create_directories(root / "b" / "backups" / "c" / "versions");
+  fs::create_directories(dir / "elsewhere" / "versions");
+  fs::create_directory_symlink(dir / "elsewhere", root / "linked");
+  CHECK(core::discover_models(root) ==
+        std::vector<std::string>{"default", "a/x", "a/y/z", "b", "default_like"});
+  CHECK(core::discover_models(dir / "nowhere").empty());
+  // A symbolic link on the way to a model is refused when the model is opened.
+  CHECK_THROWS_AS(core::Store(root, "linked"), Error);
+}
+
+TEST_CASE("a named model's settings override the root's key by key")
+{
+  test::ScratchDir dir;
+  const core::Store named(dir / "models", "m");
+  named.ensure_layout();
+  test::write_text(named.root_state_dir() / "config.json",
+                   R"({"link": "copy", "auto_promote": {"metric": "acc"}})");
+  test::write_text(named.state_dir() / "config.json", R"({"link": "hardlink"})");
+  const auto config = named.config();
+  CHECK(config["link"] == "hardlink");
+  CHECK(config["auto_promote"]["metric"] == "acc");
+  CHECK(core::Store(dir / "models").config()["link"] == "copy");
+  test::write_text(named.state_dir() / "config.json", "[1]");
+  CHECK_THROWS_AS((void)named.config(), Error);
+}
