@@ -1,6 +1,7 @@
 #include "commands.hpp"
 #include "core/layout/events.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -22,11 +23,10 @@ struct BackupArgs {
 core::BackupRequest to_request(const BackupArgs& args, const core::Store& store)
 {
   core::BackupRequest request;
-  std::error_code ec;
-  if (!fs::exists(args.source, ec)) {
+  if (!util::exists(args.source)) {
     throw Error(ExitCode::not_found, "source not found " + args.source);
   }
-  if (!fs::is_directory(args.source, ec)) {
+  if (!util::is_directory(args.source)) {
     throw Error(ExitCode::usage, "source is not a directory " + args.source);
   }
   request.source = fs::canonical(args.source);
@@ -60,8 +60,7 @@ void run(const BackupArgs& args, const GlobalOptions& options)
   const auto lock = context.lock(store, "backup");
   const core::BackupRequest request = to_request(args, store);
   const auto record = core::create_verified_backup(store, request, context.progress());
-  core::append_event(store, {{"event", "backup"},
-                             {"backup", record.path.string()},
+  core::append_event(store, core::EventKind::backup, {{"backup", record.path.string()},
                              {"source", request.source.string()},
                              {"type", request.type},
                              {"files", record.manifest.file_count()},

@@ -1,9 +1,9 @@
 #include "commands.hpp"
-#include "util/failpoint.hpp"
 #include "core/backup/cleanup.hpp"
-#include "core/layout/events.hpp"
 #include "core/backup/offsite.hpp"
+#include "core/layout/events.hpp"
 #include "util/error.hpp"
+#include "util/failpoint.hpp"
 #include "util/text.hpp"
 
 #include <cstdio>
@@ -107,8 +107,7 @@ void cleanup_model(const Context& context, const core::Store& store, const Clean
     if (!item.decision.keep) {
       core::remove_backup(*item.entry.info);
       util::failpoint("cleanup.after_remove");
-      core::append_event(store, {{"event", "backup_cleanup"},
-                                 {"backup", item.entry.path.string()},
+      core::append_event(store, core::EventKind::backup_cleanup, {{"backup", item.entry.path.string()},
                                  {"reasons", item.decision.reasons}});
     }
   }

@@ -82,7 +82,7 @@ void run_push(const PushArgs& args, const GlobalOptions& options)
     const auto lock = context.lock(store, "push");
     const Remote remote(context, store, args.repo, "backup-manager push");
     doc["repository"] = remote.restic.config().shown_repository();
-    const auto existing = remote.restic.snapshots();
+    const auto existing = core::remote_copies(remote.restic);
     for (const auto& info : chosen) {
       try {
         const auto result = core::push_backup(store, remote.restic, info, existing, context.progress());
@@ -117,7 +117,7 @@ void run_list(const std::optional<std::string>& repo, bool all_models, const Glo
   for (const auto& store : context.stores(all_models)) {
     const Remote remote(context, store, repo, "backup-manager offsite list");
     shown = remote.restic.config().shown_repository();
-    auto copies = copies_of_model(remote.restic.snapshots(), store);
+    auto copies = copies_of_model(core::remote_copies(remote.restic), store);
     std::vector<bool> matched(copies.size(), false);
     for (const auto& entry : core::list_backups(store, std::nullopt)) {
       json snapshots = json::array();
@@ -200,7 +200,7 @@ std::optional<core::RemoteCopy> chosen_copy(const std::vector<core::RemoteCopy>&
 json verify_one_copy(const Context& context, const core::Store& store, const core::Restic& restic,
                      const std::optional<std::string>& backup)
 {
-  const auto copy = chosen_copy(copies_of_model(restic.snapshots(), store), backup);
+  const auto copy = chosen_copy(copies_of_model(core::remote_copies(restic), store), backup);
   if (!copy) {
     return nullptr;
   }
@@ -280,7 +280,7 @@ void run_restore(const std::string& name, const std::string& dest, const std::op
   const core::Store store = context.store();
   const auto lock = context.lock(store, "offsite restore");
   const Remote remote(context, store, repo, "backup-manager offsite restore");
-  const auto copy = chosen_copy(copies_of_model(remote.restic.snapshots(), store), name);
+  const auto copy = chosen_copy(copies_of_model(core::remote_copies(remote.restic), store), name);
   const fs::path target = fs::absolute(dest).lexically_normal();
   std::optional<core::RestoreResult> result;
   core::with_restored_copy(remote.restic, *copy, target, [&](const core::BackupInfo& info) {
@@ -315,7 +315,7 @@ void run_forget(const ForgetArgs& args, const GlobalOptions& options)
   const core::Store store = context.store();
   const Remote remote(context, store, args.repo, "backup-manager offsite forget");
   std::vector<core::RemoteCopy> copies;
-  for (auto& copy : copies_of_model(remote.restic.snapshots(), store)) {
+  for (auto& copy : copies_of_model(core::remote_copies(remote.restic), store)) {
     if (!args.type || copy.type == *args.type) {
       copies.push_back(std::move(copy));
     }
@@ -373,7 +373,7 @@ std::set<std::string> remote_snapshot_ids(const Context& context, const core::St
 {
   const Remote remote(context, store, repo, "backup-manager cleanup --require-offsite");
   std::set<std::string> ids;
-  for (const auto& copy : remote.restic.snapshots()) {
+  for (const auto& copy : core::remote_copies(remote.restic)) {
     ids.insert(copy.id);
   }
   return ids;

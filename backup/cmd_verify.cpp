@@ -1,6 +1,7 @@
 #include "commands.hpp"
 #include "core/backup/cleanup.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/progress.hpp"
 #include "util/text.hpp"
 
@@ -97,7 +98,7 @@ void verify_model(const Context& context, const core::Store& store, const Verify
   }
   const auto lock = context.lock(store, "verify");
   for (std::size_t i = 0; i < backups.size(); ++i) {
-    if (fs::exists(backups[i].path / core::k_backup_manifest)) {
+    if (util::exists(backups[i].path / core::filenames::backup_record)) {
       core::record_verification(backups[i], checks[i]);
     }
     results.push_back({backups[i], checks[i], store.model()});

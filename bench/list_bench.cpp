@@ -1,9 +1,8 @@
 // make bench: `model-versioner list` of 10,000 synthetic versions, read from every
-// metadata.json and from a fresh versions/registry.json index.
-#include "rows.hpp"
-
+// metadata.json and from a fresh versions/index.json index.
 #include "core/layout/store.hpp"
 #include "core/versions/version.hpp"
+#include "rows.hpp"
 #include "util/file.hpp"
 #include "util/hash.hpp"
 
@@ -54,8 +53,8 @@ int main(int argc, char** argv)
     std::ofstream(store.versions_dir() / meta.name / "metadata.json") << meta.to_json().dump(2) << '\n';
   }
   const std::vector<std::string> list = {tool, "--root", store.root().string(), "list"};
-  // Without the index: every metadata.json parsed; then with a fresh registry.json.
-  fs::remove(store.versions_dir() / "registry.json");
+  // Without the index: every metadata.json parsed; then with a fresh index.json.
+  fs::remove(store.versions_dir() / "index.json");
   const double cold = bench::median_run(list, 5).seconds;
   run_seconds({tool, "--root", store.root().string(), "reindex"});
   const double indexed = bench::median_run(list, 5).seconds;

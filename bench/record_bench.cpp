@@ -1,8 +1,9 @@
 // make bench: recording predictions through the library API (modelkeep/registry.hpp), the way
 // a serving process does: monitored predictions and A/B records, from one process and from
 // 8 processes at once on one store. Reports records per second and the cost of one record.
-#include "core/telemetry/ab.hpp"
 #include "core/stages/promotion.hpp"
+#include "core/telemetry/ab.hpp"
+#include "core/versions/recovery.hpp"
 #include "core/versions/version_ops.hpp"
 #include "modelkeep/registry.hpp"
 #include "util/file.hpp"
@@ -74,11 +75,11 @@ int main(int argc, char** argv)
     core::CreateRequest request;
     request.adapter = work / "adapter";
     request.description = content;
-    const auto lock = store.lock_for_writing("bench", std::chrono::seconds(5));
+    const auto lock = core::lock_for_writing(store, "bench", std::chrono::seconds(5));
     versions.push_back(core::create_version(store, request, "bench", false).name);
   }
   {
-    const auto lock = store.lock_for_writing("bench", std::chrono::seconds(5));
+    const auto lock = core::lock_for_writing(store, "bench", std::chrono::seconds(5));
     (void)core::move_stage(store, "production", core::resolve_version(store, core::VersionRef::parse(versions[0])),
                            "promote", "bench");
   }

@@ -1,6 +1,7 @@
 #include "commands.hpp"
 #include "core/weights/base_model.hpp"
 #include "core/weights/lora.hpp"
+#include "util/file.hpp"
 #include "util/text.hpp"
 
 #include <cstdio>
@@ -81,8 +82,7 @@ void run(const std::string& path_text, const GlobalOptions& options)
 {
   const Context context(options);
   const fs::path path = path_text;
-  std::error_code ec;
-  if (fs::is_directory(path, ec) && fs::exists(path / "adapter_config.json", ec)) {
+  if (util::is_directory(path) && util::exists(path / "adapter_config.json")) {
     const auto doc = inspect_adapter(path, false);
     context.emit(doc, [&] { (void)inspect_adapter(path, true); });
     return;

@@ -26,8 +26,7 @@ struct MergeArgs {
 void run(const MergeArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  std::error_code ec;
-  if (fs::exists(fs::symlink_status(args.output, ec))) {
+  if (util::exists_no_follow(args.output)) {
     throw Error(ExitCode::refused, "output exists " + args.output + ": choose a new path");
   }
   if (!args.weights.empty() && args.weights.size() != args.adapters.size()) {

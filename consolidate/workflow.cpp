@@ -2,9 +2,11 @@
 
 #include "core/backup/backup.hpp"
 #include "core/layout/events.hpp"
-#include "core/weights/merge_plan.hpp"
+#include "core/layout/names.hpp"
 #include "core/layout/store.hpp"
+#include "core/versions/recovery.hpp"
 #include "core/versions/version_ops.hpp"
+#include "core/weights/merge_plan.hpp"
 #include "merger.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
@@ -67,8 +69,7 @@ Settings load_settings(const ConsolidateRequest& request)
   Settings settings;
   const fs::path dir = fs::absolute(request.base_dir).lexically_normal();
   const fs::path path = dir / k_config_file;
-  std::error_code ec;
-  if (fs::exists(path, ec)) {
+  if (util::exists(path)) {
     settings.doc = json::parse(util::read_file(path), nullptr, false);
     if (settings.doc.is_discarded() || !settings.doc.is_object()) {
       throw Error(ExitCode::malformed, "bad " + path.string() + ": not a JSON object");
@@ -109,8 +110,7 @@ class Journal {
 public:
   explicit Journal(const fs::path& dir) : m_path(dir / k_journal_file)
   {
-    std::error_code ec;
-    if (fs::exists(m_path, ec)) {
+    if (util::exists(m_path)) {
       m_doc = json::parse(util::read_file(m_path), nullptr, false);
       if (m_doc.is_discarded() || !m_doc.is_object()) {
         throw Error(ExitCode::malformed, "bad consolidation journal " + m_path.string() +
@@ -187,8 +187,7 @@ void Consolidation::validate(const Settings& settings)
   const auto adapter_bytes = core::total_size(core::scan_tree(settings.adapter));
   const std::uint64_t need = 2 * adapter_bytes + m_plan->output_bytes + m_plan->output_bytes / 20;
   fs::path existing = settings.store_root;
-  std::error_code ec;
-  while (!fs::exists(existing, ec) && existing.has_parent_path() && existing != existing.parent_path()) {
+  while (!util::exists(existing) && existing.has_parent_path() && existing != existing.parent_path()) {
     existing = existing.parent_path();
   }
   step(1, std::to_string(m_plan->modules.size()) + " modules, " + std::to_string(m_plan->merged_tensors) +
@@ -215,8 +214,7 @@ void Consolidation::backup(const core::Store& store, const Settings& settings)
                               core::default_critical_files(settings.adapter)};
   const auto record = core::create_verified_backup(store, request, m_request.show_progress);
   const fs::path snapshots = m_dir / "evolution_snapshots";
-  std::error_code ec;
-  if (fs::is_directory(snapshots, ec)) {
+  if (util::is_directory(snapshots)) {
     const auto snap = core::create_verified_backup(
       store, {snapshots, "pre_consolidation", "evolution_snapshots", "before consolidating", {}}, m_request.show_progress);
     step(2, "verified backup of evolution_snapshots: " + snap.path.string());
@@ -241,8 +239,7 @@ void Consolidation::version(const core::Store& store, const Settings& settings)
   request.final_loss = m_request.loss;
   request.base_model = settings.base_model.string();
   const fs::path snapshots = m_dir / "evolution_snapshots";
-  std::error_code ec;
-  if (fs::is_directory(snapshots, ec)) {
+  if (util::is_directory(snapshots)) {
     request.snapshots = snapshots;
   }
   std::string name;
@@ -281,13 +278,11 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
     step(4, "merged model already written: " + m_journal.get("output"));
     return;
   }
-  std::error_code ec;
   if (m_journal.has("output_pending")) {
     // A run killed between renaming its output into place and recording it: adopt it.
     const fs::path pending = m_journal.get("output_pending");
-    if (fs::exists(pending / "consolidation.json", ec)) {
-      core::append_event(store, {{"event", "consolidate"},
-                                 {"version", m_journal.get("version")},
+    if (util::exists(pending / "consolidation.json")) {
+      core::append_event(store, core::EventKind::consolidate, {{"version", m_journal.get("version")},
                                  {"backup", m_journal.get("backup")},
                                  {"output", pending.string()}});
       m_journal.set("output", pending.string());
@@ -298,7 +293,7 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
   const auto started = std::chrono::steady_clock::now();
   const auto now = std::chrono::system_clock::now();
   fs::path final_path = store.consolidated_dir() / util::utc_compact(now);
-  for (int n = 2; fs::exists(final_path, ec); ++n) {
+  for (int n = 2; util::exists(final_path); ++n) {
     final_path = store.consolidated_dir() / (util::utc_compact(now) + "_" + std::to_string(n));
   }
   m_journal.set("output_pending", final_path.string());
@@ -349,8 +344,7 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
   util::rename_durable(temp.path(), final_path);
   temp.commit();
   util::failpoint("consolidate.before_record");
-  core::append_event(store, {{"event", "consolidate"},
-                             {"version", m_journal.get("version")},
+  core::append_event(store, core::EventKind::consolidate, {{"version", m_journal.get("version")},
                              {"backup", m_journal.get("backup")},
                              {"output", final_path.string()}});
   m_journal.set("output", final_path.string());
@@ -381,8 +375,7 @@ void Consolidation::update_config(Settings& settings)
 
 void Consolidation::delete_adapter(const Settings& settings)
 {
-  std::error_code ec;
-  if (m_request.keep_adapter || !fs::exists(settings.adapter, ec)) {
+  if (m_request.keep_adapter || !util::exists(settings.adapter)) {
     step(6, m_request.keep_adapter ? "keeping the adapter (--keep-adapter)" : "adapter already removed");
     return;
   }
@@ -398,14 +391,13 @@ void Consolidation::delete_adapter(const Settings& settings)
 
 bool Consolidation::journal_still_valid(const core::Store& store)
 {
-  std::error_code ec;
-  if (m_journal.has("backup") && !fs::exists(fs::path(m_journal.get("backup")) / core::k_backup_manifest, ec)) {
+  if (m_journal.has("backup") && !util::exists(fs::path(m_journal.get("backup")) / core::filenames::backup_record)) {
     return false;
   }
-  if (m_journal.has("version") && !fs::is_directory(store.versions_dir() / m_journal.get("version"), ec)) {
+  if (m_journal.has("version") && !util::is_directory(store.versions_dir() / m_journal.get("version"))) {
     return false;
   }
-  return !m_journal.has("output") || fs::exists(fs::path(m_journal.get("output")) / "consolidation.json", ec);
+  return !m_journal.has("output") || util::exists(fs::path(m_journal.get("output")) / "consolidation.json");
 }
 
 void Consolidation::remove_leftovers(const Settings& settings)
@@ -437,8 +429,7 @@ ConsolidateResult Consolidation::run()
       settings.base_model = fs::path(settings.doc["history"].back()["base_model"].get<std::string>());
     }
   }
-  std::error_code ec;
-  const bool adapter_present = fs::exists(settings.adapter, ec);
+  const bool adapter_present = util::exists(settings.adapter);
   if (m_request.dry_run || (!m_journal.resumed() && adapter_present)) {
     validate(settings); // read-only: a failure here leaves everything as it was
   }
@@ -449,7 +440,7 @@ ConsolidateResult Consolidation::run()
   if (!adapter_present && !m_journal.has("config")) {
     throw Error(ExitCode::not_found, "adapter directory not found " + settings.adapter.string());
   }
-  const auto lock = store.lock_for_writing(
+  const auto lock = core::lock_for_writing(store,
     "consolidate-model", std::chrono::milliseconds(static_cast<long long>(m_request.lock_timeout_seconds * 1000)));
   remove_leftovers(settings);
   if (m_journal.resumed() && !journal_still_valid(store)) {

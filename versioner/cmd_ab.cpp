@@ -1,9 +1,11 @@
+#include "app/documents.hpp"
+#include "app/observation_args.hpp"
 #include "commands.hpp"
-#include "core/telemetry/ab.hpp"
+#include "core/layout/names.hpp"
 #include "core/stages/promotion.hpp"
+#include "core/telemetry/ab.hpp"
+#include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
-#include "documents.hpp"
-#include "observation_args.hpp"
 #include "util/error.hpp"
 
 #include <cstdio>
@@ -28,7 +30,7 @@ struct AbArgs {
   std::string description;
   std::string user;
   std::string variant;
-  ObservationArgs observation;
+  app::ObservationArgs observation;
   bool promote_winner = false;
   std::string stage = "production";
 };
@@ -62,10 +64,10 @@ core::Store open_store(const Context& context)
 void print_test(const core::AbTest& t)
 {
   std::cout << "test:        " << t.id << (t.name.empty() ? "" : " (" + t.name + ")") << '\n'
-            << "status:      " << t.status << '\n'
+            << "status:      " << core::to_string(t.status) << '\n'
             << "control:     " << t.control << '\n'
             << "treatment:   " << t.treatment << '\n'
-            << "strategy:    " << t.strategy << '\n'
+            << "strategy:    " << core::to_string(t.strategy) << '\n'
             << "treatment share: " << fixed(t.treatment_share()) << '\n';
   if (!t.description.empty()) {
     std::cout << "description: " << t.description << '\n';
@@ -95,14 +97,14 @@ void run_create(const AbArgs& args, const GlobalOptions& options)
   test.control = core::resolve_version(store, core::VersionRef::parse(args.control)).name;
   test.treatment = core::resolve_version(store, core::VersionRef::parse(args.treatment)).name;
   test.split = args.split;
-  test.strategy = args.strategy;
+  test.strategy = core::parse_strategy(args.strategy);
   test.canary_step = args.canary_step;
   test.target_samples = args.target_samples;
   core::create_ab_test(store, test);
   const auto created = core::load_ab_test(store, args.id);
   context.emit(created.to_json(), [&] {
     std::cout << "created A/B test " << created.id << ": " << created.control << " (control) vs "
-              << created.treatment << " (treatment), " << created.strategy << ", treatment share "
+              << created.treatment << " (treatment), " << core::to_string(created.strategy) << ", treatment share "
               << fixed(created.treatment_share()) << "; start it with: model-versioner ab start "
               << created.id << '\n';
   });
@@ -147,7 +149,8 @@ void run_list(const GlobalOptions& options)
     std::printf("%-20s %-10s %-12s %-6s %-26s %s\n", "TEST", "STATUS", "STRATEGY", "SHARE", "CONTROL",
                 "TREATMENT");
     for (const auto& t : tests) {
-      std::printf("%-20s %-10s %-12s %-6s %-26s %s\n", t.id.c_str(), t.status.c_str(), t.strategy.c_str(),
+      std::printf("%-20s %-10s %-12s %-6s %-26s %s\n", t.id.c_str(), std::string(core::to_string(t.status)).c_str(),
+                  std::string(core::to_string(t.strategy)).c_str(),
                   fixed(t.treatment_share()).c_str(), t.control.c_str(), t.treatment.c_str());
     }
   });
@@ -171,8 +174,8 @@ void run_route(const AbArgs& args, const GlobalOptions& options)
   const Context context(options);
   const core::Store store = open_store(context);
   const auto route = core::route_ab(store, args.id, args.user);
-  context.emit(ab_route_document(args.id, route), [&] {
-    std::cout << route.variant << '\t' << route.version << '\t' << route.adapter.string() << '\n';
+  context.emit(app::ab_route_document(args.id, route), [&] {
+    std::cout << core::to_string(route.variant) << '\t' << route.version << '\t' << route.adapter.string() << '\n';
   });
 }
 
@@ -181,8 +184,9 @@ void run_record(const AbArgs& args, const GlobalOptions& options)
   const Context context(options);
   const auto observation = args.observation.observation();
   const core::Store store = open_store(context);
-  core::record_ab(store, args.id, args.variant, observation);
-  context.emit(ab_record_document(args.id, args.variant, observation), [] {});
+  const auto variant = core::parse_variant(args.variant);
+  core::record_ab(store, args.id, variant, observation);
+  context.emit(app::ab_record_document(args.id, variant, observation), [] {});
 }
 
 void print_variant(const char* label, const std::string& version, const core::ObservationSummary& s)
@@ -204,7 +208,8 @@ void run_status(const AbArgs& args, const GlobalOptions& options)
   json doc = status.test.to_json();
   doc["variants"] = {{"control", status.control.to_json()}, {"treatment", status.treatment.to_json()}};
   context.emit(doc, [&] {
-    std::cout << status.test.id << " (" << status.test.status << ", " << status.test.strategy
+    std::cout << status.test.id << " (" << core::to_string(status.test.status) << ", "
+              << core::to_string(status.test.strategy)
               << ", treatment share " << fixed(status.test.treatment_share()) << ")\n";
     std::printf("%-10s %11s  %-22s %9s %9s %7s %6s  %s\n", "VARIANT", "PREDICTIONS", "ACCURACY [95% CI]",
                 "LAT MEAN", "LAT P95", "ERRORS", "CONF", "VERSION");
@@ -229,8 +234,8 @@ void run_conclude(const AbArgs& args, const GlobalOptions& options)
         return {{"stage", args.stage}, {"version", winner.name}, {"changed", false}};
       }
       core::require_verified(winner, "promote", context.progress());
-      core::move_stage(store, args.stage, winner, "promote",
-                       "A/B test " + args.id + ": " + *c.winner + " won (" + c.metric + " " +
+      core::move_stage(store, args.stage, winner, core::EventKind::promote,
+                       "A/B test " + args.id + ": " + std::string(core::to_string(*c.winner)) + " won (" + c.metric + " " +
                            fixed(c.control_value) + " vs " + fixed(c.treatment_value) +
                            ", p = " + p_text(c.p_value) + ")",
                        {{"ab_test", args.id}});
@@ -248,7 +253,7 @@ void run_conclude(const AbArgs& args, const GlobalOptions& options)
               << fixed(c.control_value) << " (n=" << c.control_samples << "), treatment "
               << fixed(c.treatment_value) << " (n=" << c.treatment_samples << ")\n";
     if (c.winner) {
-      std::cout << "winner: " << *c.winner << ", p = " << p_text(c.p_value)
+      std::cout << "winner: " << core::to_string(*c.winner) << ", p = " << p_text(c.p_value)
                 << (c.significant ? " (significant at 0.05)" : " (not significant at 0.05)") << '\n';
     } else {
       std::cout << "no winner: both variants have the same " << c.metric << '\n';
@@ -312,7 +317,7 @@ void add_ab(CLI::App& app, const GlobalOptions& options)
   auto* record = ab->add_subcommand("record", "Record one prediction of a variant");
   record->add_option("TEST_ID", args->id, "The test")->required();
   record->add_option("--variant", args->variant, "control or treatment")->required();
-  add_observation_options(record, args->observation, false);
+  app::add_observation_options(record, args->observation, false);
   record->callback([args, &options] { run_record(*args, options); });
 
   auto* status = ab->add_subcommand("status", "Per variant: predictions, accuracy with its 95% interval, "

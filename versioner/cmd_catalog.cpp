@@ -1,8 +1,10 @@
 #include "commands.hpp"
 #include "core/versions/catalog.hpp"
+#include "core/versions/indexes.hpp"
 #include "core/versions/list_index.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -63,8 +65,9 @@ void print_catalog(const json& entries)
   }
 }
 
-/// Rewrites the root's registry.json when it disagrees with what the metadata says; a reader
-/// that cannot write (a read-only mount, a busy lock) leaves it to the next writer.
+/// Rewrites the root's catalog.json when it disagrees with what the metadata says (or is still
+/// the registry.json of an older release); a reader that cannot write (a read-only mount, a
+/// busy lock) leaves it to the next writer.
 void repair_catalog_file(const fs::path& root, const json& entries)
 {
   const json file = core::read_catalog_file(root);
@@ -72,15 +75,16 @@ void repair_catalog_file(const fs::path& root, const json& entries)
   for (const auto& entry : entries) {
     models[entry.at("model").get<std::string>()] = entry;
   }
-  if (entries.empty() || (!file.is_null() && file.at("models") == models)) {
+  const bool current_name = util::exists(core::catalog_path(root));
+  if (entries.empty() || (current_name && !file.is_null() && file.at("models") == models)) {
     return;
   }
   try {
     (void)core::rebuild_catalog(root, std::chrono::seconds(2));
-    util::log_step("rewrote " + (root / "registry.json").string() +
-                   ": it disagreed with the models' metadata");
+    util::log_step("rewrote " + core::catalog_path(root).string() +
+                   (current_name ? ": it disagreed with the models' metadata" : " (was registry.json)"));
   } catch (const std::exception& e) {
-    util::log_step(std::string("registry.json left as it is: ") + e.what());
+    util::log_step(core::catalog_path(root).string() + " left as it is: " + e.what());
   }
 }
 
@@ -106,12 +110,12 @@ void run_reindex(bool all_models, const GlobalOptions& options)
   for (const auto& store : context.stores(all_models)) {
     store.require_exists();
     const auto lock = context.lock(store, "reindex");
-    core::refresh_index(store, true);
-    rebuilt.push_back((store.versions_dir() / "registry.json").string());
+    core::refresh_indexes(store, true);
+    rebuilt.push_back((store.versions_dir() / core::filenames::list_index).string());
   }
   const fs::path root = context.store().root();
   (void)core::rebuild_catalog(root, context.lock_timeout());
-  const std::string catalog = (root / "registry.json").string();
+  const std::string catalog = core::catalog_path(root).string();
   context.emit({{"index", rebuilt}, {"catalog", catalog}}, [&] {
     for (const auto& path : rebuilt) {
       std::cout << "rebuilt " << path.get<std::string>() << '\n';
@@ -127,12 +131,12 @@ void add_catalog(CLI::App& app, const GlobalOptions& options)
   auto* catalog = app.add_subcommand(
       "catalog", "Every model in the root: latest version, the active version (production, else latest) and "
                  "its headline metric, version count, total size, last created, stages. Computed from the "
-                 "models' metadata; also repairs the root's registry.json if it disagrees");
+                 "models' metadata; also repairs the root's catalog.json if it disagrees");
   catalog->callback([&options] { run_catalog(options); });
 
   auto* reindex = app.add_subcommand(
-      "reindex", "Rebuild the model's versions/registry.json from every metadata.json, then the root's "
-                 "registry.json (the catalog) from every model's metadata");
+      "reindex", "Rebuild the model's versions/index.json (the index `list` reads) from every "
+                 "metadata.json, then the root's catalog.json from every model's metadata");
   auto all_models = std::make_shared<bool>(false);
   reindex->add_flag("--all-models", *all_models, "Rebuild the index of every model in the root");
   reindex->callback([all_models, &options] { run_reindex(*all_models, options); });

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 #include "core/stages/promotion.hpp"
+#include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -48,7 +49,7 @@ void run(const DeleteArgs& args, const GlobalOptions& options)
     }
   }
   const auto result = core::delete_version(store, version, context.progress());
-  (void)core::prune_objects(store);
+  (void)core::prune_unreferenced_objects(store);
   const nlohmann::json doc = {{"deleted", version.name}, {"backup", result.backup.path.string()}};
   context.emit(doc, [&] {
     std::cout << "deleted " << version.name << "; verified backup: " << result.backup.path.string() << '\n';

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 #include "core/stages/promotion.hpp"
+#include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
@@ -83,7 +84,7 @@ void run(const GcArgs& args, const GlobalOptions& options)
     }
   }
   // Content no version names any more (also what killed creates left behind).
-  const std::size_t pruned = core::prune_objects(store);
+  const std::size_t pruned = core::prune_unreferenced_objects(store);
   if (pruned > 0) {
     context.note("removed " + std::to_string(pruned) + " stored files no version uses any more");
   }

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "core/layout/events.hpp"
 #include "core/stages/promotion.hpp"
 #include "util/error.hpp"
 
@@ -28,27 +29,29 @@ bool concerns(const nlohmann::json& event, const std::string& name)
 
 std::string describe(const nlohmann::json& e)
 {
-  const std::string kind = e.value("event", "?");
+  using core::EventKind;
+  const auto kind = core::event_kind(e);
   const auto text = [&](const char* key) {
     return e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : std::string("-");
   };
   std::string line;
-  if (kind == "promote" || kind == "rollback") {
+  if (kind == EventKind::promote || kind == EventKind::rollback) {
     line = text("stage") + ": " + text("from") + " -> " + text("to");
-    if (kind == "rollback" || e.contains("automatic")) {
+    if (kind == EventKind::rollback || e.contains("automatic")) {
       line += e.value("automatic", false) ? " (automatic)" : " (manual)";
     }
-  } else if (kind == "status") {
+  } else if (kind == EventKind::status) {
     line = text("version") + ": " + text("from") + " -> " + text("to");
-  } else if (kind.rfind("ab_", 0) == 0) {
+  } else if (kind == EventKind::ab_create || kind == EventKind::ab_start || kind == EventKind::ab_canary ||
+             kind == EventKind::ab_conclude) {
     line = "A/B test " + text("test");
-    if (kind == "ab_create") {
+    if (kind == EventKind::ab_create) {
       line += ": " + text("control") + " vs " + text("treatment");
-    } else if (kind == "ab_conclude") {
+    } else if (kind == EventKind::ab_conclude) {
       line += ": winner " + text("winner") +
               (e.value("significant", false) ? " (significant)" : " (not significant)");
     }
-  } else if (kind == "monitor_alert") {
+  } else if (kind == EventKind::monitor_alert) {
     line = text("stage") + ": " + text("version") + " alert, not rolled back";
   } else {
     line = text("version") != "-" ? text("version") : text("backup");
@@ -101,7 +104,7 @@ void run(const HistoryArgs& args, const GlobalOptions& options)
       stages.push_back(*args.stage);
     } else {
       for (const auto& e : events) {
-        if ((e.value("event", "") == "promote" || e.value("event", "") == "rollback") &&
+        if ((core::is_event(e, core::EventKind::promote) || core::is_event(e, core::EventKind::rollback)) &&
             std::find(stages.begin(), stages.end(), e.value("stage", "")) == stages.end()) {
           stages.push_back(e.value("stage", ""));
         }

@@ -1,6 +1,7 @@
 #include "commands.hpp"
 #include "core/stages/promotion.hpp"
 #include "core/versions/list_index.hpp"
+#include "core/versions/refs.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"

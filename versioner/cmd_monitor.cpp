@@ -1,7 +1,9 @@
+#include "app/observation_args.hpp"
 #include "commands.hpp"
-#include "core/telemetry/monitor.hpp"
+#include "core/layout/events.hpp"
+#include "core/layout/names.hpp"
 #include "core/stages/promotion.hpp"
-#include "observation_args.hpp"
+#include "core/telemetry/monitor.hpp"
 #include "util/error.hpp"
 
 #include <cstdio>
@@ -25,7 +27,7 @@ struct MonitorArgs {
   std::optional<double> max_accuracy_drop;
   std::optional<double> max_drift_psi;
   std::optional<std::string> auto_rollback;
-  ObservationArgs observation;
+  app::ObservationArgs observation;
   bool all_stages = false;
 };
 
@@ -167,8 +169,8 @@ void run_history(const MonitorArgs& args, const GlobalOptions& options)
   const core::Store store = open_store(context);
   json doc = json::array();
   for (const auto& event : core::read_events(store)) {
-    const std::string kind = event.value("event", "");
-    if ((kind == "rollback" || kind == "monitor_alert") &&
+    const auto kind = core::event_kind(event);
+    if ((kind == core::EventKind::rollback || kind == core::EventKind::monitor_alert) &&
         (args.all_stages || event.value("stage", "") == args.stage)) {
       doc.push_back(event);
     }
@@ -181,7 +183,7 @@ void run_history(const MonitorArgs& args, const GlobalOptions& options)
     for (const auto& event : doc) {
       const bool automatic = event.value("automatic", false);
       const std::string reason = event.value("reason", "");
-      if (event.value("event", "") == "rollback") {
+      if (core::is_event(event, core::EventKind::rollback)) {
         std::cout << event.value("time", "") << "  " << event.value("stage", "") << ": "
                   << (event["from"].is_string() ? event["from"].get<std::string>() : "(none)") << " -> "
                   << event.value("to", "") << (automatic ? "  automatic" : "  manual")
@@ -234,7 +236,7 @@ void add_monitor(CLI::App& app, const GlobalOptions& options)
       monitor->add_subcommand("record", "Record one prediction against the version the stage serves "
                                         "now and evaluate the triggers");
   record->add_option("--stage", args->stage, "Stage (default production)");
-  add_observation_options(record, args->observation, true);
+  app::add_observation_options(record, args->observation, true);
   record->callback([args, &options] { run_record(*args, options); });
 
   auto* status = monitor->add_subcommand("status", "The current window's figures against the thresholds");

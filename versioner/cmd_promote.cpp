@@ -1,5 +1,7 @@
 #include "commands.hpp"
+#include "core/layout/names.hpp"
 #include "core/stages/promotion.hpp"
+#include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
 
@@ -37,7 +39,7 @@ void run_promote(const PromoteArgs& args, const GlobalOptions& options)
   const auto previous = core::stage_holder(store, args.stage);
   const bool changed = previous != version.name;
   if (changed) {
-    (void)core::move_stage(store, args.stage, version, "promote", args.reason);
+    (void)core::move_stage(store, args.stage, version, core::EventKind::promote, args.reason);
   }
   context.emit({{"stage", args.stage},
                 {"from", previous ? nlohmann::json(*previous) : nlohmann::json(nullptr)},
@@ -83,7 +85,7 @@ void run_auto_promote(const AutoPromoteArgs& args, const GlobalOptions& options)
   const auto decision = core::decide_auto_promote(rule, old_value, found->second);
   if (decision.promote) {
     core::require_verified(version, "promote", context.progress());
-    core::move_stage(store, args.stage, version, "promote", "auto-promote: " + decision.reason,
+    core::move_stage(store, args.stage, version, core::EventKind::promote, "auto-promote: " + decision.reason,
                      {{"automatic", true}, {"metric", rule.metric}});
   }
   context.emit({{"promoted", decision.promote},

@@ -1,6 +1,8 @@
 #include "commands.hpp"
+#include "core/layout/names.hpp"
 #include "core/stages/promotion.hpp"
 #include "core/stages/rollback.hpp"
+#include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
 

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 #include "core/layout/events.hpp"
+#include "core/versions/indexes.hpp"
 #include "core/versions/list_index.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
@@ -25,7 +26,7 @@ bool valid_key(const std::string& key)
 }
 
 /// Rewrites a version's metadata with `change` applied to its tags, under the lock, and logs it.
-void edit_tags(const GlobalOptions& options, const std::string& ref_text, const std::string& event,
+void edit_tags(const GlobalOptions& options, const std::string& ref_text, core::EventKind event,
                const std::function<void(std::map<std::string, std::string>&)>& change,
                const nlohmann::json& detail)
 {
@@ -33,17 +34,16 @@ void edit_tags(const GlobalOptions& options, const std::string& ref_text, const 
   const auto ref = core::VersionRef::parse(ref_text);
   const core::Store store = context.store();
   store.require_exists();
-  const auto lock = context.lock(store, event);
+  const auto lock = context.lock(store, std::string(core::event_name(event)));
   const auto version = core::resolve_version(store, ref);
   auto meta = core::load_metadata(version.path);
   change(meta.tags);
-  util::write_file_atomic(version.path / core::k_metadata_file, meta.to_json().dump(2) + '\n', 0644,
+  util::write_file_atomic(version.path / core::filenames::metadata, meta.to_json().dump(2) + '\n', 0644,
                           version.path.parent_path());
   nlohmann::json record = detail;
-  record["event"] = event;
   record["version"] = version.name;
-  core::append_event(store, record);
-  core::refresh_index(store);
+  core::append_event(store, event, record);
+  core::refresh_indexes(store);
   context.emit({{"version", version.name}, {"tags", meta.tags}}, [&] {
     std::cout << version.name << ":";
     for (const auto& [key, value] : meta.tags) {
@@ -63,7 +63,7 @@ void run_tag(const TagArgs& args, const GlobalOptions& options)
     }
     added[item.substr(0, eq)] = item.substr(eq + 1);
   }
-  edit_tags(options, args.ref, "tag",
+  edit_tags(options, args.ref, core::EventKind::tag,
             [&](std::map<std::string, std::string>& tags) {
               for (const auto& [key, value] : added) {
                 tags[key] = value;
@@ -74,7 +74,7 @@ void run_tag(const TagArgs& args, const GlobalOptions& options)
 
 void run_untag(const TagArgs& args, const GlobalOptions& options)
 {
-  edit_tags(options, args.ref, "untag",
+  edit_tags(options, args.ref, core::EventKind::untag,
             [&](std::map<std::string, std::string>& tags) {
               for (const auto& key : args.items) {
                 if (tags.erase(key) == 0) {

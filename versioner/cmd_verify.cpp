@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"

@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 
+#include "core/versions/recovery.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -70,7 +71,7 @@ std::vector<core::Store> Context::stores(bool all_models) const
 util::LockFile Context::lock(const core::Store& store, const std::string& command) const
 {
   const auto timeout = lock_timeout();
-  return store.lock_for_writing(m_options.program + " " + command, timeout);
+  return core::lock_for_writing(store, m_options.program + " " + command, timeout);
 }
 
 void Context::emit(const nlohmann::json& doc, const std::function<void()>& text) const

@@ -1,6 +1,8 @@
 #include "modelkeep/registry.hpp"
 
+#include "core/layout/names.hpp"
 #include "core/stages/promotion.hpp"
+#include "core/versions/refs.hpp"
 
 namespace modelkeep {
 
@@ -25,7 +27,7 @@ AbRoute Registry::route(const std::string& test_id, const std::string& user) con
   return core::route_ab(m_store, test_id, user);
 }
 
-void Registry::record_ab(const std::string& test_id, const std::string& variant,
+void Registry::record_ab(const std::string& test_id, Variant variant,
                          const Observation& observation) const
 {
   core::record_ab(m_store, test_id, variant, observation);

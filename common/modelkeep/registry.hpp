@@ -6,9 +6,9 @@
 // include path. Every call reads the store afresh, so the CLI and other processes can change
 // it at any time; errors are modelkeep::Error with the CLI's exit code in code().
 
+#include "core/layout/store.hpp"
 #include "core/telemetry/ab.hpp"
 #include "core/telemetry/monitor.hpp"
-#include "core/layout/store.hpp"
 #include "util/error.hpp"
 
 #include <chrono>
@@ -21,6 +21,7 @@ namespace modelkeep {
 using core::AbRoute;
 using core::MonitorOutcome;
 using core::Observation;
+using core::Variant;
 
 /// What a stage serves now.
 struct StageTarget {
@@ -46,8 +47,8 @@ public:
   /// Routes one request of a running A/B test (`user` for sticky and canary routing).
   [[nodiscard]] AbRoute route(const std::string& test_id, const std::string& user = {}) const;
 
-  /// Records one prediction of a variant ("control" or "treatment") of a running A/B test.
-  void record_ab(const std::string& test_id, const std::string& variant,
+  /// Records one prediction of a variant of a running A/B test (the one route() chose).
+  void record_ab(const std::string& test_id, Variant variant,
                  const Observation& observation) const;
 
   /// Records one prediction against what `stage` serves now; the outcome says whether a

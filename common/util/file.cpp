@@ -129,9 +129,10 @@ void fsync_dir(const fs::path& dir)
   fsync_fd(fd, target);
 }
 
-std::string read_file(const fs::path& path, std::uint64_t max_size)
+namespace {
+
+std::string read_all(UniqueFd fd, const fs::path& path, std::uint64_t max_size)
 {
-  UniqueFd fd = open_for_reading(path);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     throw_errno("cannot stat", path);
@@ -147,6 +148,25 @@ std::string read_file(const fs::path& path, std::uint64_t max_size)
     content.append(buffer, n);
   }
   return content;
+}
+
+} // namespace
+
+std::string read_file(const fs::path& path, std::uint64_t max_size)
+{
+  return read_all(open_for_reading(path), path, max_size);
+}
+
+std::optional<std::string> read_file_if_exists(const fs::path& path, std::uint64_t max_size)
+{
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
+    throw_errno("cannot open", path);
+  }
+  return read_all(UniqueFd(fd), path, max_size);
 }
 
 TempPath::~TempPath()
@@ -224,6 +244,58 @@ void create_directories(const fs::path& dir)
   fs::create_directories(dir, ec);
   if (ec) {
     throw sys_error("cannot create directory", dir, ec.value());
+  }
+}
+
+namespace {
+
+/// stat or lstat of `path`; nullopt when there is nothing there.
+std::optional<struct stat> stat_of(const fs::path& path, bool follow)
+{
+  struct stat st {};
+  if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) == 0) {
+    return st;
+  }
+  if (errno == ENOENT || errno == ENOTDIR) {
+    return std::nullopt;
+  }
+  throw_errno("cannot look at", path);
+}
+
+} // namespace
+
+bool exists(const fs::path& path)
+{
+  return stat_of(path, true).has_value();
+}
+
+bool exists_no_follow(const fs::path& path)
+{
+  return stat_of(path, false).has_value();
+}
+
+bool is_directory(const fs::path& path)
+{
+  const auto st = stat_of(path, true);
+  return st && S_ISDIR(st->st_mode);
+}
+
+bool is_regular_file(const fs::path& path)
+{
+  const auto st = stat_of(path, true);
+  return st && S_ISREG(st->st_mode);
+}
+
+bool is_symlink(const fs::path& path)
+{
+  const auto st = stat_of(path, false);
+  return st && S_ISLNK(st->st_mode);
+}
+
+void check_listing(const std::error_code& ec, const fs::path& dir)
+{
+  if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory) {
+    throw sys_error("cannot read directory", dir, ec.value());
   }
 }
 

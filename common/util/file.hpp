@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -80,6 +81,10 @@ void fsync_dir(const fs::path& dir);
 /// Reads a whole (small) file; refuses files larger than `max_size` bytes.
 [[nodiscard]] std::string read_file(const fs::path& path, std::uint64_t max_size = 64 << 20);
 
+/// read_file(), but nullopt if the file does not exist (ENOENT only; any other failure throws).
+[[nodiscard]] std::optional<std::string> read_file_if_exists(const fs::path& path,
+                                                             std::uint64_t max_size = 64 << 20);
+
 /// Crash-safe replacement of a file: temp -> write -> fsync -> rename -> fsync dir.
 /// `temp_dir` (same filesystem) holds the temporary instead of path's own directory: used for
 /// files inside a version or backup, so that a leftover of a killed write lands where the next
@@ -96,6 +101,23 @@ void rename_durable(const fs::path& from, const fs::path& to);
 
 /// Atomically swaps two paths (renameat2 RENAME_EXCHANGE); false if the filesystem can't.
 [[nodiscard]] bool exchange_paths(const fs::path& a, const fs::path& b);
+
+/// Whether something is at `path` (following symlinks). Only "no such file" (ENOENT, ENOTDIR)
+/// is false; any other failure to look (permission, I/O) throws, so it is never read as absent.
+[[nodiscard]] bool exists(const fs::path& path);
+/// exists() without following a final symlink (a dangling link exists).
+[[nodiscard]] bool exists_no_follow(const fs::path& path);
+/// True if `path` is a directory (following symlinks); false if absent; throws like exists().
+[[nodiscard]] bool is_directory(const fs::path& path);
+/// True if `path` is a regular file (following symlinks); false if absent; throws like exists().
+[[nodiscard]] bool is_regular_file(const fs::path& path);
+/// True if `path` itself is a symbolic link; false if absent; throws like exists().
+[[nodiscard]] bool is_symlink(const fs::path& path);
+
+/// After a directory_iterator loop that stopped on `ec`: throws "cannot read directory DIR:
+/// <cause>" unless the loop ended normally or the directory does not exist, so that a
+/// directory that cannot be read is never listed as empty.
+void check_listing(const std::error_code& ec, const fs::path& dir);
 
 /// Creates a directory and its parents, with the path in the error message.
 void create_directories(const fs::path& dir);

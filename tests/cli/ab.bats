@@ -104,7 +104,7 @@ record() {
   run -2 mv_ ab record exp --variant control --correct 2
   run -2 mv_ ab record exp --variant control --confidence 1.5
   run -4 mv_ ab canary exp
-  [ ! -s models/versions/ab/exp/events.jsonl ]
+  [ ! -s models/versions/ab/exp/predictions.jsonl ]
 }
 
 @test "round robin alternates at split 0.5, consistently across processes" {

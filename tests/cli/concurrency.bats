@@ -36,8 +36,8 @@ load helpers
   # Every record from every process landed, each a whole JSON line.
   [ "$(cat models/versions/monitor/production/*.jsonl | wc -l)" -eq 240 ]
   jq -c . models/versions/monitor/production/*.jsonl >/dev/null
-  [ "$(wc -l < models/versions/ab/exp/events.jsonl)" -eq 240 ]
-  jq -c . models/versions/ab/exp/events.jsonl >/dev/null
+  [ "$(wc -l < models/versions/ab/exp/predictions.jsonl)" -eq 240 ]
+  jq -c . models/versions/ab/exp/predictions.jsonl >/dev/null
   jq -c . models/versions/events.jsonl >/dev/null
   # Every create landed as a version, and every version and backup verifies.
   creates=$(grep -c '"event":"create"' models/versions/events.jsonl)

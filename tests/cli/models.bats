@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Named models: --model and MODELKEEP_MODEL, names, per-model locks, the catalog and the
-# root's registry.json, --all-models, and the default layout unchanged.
+# root's catalog.json, --all-models, and the default layout unchanged.
 
 load helpers
 
@@ -79,52 +79,52 @@ snapshot() {
   assert_output_contains "MODEL"
   assert_output_contains "f1_score=0.8"
   assert_output_contains "production=v001 staging=v002"
-  # The root's registry.json says the same, keyed by model.
-  [ "$(jq -r '.models.alpha.active.version' models/registry.json)" = "$(basename models/alpha/versions/v001_*)" ]
-  [ "$(jq -r '.models.beta.metric.value' models/registry.json)" = 0.7 ]
-  [ "$(jq -r '.models | keys | length' models/registry.json)" = 4 ]
+  # The root's catalog.json says the same, keyed by model.
+  [ "$(jq -r '.models.alpha.active.version' models/catalog.json)" = "$(basename models/alpha/versions/v001_*)" ]
+  [ "$(jq -r '.models.beta.metric.value' models/catalog.json)" = 0.7 ]
+  [ "$(jq -r '.models | keys | length' models/catalog.json)" = 4 ]
 }
 
-@test "every write keeps registry.json fresh: promote, rollback, status, delete" {
+@test "every write keeps catalog.json fresh: promote, rollback, status, delete" {
   snapshot alpha 0.8
   snapshot alpha 0.9
   mv_ --model alpha promote 1 -q
   mv_ --model alpha promote 2 -q
-  [ "$(jq -r '.models.alpha.metric.value' models/registry.json)" = 0.9 ]
+  [ "$(jq -r '.models.alpha.metric.value' models/catalog.json)" = 0.9 ]
   mv_ --model alpha rollback -q
-  [ "$(jq -r '.models.alpha.metric.value' models/registry.json)" = 0.8 ]
+  [ "$(jq -r '.models.alpha.metric.value' models/catalog.json)" = 0.8 ]
   mv_ --model alpha delete 2 --confirm -q
-  [ "$(jq -r '.models.alpha.version_count' models/registry.json)" = 1 ]
+  [ "$(jq -r '.models.alpha.version_count' models/catalog.json)" = 1 ]
   # A model removed by hand drops out at the next write of another model.
   snapshot beta 0.1
   rm -rf models/alpha
   snapshot beta 0.2
-  [ "$(jq -r '.models | keys | join(",")' models/registry.json)" = beta ]
+  [ "$(jq -r '.models | keys | join(",")' models/catalog.json)" = beta ]
 }
 
-@test "a corrupt or lying registry.json is rebuilt from the metadata, never trusted" {
+@test "a corrupt or lying catalog.json is rebuilt from the metadata, never trusted" {
   snapshot alpha 0.8
   snapshot beta 0.7
-  printf '{"schema_version": 1, "models": {' > models/registry.json
+  printf '{"schema_version": 1, "models": {' > models/catalog.json
   run -0 mv_ catalog --json
   [ "$(jq -r '.models | length' <<< "$output")" = 2 ]
   # catalog repaired it on the way.
-  [ "$(jq -r '.models.alpha.version_count' models/registry.json)" = 1 ]
+  [ "$(jq -r '.models.alpha.version_count' models/catalog.json)" = 1 ]
   # A well-formed file with wrong figures is corrected too.
-  jq '.models.alpha.version_count = 99 | .models.ghost = .models.beta' models/registry.json > r && mv r models/registry.json
+  jq '.models.alpha.version_count = 99 | .models.ghost = .models.beta' models/catalog.json > r && mv r models/catalog.json
   run -0 mv_ catalog --json
   [ "$(jq -r '.models[] | select(.model == "alpha") | .version_count' <<< "$output")" = 1 ]
-  [ "$(jq -r '.models.alpha.version_count' models/registry.json)" = 1 ]
-  [ "$(jq -r '.models.ghost' models/registry.json)" = null ]
+  [ "$(jq -r '.models.alpha.version_count' models/catalog.json)" = 1 ]
+  [ "$(jq -r '.models.ghost' models/catalog.json)" = null ]
   # A write that finds it damaged rebuilds all of it, not only its own entry.
-  echo garbage > models/registry.json
+  echo garbage > models/catalog.json
   snapshot beta 0.75
-  [ "$(jq -r '.models | keys | join(",")' models/registry.json)" = alpha,beta ]
+  [ "$(jq -r '.models | keys | join(",")' models/catalog.json)" = alpha,beta ]
   # reindex rebuilds it on request.
-  rm models/registry.json
+  rm models/catalog.json
   run -0 mv_ --model alpha reindex
-  assert_output_contains "rebuilt $WORK/models/registry.json"
-  [ "$(jq -r '.models.beta.version_count' models/registry.json)" = 2 ]
+  assert_output_contains "rebuilt $WORK/models/catalog.json"
+  [ "$(jq -r '.models.beta.version_count' models/catalog.json)" = 2 ]
   run -0 mv_ reindex --all-models --json
   [ "$(jq -r '.index | length' <<< "$output")" = 2 ]
 }
@@ -157,8 +157,8 @@ snapshot() {
   run -0 mv_ catalog --json
   [ "$(jq -r '.models[] | select(.model == "alpha") | .version_count' <<< "$output")" = 7 ]
   [ "$(jq -r '.models[] | select(.model == "beta") | .version_count' <<< "$output")" = 8 ]
-  [ "$(jq -r '.models.alpha.version_count' models/registry.json)" = 7 ]
-  [ "$(jq -r '.models.beta.version_count' models/registry.json)" = 8 ]
+  [ "$(jq -r '.models.alpha.version_count' models/catalog.json)" = 7 ]
+  [ "$(jq -r '.models.beta.version_count' models/catalog.json)" = 8 ]
   run -0 mv_ verify --all-models
 }
 
@@ -168,8 +168,8 @@ snapshot() {
   mv_ create --adapter adapter --description second -q
   mv_ promote 1 -q
   bm backup adapter -q >/dev/null
-  # The layout of a store made before named models: no root registry.json.
-  rm models/registry.json
+  # The layout of a store made before named models: no root catalog.json.
+  rm models/catalog.json
   before=$(tree_sum models)
   list_before=$(mv_ list)
   run -0 mv_ list

@@ -191,19 +191,19 @@ new_version() {
   [ "$(echo "$output" | jq -r .breaking)" = true ]
 }
 
-@test "registry.json indexes the versions and list notices a changed metadata.json" {
+@test "index.json indexes the versions and list notices a changed metadata.json" {
   new_version 0.1; new_version 0.2
   mv_ promote 2
-  [ "$(jq -r '.stages.production' models/versions/registry.json)" = "$(basename "$(version_dir 2)")" ]
-  [ "$(jq -r '.versions | length' models/versions/registry.json)" = 2 ]
+  [ "$(jq -r '.stages.production' models/versions/index.json)" = "$(basename "$(version_dir 2)")" ]
+  [ "$(jq -r '.versions | length' models/versions/index.json)" = 2 ]
   meta="$(version_dir 1)/metadata.json"
   jq '.description = "edited by hand"' "$meta" > "$meta.new" && mv "$meta.new" "$meta"
   run -0 mv_ list
   assert_output_contains "edited by hand"
-  [ "$(jq -r '.versions[] | .summary.description' models/versions/registry.json | grep -c 'edited')" = 0 ]
+  [ "$(jq -r '.versions[] | .summary.description' models/versions/index.json | grep -c 'edited')" = 0 ]
   run -0 mv_ reindex
-  [ "$(jq -r '.versions[] | .summary.description' models/versions/registry.json | grep -c 'edited')" = 1 ]
-  echo '{broken' > models/versions/registry.json
+  [ "$(jq -r '.versions[] | .summary.description' models/versions/index.json | grep -c 'edited')" = 1 ]
+  echo '{broken' > models/versions/index.json
   run -0 mv_ list
   assert_output_contains "edited by hand"
 }

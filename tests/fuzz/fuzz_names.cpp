@@ -1,12 +1,13 @@
 // Everything a user types that names something in the store: version references, stage
 // names, A/B test ids, backup formats, link modes, dtypes.
-#include "core/telemetry/ab.hpp"
 #include "core/backup/backup.hpp"
+#include "core/layout/names.hpp"
 #include "core/layout/objects.hpp"
 #include "core/stages/promotion.hpp"
-#include "core/weights/safetensors.hpp"
+#include "core/telemetry/ab.hpp"
 #include "core/versions/semver.hpp"
 #include "core/versions/version.hpp"
+#include "core/weights/safetensors.hpp"
 #include "fuzz_support.hpp"
 
 #include <string_view>

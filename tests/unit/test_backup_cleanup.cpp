@@ -1,5 +1,4 @@
 #include "core/backup/cleanup.hpp"
-
 #include "core/layout/events.hpp"
 #include "core/layout/store.hpp"
 #include "test_support.hpp"
@@ -87,7 +86,7 @@ TEST_CASE("cleanup plans protect what records point to")
   Fixture f;
   const auto first = f.backup();
   const auto second = f.backup();
-  core::append_event(f.store, {{"event", "delete"}, {"version", "v001_x"}, {"backup", first.path.string()}});
+  core::append_event(f.store, core::EventKind::delete_version, {{"version", "v001_x"}, {"backup", first.path.string()}});
   core::RetentionPolicy policy;
   policy.keep_last = 0;
   const auto plan = core::plan_cleanup(f.store, policy, std::nullopt, std::chrono::system_clock::now());

@@ -1,5 +1,5 @@
 #include "core/layout/objects.hpp"
-
+#include "core/versions/recovery.hpp"
 #include "core/versions/version_ops.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
@@ -133,10 +133,10 @@ TEST_CASE("objects no version names any more are pruned; shared ones stay")
   }
   CHECK(objects == 2); // "one" and "two" (each version's single file)
   {
-    const auto lock = s.store.lock_for_writing("test", std::chrono::seconds(5));
+    const auto lock = core::lock_for_writing(s.store, "test", std::chrono::seconds(5));
     (void)core::delete_version(s.store, core::resolve_version(s.store, core::VersionRef::parse(v1)), false,
                                core::BackupFirst::yes);
-    CHECK(core::prune_objects(s.store) == 1);
+    CHECK(core::prune_unreferenced_objects(s.store) == 1);
   }
   objects = 0;
   for (const auto& e : fs::recursive_directory_iterator(core::objects_dir(s.store))) {
@@ -152,7 +152,7 @@ TEST_CASE("restore gives the user private, writable copies of linked files")
   (void)s.add_version("content");
   const auto version = core::resolve_version(s.store, core::VersionRef::parse("1"));
   const auto meta = core::load_metadata(version.path);
-  const auto lock = s.store.lock_for_writing("test", std::chrono::seconds(5));
+  const auto lock = core::lock_for_writing(s.store, "test", std::chrono::seconds(5));
   (void)core::restore_version(s.store, version, meta, s.dir / "restored", false);
   const fs::path restored = s.dir / "restored" / "adapter_model.safetensors";
   CHECK_FALSE(fs::equivalent(restored, version.path / "adapter" / "adapter_model.safetensors"));

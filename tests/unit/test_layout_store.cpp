@@ -1,5 +1,6 @@
+#include "core/layout/names.hpp"
 #include "core/layout/store.hpp"
-
+#include "core/versions/recovery.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
 
@@ -44,7 +45,7 @@ TEST_CASE("a writer removes leftovers of killed runs and nothing else")
                    "partial");
   test::write_text(store.backups_dir() / "pre_restore" / "m_20251116_143000" / "backup.json", "{}");
   test::write_text(store.state_dir() / ".next_version.tmp-99-2", "7");
-  const auto lock = store.lock_for_writing("test", milliseconds(0));
+  const auto lock = core::lock_for_writing(store, "test", milliseconds(0));
   CHECK_FALSE(fs::exists(store.versions_dir() / ".v002_x.tmp-99-0"));
   CHECK_FALSE(fs::exists(store.backups_dir() / "pre_restore" / ".m_20251116_143000.tmp-99-1"));
   CHECK_FALSE(fs::exists(store.state_dir() / ".next_version.tmp-99-2"));
@@ -57,9 +58,9 @@ TEST_CASE("two writers exclude each other")
 {
   test::ScratchDir dir;
   const core::Store store(dir / "models");
-  const auto first = store.lock_for_writing("model-versioner create", milliseconds(0));
+  const auto first = store.acquire_lock("model-versioner create", milliseconds(0));
   try {
-    (void)store.lock_for_writing("model-versioner delete", milliseconds(50));
+    (void)store.acquire_lock("model-versioner delete", milliseconds(50));
     FAIL("expected the store to be locked");
   } catch (const Error& error) {
     CHECK(error.code() == ExitCode::locked);
@@ -122,8 +123,8 @@ TEST_CASE("a named model lives in root/NAME with its own state; default is the r
   // Locks are per model: holding one does not block another.
   named.ensure_layout();
   const core::Store other(dir / "models", "team/other");
-  const auto first = named.lock_for_writing("a", milliseconds(0));
-  CHECK_NOTHROW((void)other.lock_for_writing("b", milliseconds(0)));
+  const auto first = named.acquire_lock("a", milliseconds(0));
+  CHECK_NOTHROW((void)other.acquire_lock("b", milliseconds(0)));
 }
 
 TEST_CASE("the model comes from --model, then $MODELKEEP_MODEL, then the default")

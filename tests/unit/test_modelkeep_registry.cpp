@@ -1,7 +1,7 @@
-#include "modelkeep/registry.hpp"
-
 #include "core/telemetry/observation.hpp"
+#include "modelkeep/registry.hpp"
 #include "test_support.hpp"
+#include "util/json_file.hpp"
 
 #include <doctest/doctest.h>
 #include <sys/wait.h>
@@ -68,7 +68,7 @@ TEST_CASE("8 processes x 2,000 monitored predictions give exactly 16,000 parseab
   });
   CHECK(ok);
   const auto records =
-      core::read_json_lines(s.store.versions_dir() / "monitor" / "production" / (v1 + ".jsonl"));
+      util::read_json_lines(s.store.versions_dir() / "monitor" / "production" / (v1 + ".jsonl"));
   CHECK(records.size() == 16000);
 }
 

@@ -1,6 +1,6 @@
-#include "core/stages/promotion.hpp"
-
+#include "core/layout/names.hpp"
 #include "core/layout/store.hpp"
+#include "core/stages/promotion.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
 

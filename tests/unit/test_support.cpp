@@ -1,6 +1,7 @@
 #include "test_support.hpp"
 
 #include "core/stages/promotion.hpp"
+#include "core/versions/recovery.hpp"
 #include "core/versions/version_ops.hpp"
 
 #include <cstdlib>
@@ -50,15 +51,15 @@ std::string ScratchStore::add_version(const std::string& content)
   request.adapter = dir / "adapter-src";
   request.description = content;
   request.allow_duplicate = true;
-  const auto lock = store.lock_for_writing("test", std::chrono::seconds(5));
+  const auto lock = core::lock_for_writing(store, "test", std::chrono::seconds(5));
   (void)core::create_version(store, request, "test", false);
   return core::list_versions(store).back().name;
 }
 
 void ScratchStore::promote(const std::string& name, const std::string& stage)
 {
-  const auto lock = store.lock_for_writing("test", std::chrono::seconds(5));
-  (void)core::move_stage(store, stage, core::resolve_version(store, core::VersionRef::parse(name)), "promote",
+  const auto lock = core::lock_for_writing(store, "test", std::chrono::seconds(5));
+  (void)core::move_stage(store, stage, core::resolve_version(store, core::VersionRef::parse(name)), core::EventKind::promote,
                          "test");
 }
 

@@ -1,6 +1,6 @@
-#include "core/telemetry/ab.hpp"
-
+#include "core/layout/names.hpp"
 #include "core/stages/promotion.hpp"
+#include "core/telemetry/ab.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
 
@@ -17,7 +17,7 @@ struct AbFixture : test::ScratchStore {
   std::string v1 = add_version("one");
   std::string v2 = add_version("two");
 
-  core::AbTest make(const std::string& id, const std::string& strategy, double split = 0.5)
+  core::AbTest make(const std::string& id, core::AbStrategy strategy, double split = 0.5)
   {
     core::AbTest t;
     t.id = id;
@@ -85,7 +85,7 @@ TEST_CASE("a test is created as a draft, routes only while running and refuses r
   t.control = f.v1;
   t.treatment = f.v2;
   core::create_ab_test(f.store, t);
-  CHECK(core::load_ab_test(f.store, "exp").status == "draft");
+  CHECK(core::load_ab_test(f.store, "exp").status == core::AbState::draft);
   CHECK_THROWS_AS(core::create_ab_test(f.store, t), Error);
   try {
     (void)core::route_ab(f.store, "exp", "");
@@ -98,11 +98,11 @@ TEST_CASE("a test is created as a draft, routes only while running and refuses r
   CHECK(route.adapter == f.store.versions_dir() / route.version / "adapter");
   core::Observation o;
   o.correct = true;
-  core::record_ab(f.store, "exp", "control", o);
+  core::record_ab(f.store, "exp", core::Variant::control, o);
   const auto result = core::conclude_ab_test(f.store, "exp", {});
-  CHECK(result.test.status == "concluded");
+  CHECK(result.test.status == core::AbState::concluded);
   try {
-    core::record_ab(f.store, "exp", "control", o);
+    core::record_ab(f.store, "exp", core::Variant::control, o);
     FAIL("recorded into a concluded test");
   } catch (const Error& e) {
     CHECK(e.code() == ExitCode::refused);
@@ -121,7 +121,7 @@ TEST_CASE("bad ids, variants and settings are usage errors and create nothing")
       CHECK(e.code() == ExitCode::usage);
     }
   }
-  CHECK_THROWS_AS(core::validate_variant("both"), Error);
+  CHECK_THROWS_AS((void)core::parse_variant("both"), Error);
   core::AbTest t;
   t.id = "bad";
   t.control = f.v1;
@@ -129,8 +129,9 @@ TEST_CASE("bad ids, variants and settings are usage errors and create nothing")
   t.split = 1.5;
   CHECK_THROWS_AS(core::create_ab_test(f.store, t), Error);
   t.split = 0.5;
-  t.strategy = "alphabetical";
+  t.canary_step = 0;
   CHECK_THROWS_AS(core::create_ab_test(f.store, t), Error);
+  CHECK_THROWS_AS((void)core::parse_strategy("alphabetical"), Error);
   CHECK_FALSE(fs::exists(core::ab_dir(f.store) / "bad"));
 }
 
@@ -141,7 +142,7 @@ TEST_CASE("canary: the share starts at the step, rises one step at a time and st
   t.id = "can";
   t.control = f.v1;
   t.treatment = f.v2;
-  t.strategy = "canary";
+  t.strategy = core::AbStrategy::canary;
   t.canary_step = 0.3;
   core::create_ab_test(f.store, t);
   (void)core::start_ab_test(f.store, "can");
@@ -151,20 +152,20 @@ TEST_CASE("canary: the share starts at the step, rises one step at a time and st
   CHECK(core::raise_canary(f.store, "can").canary_share == 1.0);
   CHECK(core::raise_canary(f.store, "can").canary_share == 1.0);
   // A user in treatment stays there as the share grows (sticky positions under the share).
-  CHECK(core::route_ab(f.store, "can", "anyone").variant == "treatment");
+  CHECK(core::route_ab(f.store, "can", "anyone").variant == core::Variant::treatment);
 }
 
 TEST_CASE("round robin stays exact across concurrent processes")
 {
   AbFixture f;
-  (void)f.make("rr", "round_robin", 0.25);
+  (void)f.make("rr", core::AbStrategy::round_robin, 0.25);
   std::vector<pid_t> children;
   for (int p = 0; p < 4; ++p) {
     const pid_t pid = ::fork();
     if (pid == 0) {
       int treated = 0;
       for (int i = 0; i < 100; ++i) {
-        treated += core::route_ab(f.store, "rr", "").variant == "treatment" ? 1 : 0;
+        treated += core::route_ab(f.store, "rr", "").variant == core::Variant::treatment ? 1 : 0;
       }
       ::_exit(treated);
     }
@@ -186,20 +187,20 @@ TEST_CASE("judging: a known winner is significant, a coin flip is not, and no fe
   t.target_samples = 500;
   const auto clear = core::judge_ab(t, summary(500, 400, 500, 0), summary(500, 450, 500, 0));
   CHECK(clear.metric == "accuracy");
-  CHECK(clear.winner == "treatment");
+  CHECK(clear.winner == core::Variant::treatment);
   CHECK(clear.significant);
   CHECK(clear.p_value < 0.001);
   CHECK(clear.target_reached);
 
   const auto close = core::judge_ab(t, summary(100, 80, 100, 0), summary(100, 82, 100, 0));
-  CHECK(close.winner == "treatment");
+  CHECK(close.winner == core::Variant::treatment);
   CHECK_FALSE(close.significant);
   CHECK(close.p_value > 0.5);
   CHECK_FALSE(close.target_reached);
 
   const auto errors = core::judge_ab(t, summary(0, 0, 1000, 50), summary(0, 0, 1000, 20));
   CHECK(errors.metric == "error_rate");
-  CHECK(errors.winner == "treatment");
+  CHECK(errors.winner == core::Variant::treatment);
   CHECK(errors.significant);
 
   const auto tie = core::judge_ab(t, summary(10, 5, 10, 0), summary(10, 5, 10, 0));
@@ -210,29 +211,29 @@ TEST_CASE("judging: a known winner is significant, a coin flip is not, and no fe
 TEST_CASE("conclude promotes through the callback only when significant")
 {
   AbFixture f;
-  (void)f.make("win", "random");
+  (void)f.make("win", core::AbStrategy::random);
   core::Observation right;
   right.correct = true;
   core::Observation wrong;
   wrong.correct = false;
   for (int i = 0; i < 200; ++i) {
-    core::record_ab(f.store, "win", "control", i % 2 == 0 ? right : wrong);
-    core::record_ab(f.store, "win", "treatment", i % 10 == 0 ? wrong : right);
+    core::record_ab(f.store, "win", core::Variant::control, i % 2 == 0 ? right : wrong);
+    core::record_ab(f.store, "win", core::Variant::treatment, i % 10 == 0 ? wrong : right);
   }
   int calls = 0;
   const auto result = core::conclude_ab_test(f.store, "win", [&](const core::AbConclusion& c) {
     ++calls;
-    return nlohmann::json{{"winner", *c.winner}};
+    return nlohmann::json{{"winner", core::to_string(*c.winner)}};
   });
   CHECK(calls == 1);
-  CHECK(result.conclusion.winner == "treatment");
+  CHECK(result.conclusion.winner == core::Variant::treatment);
   CHECK(result.test.result["promotion"]["winner"] == "treatment");
   CHECK(core::load_ab_test(f.store, "win").result["significant"] == true);
 
-  (void)f.make("flat", "random");
+  (void)f.make("flat", core::AbStrategy::random);
   for (int i = 0; i < 50; ++i) {
-    core::record_ab(f.store, "flat", "control", i % 2 == 0 ? right : wrong);
-    core::record_ab(f.store, "flat", "treatment", i % 2 == 1 ? right : wrong);
+    core::record_ab(f.store, "flat", core::Variant::control, i % 2 == 0 ? right : wrong);
+    core::record_ab(f.store, "flat", core::Variant::treatment, i % 2 == 1 ? right : wrong);
   }
   const auto flat = core::conclude_ab_test(f.store, "flat", [&](const core::AbConclusion&) {
     ++calls;

@@ -1,9 +1,10 @@
-#include "core/telemetry/monitor.hpp"
-
 #include "core/stages/promotion.hpp"
+#include "core/telemetry/monitor.hpp"
+#include "core/versions/refs.hpp"
 #include "core/versions/version.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
+#include "util/json_file.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -335,7 +336,7 @@ TEST_CASE("the monitor cache sees every process's appends and agrees with a fres
     core::Observation o;
     o.latency_ms = i;
     o.error = i % 3 == 0;
-    core::append_line(log, o.to_json().dump() + "\n");
+    util::append_line(log, o.to_json().dump() + "\n");
   };
   const auto latencies = [](const std::vector<core::Observation>& obs) {
     std::vector<double> out;
@@ -358,7 +359,7 @@ TEST_CASE("the monitor cache sees every process's appends and agrees with a fres
   const auto [latest, still_complete] = cache.latest(log, 5);
   CHECK(latencies(latest) == std::vector<double>{8, 9, 10, 11, 12});
   CHECK_FALSE(still_complete);
-  const auto fresh = core::read_tail(log, 5);
+  const auto fresh = util::read_tail(log, 5);
   CHECK(fresh.records.size() == 5);
   CHECK(fresh.records.front()["latency_ms"] == 8);
   // A replaced log is read again from its own tail.

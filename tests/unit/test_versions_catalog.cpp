@@ -1,6 +1,7 @@
 #include "core/versions/catalog.hpp"
-
+#include "core/versions/indexes.hpp"
 #include "core/versions/list_index.hpp"
+#include "core/versions/recovery.hpp"
 #include "modelkeep/registry.hpp"
 #include "test_support.hpp"
 #include "util/file.hpp"
@@ -49,13 +50,13 @@ TEST_CASE("a catalog entry names the active version (production, else latest) an
   CHECK(entry["last_created"].is_string());
 }
 
-TEST_CASE("every index refresh keeps the root's registry.json fresh; a damaged one is rebuilt whole")
+TEST_CASE("every index refresh keeps the root's catalog.json fresh; a damaged one is rebuilt whole")
 {
   test::ScratchStore alpha("alpha");
   const core::Store beta(alpha.dir / "models", "beta");
   beta.ensure_layout();
   (void)alpha.add_version("a1");
-  const fs::path file = alpha.store.root() / "registry.json";
+  const fs::path file = alpha.store.root() / "catalog.json";
   json doc = core::read_catalog_file(alpha.store.root());
   REQUIRE(doc.is_object());
   CHECK(doc["models"]["alpha"]["version_count"] == 1);
@@ -67,8 +68,8 @@ TEST_CASE("every index refresh keeps the root's registry.json fresh; a damaged o
   test::write_text(file, "{not json");
   CHECK(core::read_catalog_file(alpha.store.root()).is_null());
   {
-    const auto lock = beta.lock_for_writing("test", std::chrono::seconds(5));
-    core::refresh_index(beta);
+    const auto lock = core::lock_for_writing(beta, "test", std::chrono::seconds(5));
+    core::refresh_indexes(beta);
   }
   doc = core::read_catalog_file(alpha.store.root());
   REQUIRE(doc.is_object());
@@ -78,18 +79,18 @@ TEST_CASE("every index refresh keeps the root's registry.json fresh; a damaged o
   // A model that disappeared drops out at the next update.
   util::remove_all(alpha.store.dir());
   {
-    const auto lock = beta.lock_for_writing("test", std::chrono::seconds(5));
-    core::refresh_index(beta);
+    const auto lock = core::lock_for_writing(beta, "test", std::chrono::seconds(5));
+    core::refresh_indexes(beta);
   }
   doc = core::read_catalog_file(beta.root());
   CHECK_FALSE(doc["models"].contains("alpha"));
 }
 
-TEST_CASE("build_catalog reads the metadata, not registry.json")
+TEST_CASE("build_catalog reads the metadata, not catalog.json")
 {
   test::ScratchStore s("m");
   (void)s.add_version("x");
-  test::write_text(s.store.root() / "registry.json",
+  test::write_text(s.store.root() / "catalog.json",
                    R"({"schema_version": 1, "models": {"m": {"version_count": 42}, "ghost": {}}})");
   const json entries = core::build_catalog(s.store.root());
   REQUIRE(entries.size() == 1);

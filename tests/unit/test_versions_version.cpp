@@ -1,6 +1,6 @@
-#include "core/versions/version.hpp"
-
 #include "core/layout/store.hpp"
+#include "core/versions/refs.hpp"
+#include "core/versions/version.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
 #include "util/hash.hpp"

@@ -1,14 +1,15 @@
 #include "serve/api.hpp"
 
-#include "core/telemetry/ab.hpp"
+#include "app/documents.hpp"
+#include "app/observation_args.hpp"
 #include "core/backup/backup.hpp"
-#include "core/versions/catalog.hpp"
-#include "core/telemetry/monitor.hpp"
-#include "core/stages/promotion.hpp"
 #include "core/layout/store.hpp"
+#include "core/stages/promotion.hpp"
+#include "core/telemetry/ab.hpp"
+#include "core/telemetry/monitor.hpp"
+#include "core/versions/catalog.hpp"
+#include "core/versions/refs.hpp"
 #include "core/versions/version.hpp"
-#include "documents.hpp"
-#include "observation_args.hpp"
 #include "serve/assets.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -344,7 +345,7 @@ json query_json(const std::map<std::string, std::string>& query, std::initialize
 
 core::Observation observation_from(const json& body, std::initializer_list<const char*> ignore)
 {
-  versioner::ObservationArgs args;
+  app::ObservationArgs args;
   for (const auto& [key, value] : body.items()) {
     if (std::find_if(ignore.begin(), ignore.end(), [&](const char* s) { return key == s; }) != ignore.end()) {
       continue;
@@ -592,17 +593,17 @@ Response Api::route(const Call& call)
   if (call.is("GET", {"ab", "*", "route"})) {
     store.require_exists();
     return json_response(
-        versioner::ab_route_document(s[1], core::route_ab(store, s[1], call.query_value("user"))));
+        app::ab_route_document(s[1], core::route_ab(store, s[1], call.query_value("user"))));
   }
   if (call.is("POST", {"ab", "*", "record"})) {
     store.require_exists();
-    const std::string variant = required_text(body, "variant");
+    const auto variant = core::parse_variant(required_text(body, "variant"));
     const auto observation = observation_from(body, {"variant"});
     {
       const std::lock_guard queue(m_record_mutex);
       core::record_ab(store, s[1], variant, observation);
     }
-    return json_response(versioner::ab_record_document(s[1], variant, observation));
+    return json_response(app::ab_record_document(s[1], variant, observation));
   }
   if (call.is("GET", {"ab", "*", "status"})) {
     return cli({"ab", "status", "--", s[1]});

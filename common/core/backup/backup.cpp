@@ -1,7 +1,8 @@
 #include "core/backup/backup.hpp"
 
-#include "core/tree/archive.hpp"
+#include "core/layout/names.hpp"
 #include "core/layout/store.hpp"
+#include "core/tree/archive.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
@@ -58,21 +59,12 @@ fs::path BackupInfo::data_path() const
 
 namespace {
 
-void validate_type(const std::string& type)
-{
-  const bool ok = !type.empty() && type.front() >= 'a' && type.front() <= 'z' &&
-                  type.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
-  if (!ok) {
-    throw Error(ExitCode::usage, "invalid backup type '" + type + "': use lower case letters, digits and _");
-  }
-}
 
 /// A name in `dir` not taken yet: base, then base_2, base_3, ...
 fs::path unused_path(const fs::path& dir, const std::string& base)
 {
   fs::path candidate = dir / base;
-  std::error_code ec;
-  for (int n = 2; fs::exists(fs::symlink_status(candidate, ec)); ++n) {
+  for (int n = 2; util::exists_no_follow(candidate); ++n) {
     candidate = dir / (base + '_' + std::to_string(n));
   }
   return candidate;
@@ -138,9 +130,8 @@ Manifest write_data(const std::vector<SourceFile>& files, const BackupInfo& info
 
 BackupRecord create_verified_backup(const Store& store, const BackupRequest& request, bool show_progress)
 {
-  validate_type(request.type);
-  std::error_code ec;
-  if (!fs::is_directory(request.source, ec)) {
+  validate_backup_type(request.type);
+  if (!util::is_directory(request.source)) {
     throw Error(ExitCode::not_found, "cannot back up " + request.source.string() + ": not a directory");
   }
   const auto files = scan_tree(request.source);
@@ -180,7 +171,7 @@ BackupRecord create_verified_backup(const Store& store, const BackupRequest& req
   util::log_step("backup verified: " + std::to_string(info.manifest.file_count()) +
                  " files, count, sizes and SHA-256 match");
 
-  util::write_file_atomic(temp.path() / k_backup_manifest, backup_document(info, check).dump(2) + '\n');
+  util::write_file_atomic(temp.path() / filenames::backup_record, backup_document(info, check).dump(2) + '\n');
   util::fsync_dir(temp.path());
   util::rename_durable(temp.path(), final_path);
   temp.commit();
@@ -194,9 +185,8 @@ std::vector<std::string> default_critical_files(const fs::path& source)
                                             "adapter_model.bin",   "config.json",
                                             "model.safetensors",   "model.safetensors.index.json"};
   std::vector<std::string> critical;
-  std::error_code ec;
   for (const char* name : k_known) {
-    if (fs::is_regular_file(source / name, ec)) {
+    if (util::is_regular_file(source / name)) {
       critical.emplace_back(name);
     }
   }
@@ -278,9 +268,8 @@ json backups_document(const Store& store, const std::vector<BackupEntry>& entrie
 
 BackupInfo load_backup(const fs::path& dir)
 {
-  const fs::path path = dir / k_backup_manifest;
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
+  const fs::path path = dir / filenames::backup_record;
+  if (!util::is_regular_file(path)) {
     throw Error(ExitCode::not_found, "not a committed backup " + dir.string() + ": no backup.json");
   }
   json doc;
@@ -333,7 +322,7 @@ std::vector<BackupEntry> list_backups(const Store& store, const std::optional<st
     std::error_code inner;
     for (fs::directory_iterator it(types->path(), inner); !inner && it != end; it.increment(inner)) {
       const std::string name = it->path().filename().string();
-      if (util::is_temp_name(name) || !it->is_directory() || !fs::exists(it->path() / k_backup_manifest)) {
+      if (util::is_temp_name(name) || !it->is_directory() || !util::exists(it->path() / filenames::backup_record)) {
         continue;
       }
       BackupEntry entry{it->path(), type_name, name, std::nullopt, {}};
@@ -345,7 +334,9 @@ std::vector<BackupEntry> list_backups(const Store& store, const std::optional<st
       }
       entries.push_back(std::move(entry));
     }
+    util::check_listing(inner, types->path());
   }
+  util::check_listing(ec, store.backups_dir());
   std::sort(entries.begin(), entries.end(), [](const BackupEntry& a, const BackupEntry& b) {
     return std::tie(a.type, a.name) < std::tie(b.type, b.name);
   });
@@ -354,13 +345,12 @@ std::vector<BackupEntry> list_backups(const Store& store, const std::optional<st
 
 BackupInfo resolve_backup(const Store& store, const std::string& text)
 {
-  std::error_code ec;
   if (text.find('/') != std::string::npos) {
     const fs::path in_store = store.backups_dir() / text;
-    if (fs::is_regular_file(in_store / k_backup_manifest, ec) && fs::path(text).is_relative()) {
+    if (util::is_regular_file(in_store / filenames::backup_record) && fs::path(text).is_relative()) {
       return load_backup(in_store);
     }
-    if (fs::is_directory(text, ec)) {
+    if (util::is_directory(text)) {
       BackupInfo info = load_backup(fs::absolute(text).lexically_normal());
       return info;
     }
@@ -390,8 +380,7 @@ namespace {
 
 TreeCheck check_data(const BackupInfo& backup, Hashing hashing, util::Progress* progress)
 {
-  std::error_code ec;
-  if (!fs::exists(backup.data_path(), ec)) {
+  if (!util::exists(backup.data_path())) {
     TreeCheck check;
     check.other.push_back("data missing: " + backup.data_path().string());
     for (const auto& entry : backup.manifest.files()) {
@@ -472,7 +461,7 @@ namespace {
 
 json read_backup_json(const BackupInfo& backup)
 {
-  const fs::path path = backup.path / k_backup_manifest;
+  const fs::path path = backup.path / filenames::backup_record;
   json doc = json::parse(util::read_file(path), nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
     malformed(path, "not a JSON object");
@@ -486,7 +475,7 @@ void update_backup_record(const BackupInfo& backup, const std::string& key, cons
 {
   json doc = read_backup_json(backup);
   doc[key] = value;
-  util::write_file_atomic(backup.path / k_backup_manifest, doc.dump(2) + '\n', 0644,
+  util::write_file_atomic(backup.path / filenames::backup_record, doc.dump(2) + '\n', 0644,
                           backup.path.parent_path());
 }
 

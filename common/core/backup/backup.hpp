@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/layout/filenames.hpp"
 #include "core/tree/manifest.hpp"
 #include "util/clock.hpp"
 
@@ -44,9 +45,6 @@ struct BackupRecord {
   std::string created_at;
   Manifest manifest; ///< of the backed-up files
 };
-
-/// The file in a backup directory that holds its manifest and verification record.
-inline constexpr std::string_view k_backup_manifest = "backup.json";
 
 /// Copies `request.source` into backups/<type>/<name>_<timestamp>/ (data/ or data.tar[.zst])
 /// under a temporary name, hashing as it copies; fsyncs; drops the copy from the page cache

@@ -1,8 +1,8 @@
 #include "core/backup/cleanup.hpp"
 
-#include "core/tree/archive.hpp"
 #include "core/layout/events.hpp"
 #include "core/layout/store.hpp"
+#include "core/tree/archive.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -47,14 +47,13 @@ RestoreResult restore_backup(const Store& store, const BackupInfo& backup, const
   };
   RestoreResult result =
       restore_into(store, backup.manifest, dest, "backup " + backup.id(), show_progress, materialize);
-  json event = {{"event", "backup_restore"},
-                {"backup", backup.path.string()},
+  json event = {{"backup", backup.path.string()},
                 {"target", result.target.string()},
                 {"already_identical", result.already_identical}};
   if (result.backup_path) {
     event["pre_restore_backup"] = result.backup_path->string();
   }
-  append_event(store, event);
+  append_event(store, EventKind::backup_restore, event);
   return result;
 }
 
@@ -89,10 +88,11 @@ void add_referenced(const Store& store, std::map<std::string, std::string>& prot
         !event["backup"].is_string()) {
       continue;
     }
-    const std::string kind = event.value("event", "");
-    if (kind == "delete" || kind == "consolidate") {
+    const auto kind = event_kind(event);
+    if (kind == EventKind::delete_version || kind == EventKind::consolidate) {
       protect_with(protect, id_of_path(event["backup"].get<std::string>()),
-                   "referenced by the " + kind + " record of " + event.value("version", std::string("?")));
+                   "referenced by the " + std::string(event_name(*kind)) + " record of " +
+                       event.value("version", std::string("?")));
     }
   }
 }
@@ -169,7 +169,7 @@ void delete_backup(const Store& store, const BackupInfo& backup, bool force)
                                        " (add --force to delete it anyway)");
   }
   remove_backup(backup);
-  append_event(store, {{"event", "backup_delete"}, {"backup", backup.path.string()}, {"forced", force}});
+  append_event(store, EventKind::backup_delete, {{"backup", backup.path.string()}, {"forced", force}});
 }
 
 bool in_subset(const std::string& id, unsigned n, unsigned t)

@@ -5,6 +5,7 @@
 // encryption, deduplication and verification that modelkeep does not re-implement.
 
 #include "core/backup/backup.hpp"
+#include "core/backup/restic.hpp"
 #include "core/layout/store.hpp"
 
 #include <chrono>
@@ -17,21 +18,10 @@
 
 namespace modelkeep::core {
 
-/// Where the copies go and how restic is run. From `offsite` in .modelkeep/config.json
-/// ({"repository", "password_file", "options": {"sftp.command": ...}, "timeout_seconds"}),
-/// with RESTIC_REPOSITORY / RESTIC_PASSWORD_FILE taking precedence, and --repo over both.
-struct ResticConfig {
-  std::string repository;
-  fs::path password_file;
-  std::vector<std::pair<std::string, std::string>> options; ///< passed as -o KEY=VALUE
-  std::chrono::seconds timeout{6 * 3600};
-  std::string program = "restic"; ///< $MODELKEEP_RESTIC, else restic on PATH
-
-  /// The repository for messages and records: a password in a URL replaced by ***.
-  [[nodiscard]] std::string shown_repository() const;
-};
-
-/// The configuration for `store`'s model; Error(usage) naming both ways to set it when no
+/// Where the copies go and how restic is run, for `store`'s model: `offsite` in
+/// .modelkeep/config.json ({"repository", "password_file", "options": {"sftp.command": ...},
+/// "timeout_seconds"}), with RESTIC_REPOSITORY / RESTIC_PASSWORD_FILE taking precedence, and
+/// --repo over both. Error(usage) naming both ways to set it when no
 /// repository or no password file is configured, Error(failed) if the password file cannot
 /// be read.
 [[nodiscard]] ResticConfig load_restic_config(const Store& store,
@@ -53,47 +43,9 @@ struct RemoteCopy {
   [[nodiscard]] std::string backup_id() const { return type + '/' + name; }
 };
 
-/// A restic repository, driven through the restic program. Every call is bounded by the
-/// configured timeout; a lock left by a dead restic is removed with `restic unlock` (never
-/// --remove-all) and the call retried once; failures become Error with a message that says
-/// what to do (install restic, `restic init`, check the password, the network).
-class Restic {
-public:
-  explicit Restic(ResticConfig config) : m_config(std::move(config)) {}
-
-  [[nodiscard]] const ResticConfig& config() const noexcept { return m_config; }
-
-  /// `restic backup` of one backup directory, tagged; returns the new snapshot's id. Progress
-  /// (bytes done of total) goes to `on_progress`.
-  [[nodiscard]] std::string
-  backup(const fs::path& dir, const std::vector<std::string>& tags,
-         const std::function<void(std::uint64_t, std::uint64_t)>& on_progress) const;
-
-  /// Every snapshot tagged modelkeep.
-  [[nodiscard]] std::vector<RemoteCopy> snapshots() const;
-
-  /// The files of a snapshot: absolute path as backed up, and size.
-  [[nodiscard]] std::map<std::string, std::uint64_t> files(const std::string& snapshot) const;
-
-  /// `restic check`, reading pack data subset `n`/`t` when t > 0.
-  void check(unsigned n, unsigned t) const;
-
-  /// `restic restore SNAPSHOT --target DIR`.
-  void restore(const std::string& snapshot, const fs::path& target) const;
-
-  /// `restic forget` of these snapshots, then `restic prune`.
-  void forget(const std::vector<std::string>& snapshots) const;
-
-private:
-  struct Output {
-    std::string out;
-    std::string err;
-  };
-  Output run(const std::vector<std::string>& args,
-             const std::function<void(std::string_view)>& on_line = {}) const;
-
-  ResticConfig m_config;
-};
+/// Every snapshot of the repository that holds a modelkeep backup (tagged modelkeep), with its
+/// tags read back.
+[[nodiscard]] std::vector<RemoteCopy> remote_copies(const Restic& restic);
 
 /// A recorded remote copy of a backup (the "offsite" list in its backup.json).
 struct OffsiteRecord {

@@ -34,9 +34,7 @@ fs::path checked_target(const Store& store, const fs::path& requested)
   if (root_end == store.root().end()) {
     throw Error(ExitCode::refused, "refusing to restore into the store itself " + target.string());
   }
-  std::error_code ec;
-  const auto status = fs::symlink_status(target, ec);
-  if (fs::exists(status) && !fs::is_directory(status)) {
+  if (util::exists_no_follow(target) && (util::is_symlink(target) || !util::is_directory(target))) {
     throw Error(ExitCode::refused,
                 "refusing to replace " + target.string() + ": it exists and is not a directory");
   }
@@ -74,7 +72,7 @@ RestoreResult restore_into(const Store& store, const Manifest& manifest, const f
   remove_restore_leftovers(target);
 
   std::error_code ec;
-  const bool target_exists = fs::is_directory(target, ec);
+  const bool target_exists = util::is_directory(target);
   if (target_exists) {
     util::Progress progress("comparing target", manifest.total_size(), show_progress);
     if (check_tree(target, manifest, &progress).ok()) {

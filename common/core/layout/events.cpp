@@ -2,8 +2,10 @@
 
 #include "core/layout/store.hpp"
 #include "util/clock.hpp"
+#include "util/enum_names.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 #include "util/process.hpp"
 
 #include <fcntl.h>
@@ -12,8 +14,45 @@
 
 namespace modelkeep::core {
 
-nlohmann::json append_event(const Store& store, nlohmann::json event)
+namespace {
+
+constexpr std::string_view k_names[] = {
+    "create",         "delete",    "restore",        "status",        "tag",           "untag",
+    "promote",        "rollback",  "backup",         "backup_restore", "backup_delete", "backup_cleanup",
+    "consolidate",    "ab_create", "ab_start",       "ab_canary",     "ab_conclude",   "monitor_alert",
+};
+static_assert(std::size(k_names) == static_cast<std::size_t>(EventKind::monitor_alert) + 1);
+
+} // namespace
+
+std::string_view event_name(EventKind kind)
 {
+  return util::enum_name(k_names, kind);
+}
+
+std::optional<EventKind> event_kind(const nlohmann::json& event)
+{
+  const auto it = event.find("event");
+  if (it == event.end() || !it->is_string()) {
+    return std::nullopt;
+  }
+  return util::parse_enum<EventKind>(k_names, it->get_ref<const std::string&>());
+}
+
+bool is_event(const nlohmann::json& event, EventKind kind)
+{
+  return event_kind(event) == kind;
+}
+
+std::vector<nlohmann::json> read_events(const Store& store)
+{
+  return util::read_json_lines(store.events_path());
+}
+
+nlohmann::json append_event(const Store& store, EventKind kind, nlohmann::json fields)
+{
+  nlohmann::json event = {{"event", event_name(kind)}};
+  event.update(fields);
   event["time"] = util::utc_now_iso8601();
   event["user"] = util::user_name();
   event["host"] = util::host_name();

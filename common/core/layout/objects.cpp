@@ -1,7 +1,6 @@
 #include "core/layout/objects.hpp"
 
 #include "core/layout/store.hpp"
-#include "core/versions/version.hpp"
 #include "util/copy.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
@@ -40,7 +39,7 @@ std::int64_t now_ns()
 
 fs::path cache_path(const Store& store)
 {
-  return store.state_dir() / "statcache.json";
+  return store.state_dir() / filenames::stat_cache;
 }
 
 /// Makes `dest` a reflink of `object`; false if the filesystem cannot.
@@ -143,7 +142,7 @@ LinkMode configured_link_mode(const Store& store)
 
 fs::path objects_dir(const Store& store)
 {
-  return store.state_dir() / "objects" / "sha256";
+  return store.state_dir() / filenames::objects / filenames::object_hash;
 }
 
 fs::path object_path(const Store& store, const std::string& sha256)
@@ -226,8 +225,7 @@ void StatCache::save(const Store& store) const
     if (kept >= k_max_cache_entries) {
       break;
     }
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
+    if (!util::exists(path)) {
       continue;
     }
     files[path] = {{"dev", entry.stamp.device},         {"ino", entry.stamp.inode},
@@ -278,8 +276,7 @@ Manifest ingest_tree(const Store& store, const std::vector<SourceFile>& files, c
     if (stamp) {
       sha = cache.lookup(file.absolute, *stamp);
     }
-    std::error_code ec;
-    if (sha && fs::exists(object_path(store, *sha), ec)) {
+    if (sha && util::exists(object_path(store, *sha))) {
       ++linked;
       if (progress != nullptr) {
         progress->add(file.size);
@@ -293,12 +290,12 @@ Manifest ingest_tree(const Store& store, const std::vector<SourceFile>& files, c
       bytes_read += copied.size;
       sha = copied.sha256;
       const fs::path object = object_path(store, *sha);
-      if (fs::exists(object, ec)) {
+      if (util::exists(object)) {
         ++linked; // the content was there already (under another name or stamp)
       } else {
         {
           const std::lock_guard<std::mutex> lock(shard_mutex);
-          if (!fs::is_directory(object.parent_path(), ec)) {
+          if (!util::is_directory(object.parent_path())) {
             util::create_directories(object.parent_path());
           }
           new_shards.insert(object.parent_path());
@@ -356,24 +353,14 @@ Manifest hash_files_cached(const std::vector<SourceFile>& files, StatCache& cach
   return Manifest(std::move(entries));
 }
 
-std::size_t prune_objects(const Store& store)
+std::size_t prune_objects(const Store& store, const std::set<std::string>& referenced)
 {
   std::error_code ec;
-  if (!fs::is_directory(objects_dir(store), ec)) {
-    return 0;
-  }
-  std::set<std::string> referenced;
-  for (const auto& version : list_versions(store)) {
-    try {
-      const VersionMetadata meta = load_metadata(version.path);
-      for (const auto& file : meta.manifest.files()) {
-        referenced.insert(file.sha256);
-      }
-    } catch (const Error& e) {
-      // Without every manifest, no object can be known to be unused.
-      util::log_warning("not pruning objects: " + std::string(e.what()));
-      return 0;
+  if (!util::is_directory(objects_dir(store))) {
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      throw sys_error("cannot read directory", objects_dir(store), ec.value());
     }
+    return 0;
   }
   std::size_t removed = 0;
   for (fs::directory_iterator shard(objects_dir(store), ec), end; !ec && shard != end; shard.increment(ec)) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -102,8 +103,9 @@ struct IngestStats {
 [[nodiscard]] Manifest hash_files_cached(const std::vector<SourceFile>& files, StatCache& cache,
                                          util::Progress* progress);
 
-/// Removes objects no version's manifest names (after a delete or gc, or left by a killed
-/// create); the caller holds the lock. Returns how many were removed.
-std::size_t prune_objects(const Store& store);
+/// Removes every object whose SHA-256 is not in `referenced` (the caller collects the hashes
+/// of everything that still uses objects: see prune_unreferenced_objects()); the caller holds
+/// the lock. Returns how many were removed.
+std::size_t prune_objects(const Store& store, const std::set<std::string>& referenced);
 
 } // namespace modelkeep::core

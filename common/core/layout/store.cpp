@@ -1,68 +1,15 @@
 #include "core/layout/store.hpp"
 
-#include "core/versions/version.hpp"
+#include "core/layout/names.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/log.hpp"
-
 #include "util/text.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 
 namespace modelkeep::core {
-
-namespace {
-
-constexpr std::size_t k_max_model_name = 128;
-
-bool reserved_segment(std::string_view segment)
-{
-  static constexpr std::string_view k_reserved[] = {"versions", "backups", "consolidated_models", "hooks",
-                                                    "registry.json"};
-  return std::find(std::begin(k_reserved), std::end(k_reserved), segment) != std::end(k_reserved);
-}
-
-bool valid_segment(std::string_view segment)
-{
-  const auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (segment.empty() || !lower_or_digit(segment.front())) {
-    return false;
-  }
-  return std::all_of(segment.begin(), segment.end(),
-                     [&](char c) { return lower_or_digit(c) || c == '_' || c == '.' || c == '-'; });
-}
-
-} // namespace
-
-void validate_model_name(const std::string& name)
-{
-  const auto refuse = [&](const std::string& why) {
-    throw Error(ExitCode::usage, "bad model name '" + util::printable(name) + "': " + why);
-  };
-  if (name.empty()) {
-    refuse("empty");
-  }
-  if (name.size() > k_max_model_name) {
-    refuse("longer than " + std::to_string(k_max_model_name) + " characters");
-  }
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t slash = name.find('/', start);
-    const std::string_view segment = std::string_view(name).substr(start, slash - start);
-    if (!valid_segment(segment)) {
-      refuse("each part between slashes must be lower-case letters, digits, '_', '.' or '-', starting with a "
-             "letter or digit (e.g. creamy_chicken or pattern_classifier/trending/btcusdt)");
-    }
-    if (reserved_segment(segment)) {
-      refuse("'" + std::string(segment) + "' is a part of a model's layout");
-    }
-    if (slash == std::string::npos) {
-      break;
-    }
-    start = slash + 1;
-  }
-}
 
 Store::Store(const fs::path& root) : m_root(fs::absolute(root).lexically_normal()), m_model(k_default_model)
 {
@@ -83,8 +30,7 @@ Store::Store(const fs::path& root, const std::string& model) : Store(root)
   fs::path prefix = m_root;
   for (const auto& segment : fs::path(model)) {
     prefix /= segment;
-    std::error_code ec;
-    if (fs::is_symlink(prefix, ec)) {
+    if (util::is_symlink(prefix)) {
       throw Error(ExitCode::usage, "model '" + model + "': " + prefix.string() +
                                        " is a symbolic link; a model's directory must be inside the root");
     }
@@ -120,8 +66,7 @@ std::string Store::choose_model(const std::optional<std::string>& cli_model)
 
 bool Store::exists() const
 {
-  std::error_code ec;
-  return fs::is_directory(versions_dir(), ec);
+  return util::is_directory(versions_dir());
 }
 
 void Store::require_exists() const
@@ -146,13 +91,12 @@ void Store::require_exists() const
 nlohmann::json Store::config() const
 {
   nlohmann::json merged = nlohmann::json::object();
-  std::vector<fs::path> files = {root_state_dir() / "config.json"};
+  std::vector<fs::path> files = {root_state_dir() / filenames::config};
   if (!is_default_model()) {
-    files.push_back(state_dir() / "config.json");
+    files.push_back(state_dir() / filenames::config);
   }
   for (const auto& path : files) {
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
+    if (!util::exists(path)) {
       continue;
     }
     const auto doc = nlohmann::json::parse(util::read_file(path), nullptr, false);
@@ -171,14 +115,13 @@ void Store::ensure_layout() const
   }
 }
 
-util::LockFile Store::lock_for_writing(const std::string& command, std::chrono::milliseconds timeout) const
+util::LockFile Store::acquire_lock(const std::string& command, std::chrono::milliseconds timeout) const
 {
   ensure_layout();
   auto lock = util::LockFile::acquire(lock_path(), command, timeout);
   for (const auto& path : clean_leftovers()) {
     util::log_step("removed leftover of an interrupted run: " + path.string());
   }
-  repair_latest(*this);
   return lock;
 }
 
@@ -193,6 +136,7 @@ void remove_temps_in(const fs::path& dir, std::vector<fs::path>& removed)
       removed.push_back(it->path());
     }
   }
+  util::check_listing(ec, dir);
 }
 
 } // namespace
@@ -202,7 +146,7 @@ std::vector<fs::path> Store::clean_leftovers() const
   std::vector<fs::path> removed;
   remove_temps_in(versions_dir(), removed);
   remove_temps_in(state_dir(), removed);
-  remove_temps_in(state_dir() / "objects", removed);
+  remove_temps_in(state_dir() / filenames::objects, removed);
   remove_temps_in(consolidated_dir(), removed);
   std::error_code ec;
   for (fs::directory_iterator it(backups_dir(), ec), end; !ec && it != end; it.increment(ec)) {
@@ -213,6 +157,7 @@ std::vector<fs::path> Store::clean_leftovers() const
       remove_temps_in(it->path(), removed);
     }
   }
+  util::check_listing(ec, backups_dir());
   if (!removed.empty()) {
     util::fsync_dir(versions_dir());
   }
@@ -226,7 +171,7 @@ void find_models(const fs::path& dir, const std::string& name, std::size_t depth
 {
   static constexpr std::size_t k_max_depth = 16;
   std::error_code ec;
-  if (!name.empty() && fs::is_directory(dir / "versions", ec)) {
+  if (!name.empty() && util::is_directory(dir / filenames::versions)) {
     out.push_back(name);
   }
   if (depth >= k_max_depth) {
@@ -235,7 +180,7 @@ void find_models(const fs::path& dir, const std::string& name, std::size_t depth
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string segment = it->path().filename().string();
     std::error_code type_ec;
-    if (!valid_segment(segment) || reserved_segment(segment) || it->is_symlink(type_ec) ||
+    if (!follows(k_model_segment_rule, segment) || it->is_symlink(type_ec) ||
         !it->is_directory(type_ec)) {
       continue;
     }
@@ -244,6 +189,7 @@ void find_models(const fs::path& dir, const std::string& name, std::size_t depth
       find_models(it->path(), child, depth + 1, out);
     }
   }
+  util::check_listing(ec, dir);
 }
 
 } // namespace
@@ -254,8 +200,7 @@ std::vector<std::string> discover_models(const fs::path& root)
   find_models(root, "", 0, named);
   std::sort(named.begin(), named.end());
   std::vector<std::string> models;
-  std::error_code ec;
-  if (fs::is_directory(root / "versions", ec)) {
+  if (util::is_directory(root / filenames::versions)) {
     models.emplace_back(k_default_model);
   }
   models.insert(models.end(), named.begin(), named.end());

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/layout/filenames.hpp"
 #include "util/lockfile.hpp"
 
 #include <chrono>
@@ -15,11 +16,6 @@ namespace fs = std::filesystem;
 
 /// The name of the model that lives directly under the root (root/versions/ ...).
 inline constexpr const char* k_default_model = "default";
-
-/// Throws Error(usage) unless `name` is a model name: one or more segments of
-/// [a-z0-9][a-z0-9_.-]* joined by '/', at most 128 characters, no segment that names a part of
-/// a model's layout (versions, backups, consolidated_models, hooks, registry.json).
-void validate_model_name(const std::string& name);
 
 /// One model of a store: versions/, backups/, consolidated_models/ and .modelkeep/ in its
 /// directory. The default model's directory is the root itself; a named model's is
@@ -40,7 +36,7 @@ public:
   /// The model to use: `cli_model` if given, else $MODELKEEP_MODEL, else the default model.
   [[nodiscard]] static std::string choose_model(const std::optional<std::string>& cli_model);
 
-  /// The store root, which holds every model (and the catalog's registry.json).
+  /// The store root, which holds every model (and the catalog, catalog.json).
   [[nodiscard]] const fs::path& root() const noexcept { return m_root; }
   /// The model's name ("default" for the one directly under the root).
   [[nodiscard]] const std::string& model() const noexcept { return m_model; }
@@ -50,14 +46,17 @@ public:
   /// "" for the default model, else " (model NAME)": for messages that name a place.
   [[nodiscard]] std::string model_suffix() const;
 
-  [[nodiscard]] fs::path versions_dir() const { return m_dir / "versions"; }
-  [[nodiscard]] fs::path backups_dir() const { return m_dir / "backups"; }
-  [[nodiscard]] fs::path consolidated_dir() const { return m_dir / "consolidated_models"; }
-  [[nodiscard]] fs::path state_dir() const { return m_dir / ".modelkeep"; }
+  [[nodiscard]] fs::path versions_dir() const { return m_dir / filenames::versions; }
+  [[nodiscard]] fs::path backups_dir() const { return m_dir / filenames::backups; }
+  [[nodiscard]] fs::path consolidated_dir() const { return m_dir / filenames::consolidated; }
+  [[nodiscard]] fs::path state_dir() const { return m_dir / filenames::state; }
   /// The root's state directory (the catalog lock, settings shared by all models).
-  [[nodiscard]] fs::path root_state_dir() const { return m_root / ".modelkeep"; }
-  [[nodiscard]] fs::path lock_path() const { return state_dir() / "lock"; }
-  [[nodiscard]] fs::path events_path() const { return versions_dir() / "events.jsonl"; }
+  [[nodiscard]] fs::path root_state_dir() const { return m_root / filenames::state; }
+  [[nodiscard]] fs::path lock_path() const { return state_dir() / filenames::lock; }
+  [[nodiscard]] fs::path events_path() const { return versions_dir() / filenames::events; }
+  [[nodiscard]] fs::path latest_path() const { return versions_dir() / filenames::latest; }
+  /// A version's directory (or where it would be) by its directory name.
+  [[nodiscard]] fs::path version_path(const std::string& name) const { return versions_dir() / name; }
 
   /// True if the store has been created (its versions/ directory exists).
   [[nodiscard]] bool exists() const;
@@ -72,10 +71,11 @@ public:
   /// Creates the store's directories if missing.
   void ensure_layout() const;
 
-  /// Creates the layout, takes the store's writer lock for `command` (waiting up to
-  /// `timeout`), then removes leftovers of killed runs and repairs `latest`.
-  [[nodiscard]] util::LockFile lock_for_writing(const std::string& command,
-                                                std::chrono::milliseconds timeout) const;
+  /// Creates the layout, takes the model's writer lock for `command` (waiting up to `timeout`;
+  /// Error(locked) after it), then removes leftovers of killed runs. Writers do not call this
+  /// directly but core::lock_for_writing() (versions/recovery.hpp), which also repairs what a
+  /// killed run left half-done above the layout.
+  [[nodiscard]] util::LockFile acquire_lock(const std::string& command, std::chrono::milliseconds timeout) const;
 
   /// Removes temporaries (names with the `.tmp` marker) in versions/, backups/*/,
   /// consolidated_models/ and .modelkeep/; only call with the lock held. Returns what was removed.

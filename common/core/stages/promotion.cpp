@@ -1,9 +1,10 @@
 #include "core/stages/promotion.hpp"
 
 #include "core/layout/events.hpp"
-#include "core/telemetry/observation.hpp"
 #include "core/layout/store.hpp"
+#include "core/versions/indexes.hpp"
 #include "core/versions/list_index.hpp"
+#include "core/versions/refs.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
@@ -25,53 +26,14 @@ const std::vector<std::string>& version_statuses()
   return statuses;
 }
 
-void validate_stage_name(const std::string& name)
-{
-  static const std::set<std::string> reserved = {"latest", "ab", "monitor", "hooks", "events", "registry"};
-  if (!is_stage_name(name) || reserved.count(name) != 0) {
-    throw Error(ExitCode::usage,
-                "invalid stage name '" + name +
-                    "': use [a-z][a-z0-9_-]*, not latest, ab, monitor or a version-like v<digit>");
-  }
-}
 
-std::optional<std::string> stage_holder(const Store& store, const std::string& stage)
-{
-  std::error_code ec;
-  const fs::path target = fs::read_symlink(store.versions_dir() / stage, ec);
-  if (ec) {
-    return std::nullopt;
-  }
-  return target.filename().string();
-}
-
-std::map<std::string, std::string> list_stages(const Store& store)
-{
-  std::map<std::string, std::string> stages;
-  std::error_code ec;
-  for (fs::directory_iterator it(store.versions_dir(), ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name == "latest" || util::is_temp_name(name) || !it->is_symlink()) {
-      continue;
-    }
-    if (const auto holder = stage_holder(store, name)) {
-      stages[name] = *holder;
-    }
-  }
-  return stages;
-}
-
-std::vector<json> read_events(const Store& store)
-{
-  return read_json_lines(store.events_path());
-}
 
 namespace {
 
 bool moves_stage(const json& event, const std::string& stage)
 {
-  const std::string kind = event.value("event", "");
-  return (kind == "promote" || kind == "rollback") && event.value("stage", "") == stage;
+  const auto kind = event_kind(event);
+  return (kind == EventKind::promote || kind == EventKind::rollback) && event.value("stage", "") == stage;
 }
 
 } // namespace
@@ -102,7 +64,7 @@ std::optional<std::string> previous_holder(const Store& store, const std::vector
     if (!moves_stage(event, stage)) {
       continue;
     }
-    if (event.value("event", "") == "rollback") {
+    if (is_event(event, EventKind::rollback)) {
       rolled_back_from.insert(event.value("from", ""));
     }
     holders.push_back(event.value("to", ""));
@@ -125,14 +87,14 @@ void write_status(const VersionDir& version, const std::string& status)
 {
   VersionMetadata meta = load_metadata(version.path);
   meta.status = status;
-  util::write_file_atomic(version.path / k_metadata_file, meta.to_json().dump(2) + '\n', 0644,
+  util::write_file_atomic(version.path / filenames::metadata, meta.to_json().dump(2) + '\n', 0644,
                           version.path.parent_path());
 }
 
 } // namespace
 
 json move_stage(const Store& store, const std::string& stage, const VersionDir& version,
-                const std::string& event, const std::string& reason, const json& extra)
+                EventKind event, const std::string& reason, const json& extra)
 {
   const auto previous = stage_holder(store, stage);
   util::replace_symlink(store.versions_dir() / stage, version.name);
@@ -141,20 +103,19 @@ json move_stage(const Store& store, const std::string& stage, const VersionDir& 
   if (std::find(statuses.begin(), statuses.end(), stage) != statuses.end()) {
     write_status(version, stage);
   }
-  if (previous && *previous != version.name && fs::is_directory(store.versions_dir() / *previous)) {
+  if (previous && *previous != version.name && util::is_directory(store.versions_dir() / *previous)) {
     const auto number = parse_version_dir_name(*previous);
     write_status({number.value_or(0), *previous, store.versions_dir() / *previous},
-                 stage == "production" && event == "promote" ? "rollback_candidate" : "staging");
+                 stage == "production" && event == EventKind::promote ? "rollback_candidate" : "staging");
   }
   util::failpoint("stage.before_event");
   json record = extra;
-  record["event"] = event;
   record["stage"] = stage;
   record["from"] = previous ? json(*previous) : json(nullptr);
   record["to"] = version.name;
   record["reason"] = reason;
-  record = append_event(store, record);
-  refresh_index(store);
+  record = append_event(store, event, record);
+  refresh_indexes(store);
   return record;
 }
 
@@ -171,10 +132,9 @@ void set_status(const Store& store, const VersionDir& version, const std::string
   }
   const std::string old = load_metadata(version.path).status;
   write_status(version, status);
-  append_event(
-      store,
-      {{"event", "status"}, {"version", version.name}, {"from", old}, {"to", status}, {"reason", reason}});
-  refresh_index(store);
+  append_event(store, EventKind::status,
+               {{"version", version.name}, {"from", old}, {"to", status}, {"reason", reason}});
+  refresh_indexes(store);
 }
 
 namespace {
@@ -228,22 +188,5 @@ AutoPromoteDecision decide_auto_promote(const AutoPromoteRule& rule, std::option
   return decision;
 }
 
-AutoPromoteRule load_auto_promote_rule(const Store& store)
-{
-  AutoPromoteRule rule;
-  const json doc = store.config();
-  if (doc.contains("auto_promote") && doc["auto_promote"].is_object()) {
-    const json& section = doc["auto_promote"];
-    try {
-      rule.metric = section.value("metric", rule.metric);
-      rule.high_threshold = section.value("high_threshold", rule.high_threshold);
-      rule.min_improvement = section.value("min_improvement", rule.min_improvement);
-    } catch (const json::exception&) {
-      throw Error(ExitCode::malformed, "bad store config: \"auto_promote\" needs a string metric and numbers "
-                                       "for high_threshold and min_improvement");
-    }
-  }
-  return rule;
-}
 
 } // namespace modelkeep::core

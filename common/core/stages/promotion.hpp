@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/layout/events.hpp"
+#include "core/layout/settings.hpp"
 #include "core/versions/version.hpp"
 #include "util/clock.hpp"
 
@@ -16,18 +18,6 @@ class Store;
 /// The statuses a version can have; "staging" is the default on create.
 [[nodiscard]] const std::vector<std::string>& version_statuses();
 
-/// Throws Error(usage) unless `name` is a valid stage name: [a-z][a-z0-9_-]*, not "latest"
-/// or another reserved name of versions/.
-void validate_stage_name(const std::string& name);
-
-/// The version directory name a stage points to, or nullopt.
-[[nodiscard]] std::optional<std::string> stage_holder(const Store& store, const std::string& stage);
-
-/// Every stage (symlink in versions/ other than latest) and the version it points to.
-[[nodiscard]] std::map<std::string, std::string> list_stages(const Store& store);
-
-/// Every event of the store's log in order; torn or unparseable lines are skipped.
-[[nodiscard]] std::vector<nlohmann::json> read_events(const Store& store);
 
 /// Who held `stage` at `time`, replaying promote and rollback events; nullopt if nobody.
 [[nodiscard]] std::optional<std::string> holder_at(const std::vector<nlohmann::json>& events,
@@ -40,23 +30,16 @@ previous_holder(const Store& store, const std::vector<nlohmann::json>& events, c
 
 /// Points `stage` at `version` (atomically), updates statuses (the new holder gets the stage's
 /// status if it is one; the previous holder becomes rollback_candidate when a promotion
-/// replaces it in production, else staging) and logs `event` ("promote" or "rollback") with from/to/reason
+/// replaces it in production, else staging) and logs `event` (promote or rollback) with from/to/reason
 /// and `extra` fields, and returns that event. The caller holds the lock and has verified the
 /// version.
 nlohmann::json move_stage(const Store& store, const std::string& stage, const VersionDir& version,
-                          const std::string& event, const std::string& reason,
+                          EventKind event, const std::string& reason,
                           const nlohmann::json& extra = nlohmann::json::object());
 
 /// Sets a version's status in its metadata.json (atomic rewrite) and logs a status event.
 void set_status(const Store& store, const VersionDir& version, const std::string& status,
                 const std::string& reason);
-
-/// The auto-promotion rule and its thresholds.
-struct AutoPromoteRule {
-  std::string metric = "f1_score";
-  double high_threshold = 0.95;
-  double min_improvement = 0.02;
-};
 
 /// Whether to promote and why, in words.
 struct AutoPromoteDecision {
@@ -72,8 +55,5 @@ struct AutoPromoteDecision {
 [[nodiscard]] AutoPromoteDecision decide_auto_promote(const AutoPromoteRule& rule,
                                                       std::optional<double> old_value, double new_value);
 
-/// The store's defaults for auto-promote from .modelkeep/config.json ("auto_promote": {...}),
-/// or the built-in ones.
-[[nodiscard]] AutoPromoteRule load_auto_promote_rule(const Store& store);
 
 } // namespace modelkeep::core

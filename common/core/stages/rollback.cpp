@@ -1,9 +1,10 @@
 #include "core/stages/rollback.hpp"
 
-#include "core/stages/promotion.hpp"
 #include "core/layout/store.hpp"
+#include "core/stages/promotion.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -29,7 +30,7 @@ json roll_back(const Store& store, const std::string& stage, const VersionDir& t
                const std::string& reason, const json& extra, bool show_progress)
 {
   require_verified(target, "roll back to", show_progress);
-  return move_stage(store, stage, target, "rollback", reason, extra);
+  return move_stage(store, stage, target, EventKind::rollback, reason, extra);
 }
 
 json HookRun::to_json() const
@@ -89,7 +90,7 @@ std::vector<HookRun> run_rollback_hooks(const Store& store, const json& event)
   std::vector<HookRun> runs;
   const fs::path dir = rollback_hooks_dir(store);
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
+  if (!util::is_directory(dir)) {
     return runs;
   }
   std::vector<fs::path> hooks;

@@ -1,14 +1,18 @@
 #include "core/telemetry/ab.hpp"
 
 #include "core/layout/events.hpp"
+#include "core/layout/names.hpp"
 #include "core/layout/store.hpp"
 #include "core/versions/version.hpp"
 #include "util/clock.hpp"
+#include "util/enum_names.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
 #include "util/hash.hpp"
+#include "util/json_file.hpp"
 #include "util/lockfile.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -31,16 +35,15 @@ std::string now_iso()
 
 fs::path test_file(const Store& store, const std::string& id)
 {
-  return ab_test_dir(store, id) / "test.json";
+  return ab_test_dir(store, id) / filenames::ab_test;
 }
 
 util::LockFile lock_test(const Store& store, const std::string& id, const std::string& command)
 {
-  std::error_code ec;
-  if (!fs::is_directory(ab_test_dir(store, id), ec)) {
+  if (!util::is_directory(ab_test_dir(store, id))) {
     throw Error(ExitCode::not_found, "no A/B test " + id + " in " + ab_dir(store).string());
   }
-  return util::LockFile::acquire(ab_test_dir(store, id) / "lock", "ab " + command + " " + id,
+  return util::LockFile::acquire(ab_test_dir(store, id) / filenames::lock, "ab " + command + " " + id,
                                  k_record_lock_timeout);
 }
 
@@ -49,18 +52,18 @@ void save(const Store& store, const AbTest& test)
   util::write_file_atomic(test_file(store, test.id), test.to_json().dump(2) + '\n');
 }
 
-void require_status(const AbTest& test, const std::string& status, const std::string& action)
+void require_status(const AbTest& test, AbState status, const std::string& action)
 {
   if (test.status != status) {
     throw Error(ExitCode::refused,
-                "cannot " + action + " A/B test " + test.id + ": it is " + test.status +
-                    (status == "running" && test.status == "draft" ? " (run ab start first)" : ""));
+                "cannot " + action + " A/B test " + test.id + ": it is " + std::string(to_string(test.status)) +
+                    (status == AbState::running && test.status == AbState::draft ? " (run ab start first)" : ""));
   }
 }
 
 std::uint64_t next_round_robin(const Store& store, const std::string& id)
 {
-  const fs::path path = ab_test_dir(store, id) / "counter";
+  const fs::path path = ab_test_dir(store, id) / filenames::ab_counter;
   const int raw = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (raw < 0) {
     throw_errno("cannot open", path);
@@ -90,7 +93,54 @@ void check_share(double share, const char* what)
   }
 }
 
+constexpr std::string_view k_states[] = {"draft", "running", "concluded"};
+constexpr std::string_view k_strategies[] = {"random", "round_robin", "sticky", "canary"};
+constexpr std::string_view k_variants[] = {"control", "treatment"};
+
+/// The predictions log of a test: predictions.jsonl, or the events.jsonl a release before 0.2
+/// wrote (kept in use, so a test never has its records in two files).
+fs::path predictions_path(const Store& store, const std::string& id)
+{
+  const fs::path dir = ab_test_dir(store, id);
+  const fs::path legacy = dir / filenames::legacy_ab_predictions;
+  if (!util::exists(dir / filenames::ab_predictions) && util::exists(legacy)) {
+    return legacy;
+  }
+  return dir / filenames::ab_predictions;
+}
+
 } // namespace
+
+std::string_view to_string(AbState state)
+{
+  return util::enum_name(k_states, state);
+}
+
+std::string_view to_string(AbStrategy strategy)
+{
+  return util::enum_name(k_strategies, strategy);
+}
+
+std::string_view to_string(Variant variant)
+{
+  return util::enum_name(k_variants, variant);
+}
+
+AbStrategy parse_strategy(std::string_view text)
+{
+  if (const auto strategy = util::parse_enum<AbStrategy>(k_strategies, text)) {
+    return *strategy;
+  }
+  throw Error(ExitCode::usage, "invalid strategy '" + util::printable(text) + "': use " + util::choices(k_strategies));
+}
+
+Variant parse_variant(std::string_view text)
+{
+  if (const auto variant = util::parse_enum<Variant>(k_variants, text)) {
+    return *variant;
+  }
+  throw Error(ExitCode::usage, "invalid variant '" + util::printable(text) + "': use control or treatment");
+}
 
 json AbTest::to_json() const
 {
@@ -100,11 +150,11 @@ json AbTest::to_json() const
               {"control", control},
               {"treatment", treatment},
               {"split", split},
-              {"strategy", strategy},
+              {"strategy", to_string(strategy)},
               {"canary_step", canary_step},
               {"canary_share", canary_share},
               {"target_samples", target_samples},
-              {"status", status},
+              {"status", to_string(status)},
               {"created", created},
               {"started", started.empty() ? json(nullptr) : json(started)},
               {"concluded", concluded.empty() ? json(nullptr) : json(concluded)},
@@ -129,11 +179,16 @@ AbTest AbTest::from_json(const json& doc)
     t.control = text("control");
     t.treatment = text("treatment");
     t.split = doc.value("split", 0.5);
-    t.strategy = doc.value("strategy", "random");
+    const auto strategy = util::parse_enum<AbStrategy>(k_strategies, doc.value("strategy", "random"));
+    const auto status = util::parse_enum<AbState>(k_states, doc.value("status", "draft"));
+    if (!strategy || !status) {
+      throw Error(ExitCode::malformed, "bad A/B test record: unknown strategy or status");
+    }
+    t.strategy = *strategy;
+    t.status = *status;
     t.canary_step = doc.value("canary_step", 0.1);
     t.canary_share = doc.value("canary_share", 0.0);
     t.target_samples = doc.value("target_samples", std::uint64_t{0});
-    t.status = doc.value("status", "draft");
     t.created = text("created");
     t.started = text("started");
     t.concluded = text("concluded");
@@ -149,37 +204,17 @@ AbTest AbTest::from_json(const json& doc)
 
 double AbTest::treatment_share() const
 {
-  return strategy == "canary" ? canary_share : split;
+  return strategy == AbStrategy::canary ? canary_share : split;
 }
 
-const std::string& AbTest::version_of(const std::string& variant) const
+const std::string& AbTest::version_of(Variant variant) const
 {
-  return variant == "treatment" ? treatment : control;
-}
-
-void validate_test_id(const std::string& id)
-{
-  bool ok =
-      !id.empty() && id.size() <= 64 && ((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= '0' && id[0] <= '9'));
-  for (char c : id) {
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-');
-  }
-  if (!ok) {
-    throw Error(ExitCode::usage,
-                "invalid A/B test id '" + id + "': use [a-z0-9][a-z0-9_.-]*, at most 64 characters");
-  }
-}
-
-void validate_variant(const std::string& variant)
-{
-  if (variant != "control" && variant != "treatment") {
-    throw Error(ExitCode::usage, "invalid variant '" + variant + "': use control or treatment");
-  }
+  return variant == Variant::treatment ? treatment : control;
 }
 
 fs::path ab_dir(const Store& store)
 {
-  return store.versions_dir() / "ab";
+  return store.versions_dir() / filenames::ab;
 }
 
 fs::path ab_test_dir(const Store& store, const std::string& id)
@@ -195,17 +230,11 @@ void create_ab_test(const Store& store, const AbTest& test)
   if (!(test.canary_step > 0 && test.canary_step <= 1)) {
     throw Error(ExitCode::usage, "--canary-step must be in (0, 1]");
   }
-  if (test.strategy != "random" && test.strategy != "round_robin" && test.strategy != "sticky" &&
-      test.strategy != "canary") {
-    throw Error(ExitCode::usage,
-                "invalid strategy '" + test.strategy + "': use random, round_robin, sticky or canary");
-  }
   if (test.control == test.treatment) {
     throw Error(ExitCode::usage, "control and treatment are the same version " + test.control);
   }
   const fs::path dir = ab_test_dir(store, test.id);
-  std::error_code ec;
-  if (fs::exists(dir, ec)) {
+  if (util::exists(dir)) {
     throw Error(ExitCode::refused, "A/B test " + test.id + " exists already");
   }
   // Built in a temporary directory and renamed into place, so a test is there whole or not at all.
@@ -214,32 +243,26 @@ void create_ab_test(const Store& store, const AbTest& test)
   util::create_directories(temp);
   util::TempPath guard(temp);
   AbTest record = test;
-  record.status = "draft";
+  record.status = AbState::draft;
   record.created = now_iso();
-  record.canary_share = test.strategy == "canary" ? test.canary_step : 0;
-  util::write_file_atomic(temp / "test.json", record.to_json().dump(2) + '\n');
+  record.canary_share = test.strategy == AbStrategy::canary ? test.canary_step : 0;
+  util::write_file_atomic(temp / filenames::ab_test, record.to_json().dump(2) + '\n');
   util::rename_durable(temp, dir);
   guard.commit();
-  append_event(store, {{"event", "ab_create"},
-                       {"test", test.id},
+  append_event(store, EventKind::ab_create, {{"test", test.id},
                        {"control", test.control},
                        {"treatment", test.treatment},
-                       {"strategy", test.strategy},
+                       {"strategy", to_string(test.strategy)},
                        {"split", test.split}});
 }
 
 AbTest load_ab_test(const Store& store, const std::string& id)
 {
-  const fs::path path = test_file(store, id);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
+  const auto doc = util::read_json_file_if_exists(test_file(store, id), util::JsonLimit::settings);
+  if (!doc) {
     throw Error(ExitCode::not_found, "no A/B test " + id + " in " + ab_dir(store).string());
   }
-  const json doc = json::parse(util::read_file(path, 1 << 20), nullptr, false);
-  if (doc.is_discarded()) {
-    throw Error(ExitCode::malformed, "bad A/B test record " + path.string() + ": not JSON");
-  }
-  return AbTest::from_json(doc);
+  return AbTest::from_json(*doc);
 }
 
 std::vector<AbTest> list_ab_tests(const Store& store)
@@ -252,6 +275,7 @@ std::vector<AbTest> list_ab_tests(const Store& store)
       ids.push_back(name);
     }
   }
+  util::check_listing(ec, ab_dir(store));
   std::sort(ids.begin(), ids.end());
   std::vector<AbTest> tests;
   for (const auto& id : ids) {
@@ -268,11 +292,11 @@ AbTest start_ab_test(const Store& store, const std::string& id)
 {
   const auto lock = lock_test(store, id, "start");
   AbTest test = load_ab_test(store, id);
-  require_status(test, "draft", "start");
-  test.status = "running";
+  require_status(test, AbState::draft, "start");
+  test.status = AbState::running;
   test.started = now_iso();
   save(store, test);
-  append_event(store, {{"event", "ab_start"}, {"test", id}});
+  append_event(store, EventKind::ab_start, {{"test", id}});
   return test;
 }
 
@@ -280,16 +304,16 @@ AbTest raise_canary(const Store& store, const std::string& id)
 {
   const auto lock = lock_test(store, id, "canary");
   AbTest test = load_ab_test(store, id);
-  if (test.strategy != "canary") {
+  if (test.strategy != AbStrategy::canary) {
     throw Error(ExitCode::refused,
-                "A/B test " + id + " is not a canary test (strategy " + test.strategy + ")");
+                "A/B test " + id + " is not a canary test (strategy " + std::string(to_string(test.strategy)) + ")");
   }
-  require_status(test, "running", "raise the canary of");
+  require_status(test, AbState::running, "raise the canary of");
   const double before = test.canary_share;
   // Rounded to the step's grid so that ten steps of 0.1 reach exactly 1.0.
   test.canary_share = std::min(1.0, std::round((before + test.canary_step) * 1e9) / 1e9);
   save(store, test);
-  append_event(store, {{"event", "ab_canary"}, {"test", id}, {"from", before}, {"to", test.canary_share}});
+  append_event(store, EventKind::ab_canary, {{"test", id}, {"from", before}, {"to", test.canary_share}});
   return test;
 }
 
@@ -314,43 +338,41 @@ bool round_robin_treatment(std::uint64_t n, double share)
 AbRoute route_ab(const Store& store, const std::string& id, const std::string& user)
 {
   AbTest test = load_ab_test(store, id);
-  require_status(test, "running", "route a request of");
+  require_status(test, AbState::running, "route a request of");
   const double share = test.treatment_share();
   bool treatment = false;
-  if (test.strategy == "sticky" || (test.strategy == "canary" && !user.empty())) {
+  if (test.strategy == AbStrategy::sticky || (test.strategy == AbStrategy::canary && !user.empty())) {
     if (user.empty()) {
       throw Error(ExitCode::usage, "sticky routing needs --user");
     }
     treatment = sticky_position(id, user) < share;
-  } else if (test.strategy == "round_robin") {
+  } else if (test.strategy == AbStrategy::round_robin) {
     const auto lock = lock_test(store, id, "route");
     // Re-read under the lock: the test may have been concluded meanwhile.
     test = load_ab_test(store, id);
-    require_status(test, "running", "route a request of");
+    require_status(test, AbState::running, "route a request of");
     treatment = round_robin_treatment(next_round_robin(store, id), share);
   } else {
     treatment = uniform_random() < share;
   }
   AbRoute route;
-  route.variant = treatment ? "treatment" : "control";
+  route.variant = treatment ? Variant::treatment : Variant::control;
   route.version = test.version_of(route.variant);
-  route.adapter = store.versions_dir() / route.version / "adapter";
+  route.adapter = store.version_path(route.version) / filenames::adapter;
   return route;
 }
 
-void record_ab(const Store& store, const std::string& id, const std::string& variant,
-               const Observation& observation)
+void record_ab(const Store& store, const std::string& id, Variant variant, const Observation& observation)
 {
-  validate_variant(variant);
   observation.validate();
   const auto lock = lock_test(store, id, "record");
   const AbTest test = load_ab_test(store, id);
-  require_status(test, "running", "record into");
+  require_status(test, AbState::running, "record into");
   json record = observation.to_json();
-  record["variant"] = variant;
+  record["variant"] = to_string(variant);
   record["time"] = now_iso();
   record["pid"] = ::getpid();
-  append_line(ab_test_dir(store, id) / "events.jsonl", record.dump() + '\n');
+  util::append_line(predictions_path(store, id), record.dump() + '\n');
 }
 
 AbStatus ab_status(const Store& store, const std::string& id)
@@ -359,11 +381,11 @@ AbStatus ab_status(const Store& store, const std::string& id)
   status.test = load_ab_test(store, id);
   std::vector<Observation> control;
   std::vector<Observation> treatment;
-  for (const auto& record : read_json_lines(ab_test_dir(store, id) / "events.jsonl")) {
-    const std::string variant = record.value("variant", "");
-    if (variant == "control") {
+  for (const auto& record : util::read_json_lines(predictions_path(store, id))) {
+    const auto variant = util::parse_enum<Variant>(k_variants, record.value("variant", ""));
+    if (variant == Variant::control) {
       control.push_back(Observation::from_json(record));
-    } else if (variant == "treatment") {
+    } else if (variant == Variant::treatment) {
       treatment.push_back(Observation::from_json(record));
     }
   }
@@ -377,7 +399,7 @@ json AbConclusion::to_json() const
   return {{"metric", metric},
           {"control", control_value},
           {"treatment", treatment_value},
-          {"winner", winner ? json(*winner) : json(nullptr)},
+          {"winner", winner ? json(to_string(*winner)) : json(nullptr)},
           {"z", z},
           {"p_value", p_value},
           {"significant", significant},
@@ -399,7 +421,7 @@ AbConclusion judge_ab(const AbTest& test, const ObservationSummary& control,
     c.treatment_samples = treatment.labelled;
     result = two_proportion_test(control.correct, control.labelled, treatment.correct, treatment.labelled);
     if (c.treatment_value != c.control_value) {
-      c.winner = c.treatment_value > c.control_value ? "treatment" : "control";
+      c.winner = c.treatment_value > c.control_value ? Variant::treatment : Variant::control;
     }
   } else {
     c.metric = "error_rate";
@@ -410,7 +432,7 @@ AbConclusion judge_ab(const AbTest& test, const ObservationSummary& control,
     result =
         two_proportion_test(control.errors, control.predictions, treatment.errors, treatment.predictions);
     if (c.treatment_value != c.control_value && control.predictions > 0 && treatment.predictions > 0) {
-      c.winner = c.treatment_value < c.control_value ? "treatment" : "control";
+      c.winner = c.treatment_value < c.control_value ? Variant::treatment : Variant::control;
     }
   }
   c.z = result.z;
@@ -426,7 +448,7 @@ AbConcludeResult conclude_ab_test(const Store& store, const std::string& id,
 {
   const auto lock = lock_test(store, id, "conclude");
   const AbStatus status = ab_status(store, id);
-  require_status(status.test, "running", "conclude");
+  require_status(status.test, AbState::running, "conclude");
   AbConcludeResult result;
   result.test = status.test;
   result.conclusion = judge_ab(status.test, status.control, status.treatment);
@@ -434,15 +456,14 @@ AbConcludeResult conclude_ab_test(const Store& store, const std::string& id,
     result.promotion = promote(result.conclusion);
     util::failpoint("ab.after_promotion");
   }
-  result.test.status = "concluded";
+  result.test.status = AbState::concluded;
   result.test.concluded = now_iso();
   result.test.result = result.conclusion.to_json();
   result.test.result["promotion"] = result.promotion;
   save(store, result.test);
   json event = result.test.result;
-  event["event"] = "ab_conclude";
   event["test"] = id;
-  append_event(store, event);
+  append_event(store, EventKind::ab_conclude, event);
   return result;
 }
 

@@ -8,27 +8,45 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace modelkeep::core {
 
 class Store;
 
+/// Where an A/B test is in its life: draft -> running -> concluded.
+enum class AbState { draft, running, concluded };
+/// How requests are split between the variants.
+enum class AbStrategy { random, round_robin, sticky, canary };
+/// The two arms of a test.
+enum class Variant { control, treatment };
+
+/// The names of the values in test.json, documents and on the command line.
+[[nodiscard]] std::string_view to_string(AbState state);
+[[nodiscard]] std::string_view to_string(AbStrategy strategy);
+[[nodiscard]] std::string_view to_string(Variant variant);
+
+/// Parses a strategy name; Error(usage) naming the choices otherwise.
+[[nodiscard]] AbStrategy parse_strategy(std::string_view text);
+/// Parses "control" or "treatment"; Error(usage) otherwise.
+[[nodiscard]] Variant parse_variant(std::string_view text);
+
 /// An A/B test between two versions, stored under versions/ab/<id>/: test.json (this, rewritten
-/// atomically), events.jsonl (one record per prediction), counter (round-robin position) and
-/// lock (taken for every change and record).
+/// atomically), predictions.jsonl (one record per prediction), counter (round-robin position)
+/// and lock (taken for every change and record).
 struct AbTest {
   std::string id;
   std::string name;
   std::string description;
-  std::string control;             ///< version directory name
-  std::string treatment;           ///< version directory name
-  double split = 0.5;              ///< the treatment's share of traffic
-  std::string strategy = "random"; ///< random, round_robin, sticky or canary
+  std::string control;   ///< version directory name
+  std::string treatment; ///< version directory name
+  double split = 0.5;    ///< the treatment's share of traffic
+  AbStrategy strategy = AbStrategy::random;
   double canary_step = 0.1;
   double canary_share = 0;          ///< the treatment's current share under canary
   std::uint64_t target_samples = 0; ///< per variant; 0 = none
-  std::string status = "draft";     ///< draft, running or concluded
+  AbState status = AbState::draft;
   std::string created;
   std::string started;
   std::string concluded;
@@ -38,15 +56,9 @@ struct AbTest {
   [[nodiscard]] static AbTest from_json(const nlohmann::json& doc);
   /// The treatment's share of traffic now (the canary share under canary, else split).
   [[nodiscard]] double treatment_share() const;
-  /// The version directory name of "control" or "treatment".
-  [[nodiscard]] const std::string& version_of(const std::string& variant) const;
+  /// The version directory name of a variant.
+  [[nodiscard]] const std::string& version_of(Variant variant) const;
 };
-
-/// Throws Error(usage) unless `id` is [a-z0-9][a-z0-9_.-]* and at most 64 characters.
-void validate_test_id(const std::string& id);
-
-/// Throws Error(usage) unless `variant` is "control" or "treatment".
-void validate_variant(const std::string& variant);
 
 [[nodiscard]] fs::path ab_dir(const Store& store);
 [[nodiscard]] fs::path ab_test_dir(const Store& store, const std::string& id);
@@ -68,7 +80,7 @@ AbTest raise_canary(const Store& store, const std::string& id);
 
 /// Where one request goes.
 struct AbRoute {
-  std::string variant; ///< "control" or "treatment"
+  Variant variant = Variant::control;
   std::string version;
   fs::path adapter; ///< the version's adapter directory
 };
@@ -86,8 +98,7 @@ struct AbRoute {
 [[nodiscard]] AbRoute route_ab(const Store& store, const std::string& id, const std::string& user);
 
 /// Appends one prediction of `variant` to a running test (Error(refused) if not running).
-void record_ab(const Store& store, const std::string& id, const std::string& variant,
-               const Observation& observation);
+void record_ab(const Store& store, const std::string& id, Variant variant, const Observation& observation);
 
 /// The per-variant figures so far.
 struct AbStatus {
@@ -103,7 +114,7 @@ struct AbConclusion {
   std::string metric; ///< "accuracy" or "error_rate"
   double control_value = 0;
   double treatment_value = 0;
-  std::optional<std::string> winner; ///< "control" or "treatment"; none when equal
+  std::optional<Variant> winner; ///< none when equal
   double z = 0;
   double p_value = 1;
   bool significant = false; ///< p < 0.05 and a winner

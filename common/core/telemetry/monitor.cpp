@@ -1,12 +1,16 @@
 #include "core/telemetry/monitor.hpp"
 
 #include "core/layout/events.hpp"
-#include "core/stages/promotion.hpp"
+#include "core/layout/names.hpp"
 #include "core/layout/store.hpp"
+#include "core/stages/promotion.hpp"
+#include "core/versions/recovery.hpp"
+#include "core/versions/refs.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 #include "util/lockfile.hpp"
 #include "util/text.hpp"
 
@@ -41,43 +45,39 @@ std::string over(std::uint64_t n)
 
 fs::path thresholds_path(const Store& store, const std::string& stage)
 {
-  return monitor_dir(store, stage) / "thresholds.json";
+  return monitor_dir(store, stage) / filenames::thresholds;
 }
 
 fs::path state_path(const Store& store, const std::string& stage)
 {
-  return monitor_dir(store, stage) / "state.json";
+  return monitor_dir(store, stage) / filenames::monitor_state;
 }
 
 fs::path log_path(const Store& store, const std::string& stage, const std::string& version)
 {
-  return monitor_dir(store, stage) / (version + ".jsonl");
+  return monitor_dir(store, stage) / (version + std::string(filenames::predictions_suffix));
 }
 
 util::LockFile lock_monitor(const Store& store, const std::string& stage, const std::string& command,
                             std::chrono::milliseconds timeout)
 {
   const fs::path dir = monitor_dir(store, stage);
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    util::create_directories(dir);
-  }
-  return util::LockFile::acquire(dir / "lock", "monitor " + command + " " + stage, timeout);
+  util::create_directories(dir);
+  return util::LockFile::acquire(dir / filenames::lock, "monitor " + command + " " + stage, timeout);
 }
 
-json load_state(const Store& store, const std::string& stage)
+/// The stage's state.json; an empty state only when the file does not exist (a file that
+/// cannot be read is an error: rewriting it from nothing would lose every baseline).
+MonitorState load_state(const Store& store, const std::string& stage)
 {
   const fs::path path = state_path(store, stage);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    return {{"versions", json::object()}, {"order", json::array()}};
-  }
-  json state = json::parse(util::read_file(path, 16 << 20), nullptr, false);
-  if (state.is_discarded() || !state.is_object() || !state.contains("versions") ||
-      !state["versions"].is_object() || !state.contains("order") || !state["order"].is_array()) {
-    throw Error(ExitCode::malformed, "bad monitoring state " + path.string() + ": not the expected JSON");
-  }
-  return state;
+  const auto doc = util::read_json_file_if_exists(path, util::JsonLimit::record);
+  return doc ? MonitorState::from_json(*doc, path) : MonitorState{};
+}
+
+void save_state(const Store& store, const std::string& stage, const MonitorState& state)
+{
+  util::write_file_atomic(state_path(store, stage), state.to_json().dump(1) + '\n');
 }
 
 std::vector<Observation> observations(const std::vector<json>& records)
@@ -94,42 +94,81 @@ std::vector<Observation> observations(const std::vector<json>& records)
 std::optional<double> recorded_accuracy(const Store& store, const std::string& stage,
                                         const std::string& version, std::uint64_t window)
 {
-  return summarize(observations(read_tail(log_path(store, stage, version), window).records)).accuracy;
+  return summarize(observations(util::read_tail(log_path(store, stage, version), window).records)).accuracy;
 }
 
 /// Registers a version the stage monitors for the first time, with the accuracy of the last
 /// version monitored before it that did not fail as its baseline.
-void register_version(const Store& store, const std::string& stage, json& state, const std::string& version,
-                      std::uint64_t window)
+void register_version(const Store& store, const std::string& stage, MonitorState& state,
+                      const std::string& version, std::uint64_t window)
 {
-  json entry = {{"first_seen", util::utc_now_iso8601()},
-                {"baseline_version", nullptr},
-                {"baseline_accuracy", nullptr},
-                {"fired", nullptr}};
-  const json& order = state["order"];
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    const std::string earlier = it->get<std::string>();
-    const json& known = state["versions"][earlier];
-    if (earlier == version || !known["fired"].is_null()) {
+  MonitoredVersion entry;
+  entry.first_seen = util::utc_now_iso8601();
+  for (auto it = state.order.rbegin(); it != state.order.rend(); ++it) {
+    const auto known = state.versions.find(*it);
+    if (*it == version || (known != state.versions.end() && !known->second.fired.is_null())) {
       continue;
     }
-    entry["baseline_version"] = earlier;
-    if (const auto accuracy = recorded_accuracy(store, stage, earlier, window)) {
-      entry["baseline_accuracy"] = *accuracy;
-    }
+    entry.baseline_version = *it;
+    entry.baseline_accuracy = recorded_accuracy(store, stage, *it, window);
     break;
   }
-  state["versions"][version] = entry;
-  state["order"].push_back(version);
-}
-
-std::optional<double> baseline_of(const json& entry)
-{
-  const auto it = entry.find("baseline_accuracy");
-  return it != entry.end() && it->is_number() ? std::optional<double>(it->get<double>()) : std::nullopt;
+  state.versions[version] = entry;
+  state.order.push_back(version);
 }
 
 } // namespace
+
+json MonitoredVersion::to_json() const
+{
+  return {{"first_seen", first_seen},
+          {"baseline_version", baseline_version ? json(*baseline_version) : json(nullptr)},
+          {"baseline_accuracy", baseline_accuracy ? json(*baseline_accuracy) : json(nullptr)},
+          {"fired", fired}};
+}
+
+json MonitorState::to_json() const
+{
+  json doc = {{"versions", json::object()}, {"order", order}};
+  for (const auto& [name, entry] : versions) {
+    doc["versions"][name] = entry.to_json();
+  }
+  return doc;
+}
+
+MonitorState MonitorState::from_json(const json& doc, const fs::path& origin)
+{
+  const auto bad = [&] {
+    return Error(ExitCode::malformed, "bad monitoring state " + origin.string() + ": not the expected JSON");
+  };
+  if (!doc.is_object() || !doc.contains("versions") || !doc["versions"].is_object() || !doc.contains("order") ||
+      !doc["order"].is_array()) {
+    throw bad();
+  }
+  MonitorState state;
+  for (const auto& name : doc["order"]) {
+    if (!name.is_string()) {
+      throw bad();
+    }
+    state.order.push_back(name.get<std::string>());
+  }
+  for (const auto& [name, item] : doc["versions"].items()) {
+    if (!item.is_object()) {
+      throw bad();
+    }
+    MonitoredVersion entry;
+    entry.first_seen = item.value("first_seen", std::string());
+    if (const auto it = item.find("baseline_version"); it != item.end() && it->is_string()) {
+      entry.baseline_version = it->get<std::string>();
+    }
+    if (const auto it = item.find("baseline_accuracy"); it != item.end() && it->is_number()) {
+      entry.baseline_accuracy = it->get<double>();
+    }
+    entry.fired = item.value("fired", json());
+    state.versions[name] = std::move(entry);
+  }
+  return state;
+}
 
 void Thresholds::validate() const
 {
@@ -282,21 +321,13 @@ std::optional<Trigger> evaluate_triggers(const Thresholds& t, const std::vector<
 fs::path monitor_dir(const Store& store, const std::string& stage)
 {
   validate_stage_name(stage);
-  return store.versions_dir() / "monitor" / stage;
+  return store.versions_dir() / filenames::monitor / stage;
 }
 
 Thresholds load_thresholds(const Store& store, const std::string& stage)
 {
-  const fs::path path = thresholds_path(store, stage);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    return {};
-  }
-  const json doc = json::parse(util::read_file(path, 1 << 20), nullptr, false);
-  if (doc.is_discarded()) {
-    throw Error(ExitCode::malformed, "bad thresholds " + path.string() + ": not JSON");
-  }
-  return Thresholds::from_json(doc);
+  const auto doc = util::read_json_file_if_exists(thresholds_path(store, stage), util::JsonLimit::settings);
+  return doc ? Thresholds::from_json(*doc) : Thresholds{};
 }
 
 void save_thresholds(const Store& store, const std::string& stage, const Thresholds& thresholds)
@@ -342,7 +373,7 @@ void act_on_trigger(const Store& store, const Thresholds& thresholds, const Reco
                     MonitorOutcome& outcome)
 {
   const auto lock =
-      store.lock_for_writing("model-versioner monitor record (automatic rollback)", options.lock_timeout);
+      core::lock_for_writing(store, "model-versioner monitor record (automatic rollback)", options.lock_timeout);
   const auto& trigger = *outcome.trigger;
   json numbers = trigger.to_json();
   numbers.erase("description");
@@ -370,17 +401,15 @@ void act_on_trigger(const Store& store, const Thresholds& thresholds, const Reco
   }
   if (!outcome.rolled_back) {
     json alert = numbers;
-    alert["event"] = "monitor_alert";
     alert["stage"] = outcome.stage;
     alert["version"] = outcome.version;
     alert["reason"] = trigger.description;
     alert["rolled_back"] = false;
     alert["note"] = outcome.note;
-    outcome.event = append_event(store, alert);
+    outcome.event = append_event(store, EventKind::monitor_alert, alert);
   }
-  std::error_code ec;
   const fs::path version_path = store.versions_dir() / outcome.version;
-  if (fs::is_directory(version_path, ec)) {
+  if (util::is_directory(version_path)) {
     set_status(store, {parse_version_dir_name(outcome.version).value_or(0), outcome.version, version_path},
                "failed", "monitoring: " + trigger.description);
   }
@@ -413,36 +442,36 @@ MonitorOutcome record_prediction(const Store& store, const std::string& stage, c
     record["time"] = util::utc_now_iso8601();
     record["pid"] = ::getpid();
     const fs::path log = log_path(store, stage, outcome.version);
-    append_line(log, record.dump() + '\n');
+    util::append_line(log, record.dump() + '\n');
 
     const Thresholds thresholds = load_thresholds(store, stage);
-    json state = load_state(store, stage);
-    if (!state["versions"].contains(outcome.version)) {
+    MonitorState state = load_state(store, stage);
+    if (state.versions.count(outcome.version) == 0) {
       register_version(store, stage, state, outcome.version, thresholds.window);
-      util::write_file_atomic(state_path(store, stage), state.dump(1) + '\n');
+      save_state(store, stage, state);
     }
-    json& entry = state["versions"][outcome.version];
-    if (!entry["fired"].is_null()) {
+    MonitoredVersion& entry = state.versions[outcome.version];
+    if (!entry.fired.is_null()) {
       return outcome; // a trigger fires once per version
     }
     const std::size_t needed = trigger_tail_size(thresholds);
     if (options.cache != nullptr) {
       const auto [latest, complete] = options.cache->latest(log, needed);
-      outcome.trigger = evaluate_triggers(thresholds, latest, complete, baseline_of(entry));
+      outcome.trigger = evaluate_triggers(thresholds, latest, complete, entry.baseline_accuracy);
     } else {
-      const Tail tail = read_tail(log, needed);
+      const util::Tail tail = util::read_tail(log, needed);
       outcome.trigger =
-          evaluate_triggers(thresholds, observations(tail.records), tail.complete, baseline_of(entry));
+          evaluate_triggers(thresholds, observations(tail.records), tail.complete, entry.baseline_accuracy);
     }
     if (!outcome.trigger) {
       return outcome;
     }
     act_on_trigger(store, thresholds, options, outcome);
     util::failpoint("monitor.after_action");
-    entry["fired"] = outcome.trigger->to_json();
-    entry["fired"]["time"] = util::utc_now_iso8601();
-    entry["fired"]["rolled_back_to"] = outcome.rolled_back ? json(outcome.rolled_back_to) : json(nullptr);
-    util::write_file_atomic(state_path(store, stage), state.dump(1) + '\n');
+    entry.fired = outcome.trigger->to_json();
+    entry.fired["time"] = util::utc_now_iso8601();
+    entry.fired["rolled_back_to"] = outcome.rolled_back ? json(outcome.rolled_back_to) : json(nullptr);
+    save_state(store, stage, state);
   }
   if (outcome.rolled_back) {
     outcome.hooks = run_rollback_hooks(store, outcome.event);
@@ -460,7 +489,7 @@ std::pair<std::vector<Observation>, bool> MonitorCache::latest(const fs::path& p
   const auto inode = exists ? static_cast<std::uint64_t>(st.st_ino) : 0;
   if (entry.inode != inode || size < entry.offset || entry.capacity < count) {
     // Start again from the file's tail.
-    const Tail tail = read_tail(path, count);
+    const util::Tail tail = util::read_tail(path, count);
     entry = Entry{inode, tail.end, count, tail.records.size(), tail.complete, observations(tail.records)};
   } else if (size > entry.offset) {
     // Only what was appended since: complete lines, one record each.
@@ -523,18 +552,16 @@ MonitorStatus monitor_status(const Store& store, const std::string& stage)
   if (!status.version) {
     return status;
   }
-  const auto records = read_json_lines(log_path(store, stage, *status.version));
+  const auto records = util::read_json_lines(log_path(store, stage, *status.version));
   status.recorded = records.size();
   const std::size_t take = std::min<std::size_t>(records.size(), status.thresholds.window);
   status.window = summarize(
       observations(std::vector<json>(records.end() - static_cast<std::ptrdiff_t>(take), records.end())));
-  const json state = load_state(store, stage);
-  if (const auto it = state["versions"].find(*status.version); it != state["versions"].end()) {
-    if ((*it)["baseline_version"].is_string()) {
-      status.baseline_version = (*it)["baseline_version"].get<std::string>();
-    }
-    status.baseline_accuracy = baseline_of(*it);
-    status.fired = (*it)["fired"];
+  const MonitorState state = load_state(store, stage);
+  if (const auto it = state.versions.find(*status.version); it != state.versions.end()) {
+    status.baseline_version = it->second.baseline_version;
+    status.baseline_accuracy = it->second.baseline_accuracy;
+    status.fired = it->second.fired;
   }
   return status;
 }

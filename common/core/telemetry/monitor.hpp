@@ -1,7 +1,7 @@
 #pragma once
 
-#include "core/telemetry/observation.hpp"
 #include "core/stages/rollback.hpp"
+#include "core/telemetry/observation.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -59,6 +59,27 @@ struct Trigger {
 [[nodiscard]] std::optional<Trigger> evaluate_triggers(const Thresholds& thresholds,
                                                        const std::vector<Observation>& latest, bool complete,
                                                        std::optional<double> baseline_accuracy);
+
+/// What the monitor remembers of one version a stage served.
+struct MonitoredVersion {
+  std::string first_seen;
+  std::optional<std::string> baseline_version; ///< the last earlier version that did not fail
+  std::optional<double> baseline_accuracy;     ///< its window accuracy when this one was first seen
+  nlohmann::json fired; ///< the trigger that fired (with time and rolled_back_to), or null
+
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+
+/// versions/monitor/<stage>/state.json: every version the stage monitored, in the order it
+/// first served them. Rewritten (atomically) only when a version is first seen or a trigger fires.
+struct MonitorState {
+  std::map<std::string, MonitoredVersion> versions;
+  std::vector<std::string> order;
+
+  [[nodiscard]] nlohmann::json to_json() const;
+  /// Parses state.json; Error(malformed) naming `origin` for anything else.
+  [[nodiscard]] static MonitorState from_json(const nlohmann::json& doc, const fs::path& origin);
+};
 
 [[nodiscard]] fs::path monitor_dir(const Store& store, const std::string& stage);
 

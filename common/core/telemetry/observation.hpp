@@ -50,20 +50,4 @@ struct ObservationSummary {
 
 [[nodiscard]] ObservationSummary summarize(const std::vector<Observation>& observations);
 
-/// Appends one line to a JSON-lines file with a single O_APPEND write (never fsynced: these
-/// are telemetry, and the page cache survives the writer's crash). The caller holds the lock.
-void append_line(const fs::path& path, const std::string& line);
-
-/// The last `count` parseable JSON object lines of a file, oldest first, and whether they are
-/// all the file has (the whole file was covered). A missing file gives none, complete.
-struct Tail {
-  std::vector<nlohmann::json> records;
-  bool complete = true;
-  std::uint64_t end = 0; ///< the file size the tail was read up to
-};
-[[nodiscard]] Tail read_tail(const fs::path& path, std::size_t count);
-
-/// Every parseable JSON object line of a file (torn or foreign lines skipped); none if missing.
-[[nodiscard]] std::vector<nlohmann::json> read_json_lines(const fs::path& path);
-
 } // namespace modelkeep::core

@@ -1,10 +1,11 @@
 #include "core/versions/catalog.hpp"
 
-#include "core/stages/promotion.hpp"
+#include "core/layout/settings.hpp"
 #include "core/versions/list_index.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 #include "util/lockfile.hpp"
 #include "util/log.hpp"
 
@@ -14,7 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* k_catalog_file = "registry.json";
 constexpr int k_schema_version = 1;
 constexpr std::chrono::seconds k_update_timeout{30};
 
@@ -22,7 +22,7 @@ fs::path catalog_state_dir(const fs::path& root)
 {
   // Its own directory: the default model's writers clean temporaries in root/.modelkeep/
   // under their lock, which does not cover the catalog's.
-  return root / ".modelkeep" / "catalog";
+  return root / filenames::state / filenames::catalog_state;
 }
 
 std::string relative_to_root(const Store& store, const fs::path& path)
@@ -55,14 +55,16 @@ public:
   {
     const json doc = {
         {"schema_version", k_schema_version}, {"updated_at", util::utc_now_iso8601()}, {"models", models}};
-    util::write_file_atomic(m_root / k_catalog_file, doc.dump(2) + '\n', 0644, m_dir);
+    util::write_file_atomic(m_root / filenames::catalog, doc.dump(2) + '\n', 0644, m_dir);
+    // The catalog of a release before 0.2, now stale; the new one is durable, so it can go.
+    util::remove_all(m_root / filenames::legacy_catalog);
   }
 
 private:
   static util::LockFile acquire(const fs::path& dir, std::chrono::milliseconds timeout)
   {
     util::create_directories(dir);
-    return util::LockFile::acquire(dir / "lock", "catalog update", timeout);
+    return util::LockFile::acquire(dir / filenames::lock, "catalog update", timeout);
   }
 
   fs::path m_root;
@@ -117,7 +119,7 @@ json catalog_entry(const Store& store, const json& index)
     const auto version = active.get<std::string>();
     entry["active"] = {{"stage", active_stage},
                        {"version", version},
-                       {"path", relative_to_root(store, store.versions_dir() / version / "adapter")}};
+                       {"path", relative_to_root(store, store.version_path(version) / filenames::adapter)}};
     const json metrics = version_summary(index, version).value("metrics", json::object());
     if (metrics.contains(metric_name)) {
       entry["metric"]["value"] = metrics[metric_name];
@@ -139,16 +141,28 @@ json build_catalog(const fs::path& root)
   return entries;
 }
 
+fs::path catalog_path(const fs::path& root)
+{
+  return root / filenames::catalog;
+}
+
 json read_catalog_file(const fs::path& root)
 {
-  try {
-    json doc = json::parse(util::read_file(root / k_catalog_file, std::uint64_t{1} << 28), nullptr, false);
-    if (doc.is_object() && doc.value("schema_version", 0) == k_schema_version && doc.contains("models") &&
-        doc["models"].is_object()) {
-      return doc;
+  for (const auto name : {filenames::catalog, filenames::legacy_catalog}) {
+    try {
+      const auto text = util::read_file_if_exists(root / name, static_cast<std::uint64_t>(util::JsonLimit::index));
+      if (!text) {
+        continue;
+      }
+      json doc = json::parse(*text, nullptr, false);
+      if (doc.is_object() && doc.value("schema_version", 0) == k_schema_version && doc.contains("models") &&
+          doc["models"].is_object()) {
+        return doc;
+      }
+    } catch (const Error&) {
+    } catch (const json::exception&) {
     }
-  } catch (const Error&) {
-  } catch (const json::exception&) {
+    break;
   }
   return nullptr;
 }
@@ -167,21 +181,20 @@ void update_catalog(const Store& store, const json& index) noexcept
     const CatalogWriter writer(store.root(), k_update_timeout);
     json doc = read_catalog_file(store.root());
     if (doc.is_null()) {
-      util::log_step("rebuilding " + (store.root() / k_catalog_file).string() + " from the models' metadata");
+      util::log_step("rebuilding " + catalog_path(store.root()).string() + " from the models' metadata");
       writer.write(models_by_name(build_catalog(store.root())));
       return;
     }
     json models = json::object();
     for (const auto& [name, entry] : doc["models"].items()) {
-      std::error_code ec;
-      if (name != store.model() && fs::is_directory(Store(store.root(), name).versions_dir(), ec)) {
+      if (name != store.model() && util::is_directory(Store(store.root(), name).versions_dir())) {
         models[name] = entry;
       }
     }
     models[store.model()] = catalog_entry(store, index);
     writer.write(models);
   } catch (const std::exception& e) {
-    util::log_warning("the catalog " + (store.root() / k_catalog_file).string() + " was not updated (" +
+    util::log_warning("the catalog " + catalog_path(store.root()).string() + " was not updated (" +
                       e.what() + "); `model-versioner reindex` rebuilds it");
   }
 }

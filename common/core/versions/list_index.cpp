@@ -1,10 +1,10 @@
 #include "core/versions/list_index.hpp"
 
-#include "core/versions/catalog.hpp"
-#include "core/stages/promotion.hpp"
 #include "core/layout/store.hpp"
+#include "core/versions/refs.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,8 +14,6 @@ namespace modelkeep::core {
 using nlohmann::json;
 
 namespace {
-
-constexpr const char* k_index_file = "registry.json";
 
 json optional_number(const auto& value)
 {
@@ -35,17 +33,27 @@ std::string stamp_of(const fs::path& path, int dir_fd = AT_FDCWD)
          std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec);
 }
 
+/// The list index on disk (index.json, or registry.json as a release before 0.2 wrote it), or
+/// null if there is none or it cannot be used: it is a cache, so anything wrong with it only
+/// means the metadata is read instead.
 json read_index(const Store& store)
 {
-  try {
-    // Not const: returned by move, not deep-copied (10,000 entries).
-    json doc = json::parse(util::read_file(store.versions_dir() / k_index_file, std::uint64_t{1} << 32),
-                           nullptr, false);
-    if (doc.is_object() && doc.value("schema_version", 0) == 1 && doc.contains("versions") &&
-        doc["versions"].is_object()) {
-      return doc;
+  for (const auto name : {filenames::list_index, filenames::legacy_list_index}) {
+    try {
+      auto text = util::read_file_if_exists(store.versions_dir() / name,
+                                            static_cast<std::uint64_t>(util::JsonLimit::log));
+      if (!text) {
+        continue;
+      }
+      // Not const: returned by move, not deep-copied (10,000 entries).
+      json doc = json::parse(*text, nullptr, false);
+      if (doc.is_object() && doc.value("schema_version", 0) == 1 && doc.contains("versions") &&
+          doc["versions"].is_object()) {
+        return doc;
+      }
+    } catch (const Error&) {
     }
-  } catch (const Error&) {
+    break;
   }
   return json();
 }
@@ -130,8 +138,8 @@ std::vector<ListedVersion> list_summaries(const Store& store)
   for (const auto& version : list_versions(store)) {
     ListedVersion item{version, std::nullopt, {}};
     item.summary = from_index(index, version,
-                              raw >= 0 ? stamp_of(fs::path(version.name) / k_metadata_file, dir.get())
-                                       : stamp_of(version.path / k_metadata_file));
+                              raw >= 0 ? stamp_of(fs::path(version.name) / filenames::metadata, dir.get())
+                                       : stamp_of(version.path / filenames::metadata));
     if (!item.summary) {
       try {
         item.summary = VersionSummary::of(load_metadata(version.path));
@@ -151,7 +159,7 @@ json build_index(const Store& store, bool full)
   const auto latest = read_latest_link(store);
   doc["latest"] = latest ? json(*latest) : json(nullptr);
   for (const auto& version : list_versions(store)) {
-    const std::string stamp = stamp_of(version.path / k_metadata_file);
+    const std::string stamp = stamp_of(version.path / filenames::metadata);
     auto summary = from_index(old, version, stamp);
     if (!summary) {
       try {
@@ -165,11 +173,11 @@ json build_index(const Store& store, bool full)
   return doc;
 }
 
-void refresh_index(const Store& store, bool full)
+void write_index(const Store& store, const json& index)
 {
-  const json doc = build_index(store, full);
-  util::write_file_atomic(store.versions_dir() / k_index_file, doc.dump() + '\n');
-  update_catalog(store, doc);
+  util::write_file_atomic(store.versions_dir() / filenames::list_index, index.dump() + '\n');
+  // The index of a release before 0.2, now stale; the new one is durable, so it can go.
+  util::remove_all(store.versions_dir() / filenames::legacy_list_index);
 }
 
 } // namespace modelkeep::core

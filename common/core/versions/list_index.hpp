@@ -11,7 +11,7 @@ namespace modelkeep::core {
 
 class Store;
 
-/// What `list` shows of a version, kept in versions/registry.json so that a store of many
+/// What `list` shows of a version, kept in versions/index.json so that a store of many
 /// versions lists without parsing every metadata.json.
 struct VersionSummary {
   std::string created_at;
@@ -38,19 +38,19 @@ struct ListedVersion {
   std::string error;
 };
 
-/// Every version with its summary. An entry of registry.json is used when its metadata.json
+/// Every version with its summary. An entry of index.json is used when its metadata.json
 /// has the recorded size and modification time (one stat per version); anything else is
 /// read from the metadata itself, which stays the source of truth.
 [[nodiscard]] std::vector<ListedVersion> list_summaries(const Store& store);
 
-/// The document of versions/registry.json built from the metadata files, reusing fresh entries
+/// The document of versions/index.json built from the metadata files, reusing fresh entries
 /// of the one on disk unless `full`: {"versions": {name: {"stamp", "summary"}}, "stages", "latest"}.
 /// Reads only.
 [[nodiscard]] nlohmann::json build_index(const Store& store, bool full = false);
 
-/// Rewrites versions/registry.json (atomically) with build_index(), then the model's entry in
-/// the root's catalog (registry.json). Writers call it after every change; the caller holds
-/// the model's lock.
-void refresh_index(const Store& store, bool full = false);
+/// Writes `index` (build_index()'s document) as versions/index.json, atomically; the caller
+/// holds the model's lock. Writers call refresh_indexes() (indexes.hpp), which does this and
+/// updates the catalog.
+void write_index(const Store& store, const nlohmann::json& index);
 
 } // namespace modelkeep::core

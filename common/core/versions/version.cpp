@@ -1,5 +1,6 @@
 #include "core/versions/version.hpp"
 
+#include "core/layout/names.hpp"
 #include "core/layout/store.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -13,18 +14,6 @@ namespace modelkeep::core {
 
 using nlohmann::json;
 
-std::string version_id(std::uint64_t number)
-{
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "v%03llu", static_cast<unsigned long long>(number));
-  return buffer;
-}
-
-std::string version_dir_name(std::uint64_t number, util::SystemTime created, std::string_view description)
-{
-  return version_id(number) + '_' + util::utc_compact(created) + '_' + util::slugify(description);
-}
-
 namespace {
 
 bool all_digits(std::string_view text)
@@ -32,49 +21,8 @@ bool all_digits(std::string_view text)
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-bool is_slug_char(char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-}
-
 } // namespace
 
-bool is_stage_name(std::string_view name)
-{
-  const bool shape =
-      !name.empty() && name.front() >= 'a' && name.front() <= 'z' &&
-      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos;
-  // "v", "v3", "v3x" look like version numbers, so they are never stage names.
-  const bool version_like = name.front() == 'v' && (name.size() == 1 || (name[1] >= '0' && name[1] <= '9'));
-  return shape && !version_like;
-}
-
-std::optional<std::uint64_t> parse_version_dir_name(std::string_view name)
-{
-  // v<digits>_YYYYMMDD_HHMMSS_<slug>
-  if (name.size() < 2 || name[0] != 'v') {
-    return std::nullopt;
-  }
-  const auto first = name.find('_');
-  if (first == std::string_view::npos || first < 4) {
-    return std::nullopt;
-  }
-  const auto digits = name.substr(1, first - 1);
-  const auto rest = name.substr(first + 1);
-  if (rest.size() < 17 || !all_digits(rest.substr(0, 8)) || rest[8] != '_' ||
-      !all_digits(rest.substr(9, 6)) || rest[15] != '_') {
-    return std::nullopt;
-  }
-  const auto slug = rest.substr(16);
-  if (slug.empty() || !std::all_of(slug.begin(), slug.end(), is_slug_char)) {
-    return std::nullopt;
-  }
-  std::uint64_t number = 0;
-  if (!all_digits(digits) || !util::parse_uint(digits, number) || number == 0) {
-    return std::nullopt;
-  }
-  return number;
-}
 
 VersionRef VersionRef::parse(std::string_view text)
 {
@@ -187,32 +135,6 @@ VersionDir resolve_version(const Store& store, const VersionRef& ref)
   throw Error(ExitCode::not_found, "no version " + wanted + " in " + store.versions_dir().string());
 }
 
-std::optional<std::string> read_latest_link(const Store& store)
-{
-  std::error_code ec;
-  const fs::path target = fs::read_symlink(store.versions_dir() / "latest", ec);
-  if (ec) {
-    return std::nullopt;
-  }
-  return target.filename().string();
-}
-
-void repair_latest(const Store& store)
-{
-  const auto newest = newest_version(store);
-  const fs::path link = store.versions_dir() / "latest";
-  if (!newest) {
-    std::error_code ec;
-    if (fs::is_symlink(fs::symlink_status(link, ec))) {
-      util::remove_all(link);
-      util::fsync_dir(store.versions_dir());
-    }
-    return;
-  }
-  if (read_latest_link(store) != newest->name) {
-    util::replace_symlink(link, newest->name);
-  }
-}
 
 namespace {
 
@@ -362,9 +284,8 @@ VersionMetadata VersionMetadata::from_json(const json& doc, const fs::path& orig
 
 VersionMetadata load_metadata(const fs::path& version_dir)
 {
-  const fs::path path = version_dir / k_metadata_file;
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
+  const fs::path path = version_dir / filenames::metadata;
+  if (!util::exists(path)) {
     throw Error(ExitCode::malformed, "missing metadata " + path.string() + ": the version is incomplete");
   }
   const std::string text = util::read_file(path);

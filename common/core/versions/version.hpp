@@ -1,14 +1,14 @@
 #pragma once
 
+#include "core/layout/filenames.hpp"
 #include "core/tree/manifest.hpp"
 #include "core/versions/semver.hpp"
-
 #include "util/clock.hpp"
-#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,19 +24,6 @@ struct VersionDir {
   std::string name; ///< "v002_20251117_150000_math_focus"
   fs::path path;
 };
-
-/// "v001": the short id of a version number (3 digits, wider when needed).
-[[nodiscard]] std::string version_id(std::uint64_t number);
-
-/// "v001_20251116_143000_initial_training" from number, creation time and description.
-[[nodiscard]] std::string version_dir_name(std::uint64_t number, util::SystemTime created,
-                                           std::string_view description);
-
-/// The version number if `name` is a version directory name, else nullopt.
-[[nodiscard]] std::optional<std::uint64_t> parse_version_dir_name(std::string_view name);
-
-/// True if `name` has the shape of a stage name: [a-z][a-z0-9_-]*, not "v" or v<digit>...
-[[nodiscard]] bool is_stage_name(std::string_view name);
 
 /// What a user wrote for VERSION: a number ("3", "v3", "v003"), a directory name, "latest", or
 /// a stage name ("production"), or a semantic version ("1.2.0").
@@ -59,12 +46,6 @@ struct VersionRef {
 /// The version a ref names; throws Error(not_found) if there is none.
 [[nodiscard]] VersionDir resolve_version(const Store& store, const VersionRef& ref);
 
-/// The directory name `latest` points to, or nullopt if it is missing or not a symlink.
-[[nodiscard]] std::optional<std::string> read_latest_link(const Store& store);
-
-/// Points `latest` at the newest version (or removes it on an empty store) if it does not
-/// already; writers call this so that a run killed between steps is repaired.
-void repair_latest(const Store& store);
 
 /// A training data file named by --data: recorded, not copied.
 struct DataFile {
@@ -117,12 +98,5 @@ struct VersionMetadata {
 
 /// Reads and parses `<version dir>/metadata.json`; throws Error(malformed) naming the file.
 [[nodiscard]] VersionMetadata load_metadata(const fs::path& version_dir);
-
-/// The manifest's subfolder for the adapter copy.
-inline constexpr std::string_view k_adapter_dir = "adapter";
-/// The manifest's subfolder for evolution snapshots.
-inline constexpr std::string_view k_snapshots_dir = "evolution_snapshots";
-/// The file in a version directory that holds its metadata.
-inline constexpr std::string_view k_metadata_file = "metadata.json";
 
 } // namespace modelkeep::core

@@ -2,7 +2,9 @@
 
 #include "core/layout/events.hpp"
 #include "core/layout/store.hpp"
+#include "core/versions/indexes.hpp"
 #include "core/versions/list_index.hpp"
+#include "core/versions/refs.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
@@ -15,6 +17,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace modelkeep::core {
 
@@ -24,12 +27,10 @@ namespace {
 
 fs::path require_dir(const fs::path& path, const char* what)
 {
-  std::error_code ec;
-  const auto status = fs::status(path, ec);
-  if (!fs::exists(status)) {
+  if (!util::exists(path)) {
     throw Error(ExitCode::not_found, std::string(what) + " not found " + path.string());
   }
-  if (!fs::is_directory(status)) {
+  if (!util::is_directory(path)) {
     throw Error(ExitCode::usage, std::string(what) + " is not a directory " + path.string());
   }
   return fs::absolute(path).lexically_normal();
@@ -39,8 +40,7 @@ std::vector<DataFile> describe_data_files(const std::vector<fs::path>& paths)
 {
   std::vector<DataFile> files;
   for (const auto& path : paths) {
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec)) {
+    if (!util::is_regular_file(path)) {
       throw Error(ExitCode::not_found, "training data file not found " + path.string());
     }
     const fs::path absolute = fs::absolute(path).lexically_normal();
@@ -52,8 +52,7 @@ std::vector<DataFile> describe_data_files(const std::vector<fs::path>& paths)
 std::string base_model_from_adapter(const fs::path& adapter)
 {
   const fs::path config = adapter / "adapter_config.json";
-  std::error_code ec;
-  if (!fs::is_regular_file(config, ec)) {
+  if (!util::is_regular_file(config)) {
     return {};
   }
   const auto doc = json::parse(util::read_file(config, 1 << 20), nullptr, false);
@@ -72,8 +71,7 @@ std::uint64_t next_number(const Store& store)
     next = newest->number + 1;
   }
   const fs::path counter = store.state_dir() / "next_version";
-  std::error_code ec;
-  if (fs::exists(counter, ec)) {
+  if (util::exists(counter)) {
     std::uint64_t recorded = 0;
     std::string text = util::read_file(counter, 64);
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
@@ -161,8 +159,7 @@ void record_lineage(const CreateRequest& request, VersionMetadata& meta, StatCac
   meta.samples = request.samples;
   meta.val_samples = request.val_samples;
   meta.training_seconds = request.training_seconds;
-  std::error_code ec;
-  if (!request.base_model.empty() && fs::is_directory(request.base_model, ec)) {
+  if (!request.base_model.empty() && util::is_directory(request.base_model)) {
     meta.base_model_digest = hash_files_cached(scan_tree(request.base_model), cache, nullptr).digest();
   }
 }
@@ -174,11 +171,11 @@ Manifest copy_sources(const Store& store, const CreateRequest& request,
 {
   const LinkMode mode = request.link.value_or(configured_link_mode(store));
   util::Progress progress("copying", total_size(adapter_files) + total_size(snapshot_files), show_progress);
-  Manifest manifest = ingest_tree(store, adapter_files, dest / k_adapter_dir, mode, cache, &progress, stats)
-                          .with_prefix(std::string(k_adapter_dir) + '/');
+  Manifest manifest = ingest_tree(store, adapter_files, dest / filenames::adapter, mode, cache, &progress, stats)
+                          .with_prefix(std::string(filenames::adapter) + '/');
   if (request.snapshots) {
-    manifest.merge(ingest_tree(store, snapshot_files, dest / k_snapshots_dir, mode, cache, &progress, stats)
-                       .with_prefix(std::string(k_snapshots_dir) + '/'));
+    manifest.merge(ingest_tree(store, snapshot_files, dest / filenames::snapshots, mode, cache, &progress, stats)
+                       .with_prefix(std::string(filenames::snapshots) + '/'));
   }
   return manifest;
 }
@@ -190,8 +187,7 @@ std::uint64_t bytes_to_store(const Store& store, const std::vector<SourceFile>& 
   for (const auto& file : files) {
     const auto stamp = FileStamp::of(file.absolute);
     const auto sha = stamp ? cache.lookup(file.absolute, *stamp) : std::nullopt;
-    std::error_code ec;
-    if (!sha || !fs::exists(object_path(store, *sha), ec)) {
+    if (!sha || !util::exists(object_path(store, *sha))) {
       total += file.size;
     }
   }
@@ -267,7 +263,7 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   meta.user = util::user_name();
   meta.tool_version = tool_version;
 
-  util::write_file_atomic(build.path() / k_metadata_file, meta.to_json().dump(2) + '\n');
+  util::write_file_atomic(build.path() / filenames::metadata, meta.to_json().dump(2) + '\n');
   util::fsync_dir(build.path());
   util::write_file_atomic(store.state_dir() / "next_version", std::to_string(meta.number + 1) + '\n');
   util::failpoint("create.before_rename");
@@ -278,9 +274,8 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   util::replace_symlink(store.versions_dir() / "latest", meta.name);
   util::failpoint("create.after_latest");
   cache.save(store);
-  refresh_index(store);
-  append_event(store, {{"event", "create"},
-                       {"version", meta.name},
+  refresh_indexes(store);
+  append_event(store, EventKind::create, {{"version", meta.name},
                        {"manifest_digest", meta.manifest.digest()},
                        {"files", meta.manifest.file_count()},
                        {"size", meta.manifest.total_size()},
@@ -311,11 +306,11 @@ Manifest source_manifest(const CreateRequest& request)
 {
   const fs::path adapter = require_dir(request.adapter, "adapter directory");
   Manifest manifest = hash_files(scan_tree(adapter, Symlinks::inside_only), nullptr)
-                          .with_prefix(std::string(k_adapter_dir) + '/');
+                          .with_prefix(std::string(filenames::adapter) + '/');
   if (request.snapshots) {
     const fs::path snapshots = require_dir(*request.snapshots, "snapshots directory");
     manifest.merge(hash_files(scan_tree(snapshots, Symlinks::inside_only), nullptr)
-                       .with_prefix(std::string(k_snapshots_dir) + '/'));
+                       .with_prefix(std::string(filenames::snapshots) + '/'));
   }
   return manifest;
 }
@@ -335,6 +330,23 @@ std::optional<VersionDir> find_version_by_digest(const Store& store, const std::
   return std::nullopt;
 }
 
+std::size_t prune_unreferenced_objects(const Store& store)
+{
+  std::set<std::string> referenced;
+  for (const auto& version : list_versions(store)) {
+    try {
+      const VersionMetadata meta = load_metadata(version.path);
+      for (const auto& file : meta.manifest.files()) {
+        referenced.insert(file.sha256);
+      }
+    } catch (const Error& e) {
+      util::log_warning("not pruning objects: " + std::string(e.what()));
+      return 0;
+    }
+  }
+  return prune_objects(store, referenced);
+}
+
 DeleteResult delete_version(const Store& store, const VersionDir& version, bool show_progress,
                             BackupFirst backup)
 {
@@ -345,7 +357,7 @@ DeleteResult delete_version(const Store& store, const VersionDir& version, bool 
                                             "deleted_versions",
                                             version.name,
                                             "delete " + version.name,
-                                            {std::string(k_metadata_file)}},
+                                            {std::string(filenames::metadata)}},
                                            show_progress);
     util::failpoint("delete.after_backup");
     util::log_step("verified backup " + result.backup.path.string() + "; removing " + version.path.string());
@@ -355,28 +367,27 @@ DeleteResult delete_version(const Store& store, const VersionDir& version, bool 
   util::failpoint("delete.after_rename");
   repair_latest(store);
   util::remove_all(doomed);
-  refresh_index(store);
-  nlohmann::json event = {{"event", "delete"}, {"version", version.name}};
+  refresh_indexes(store);
+  nlohmann::json event = {{"version", version.name}};
   event["backup"] =
       backup == BackupFirst::yes ? nlohmann::json(result.backup.path.string()) : nlohmann::json(nullptr);
-  append_event(store, event);
+  append_event(store, EventKind::delete_version, event);
   return result;
 }
 
 RestoreResult restore_version(const Store& store, const VersionDir& version, const VersionMetadata& metadata,
                               const fs::path& target, bool show_progress)
 {
-  const Manifest adapter = metadata.manifest.subtree(std::string(k_adapter_dir) + '/');
+  const Manifest adapter = metadata.manifest.subtree(std::string(filenames::adapter) + '/');
   RestoreResult result =
-      restore_tree(store, version.path / k_adapter_dir, adapter, target, version.name, show_progress);
-  json event = {{"event", "restore"},
-                {"version", version.name},
+      restore_tree(store, version.path / filenames::adapter, adapter, target, version.name, show_progress);
+  json event = {{"version", version.name},
                 {"target", result.target.string()},
                 {"already_identical", result.already_identical}};
   if (result.backup_path) {
     event["backup"] = result.backup_path->string();
   }
-  append_event(store, event);
+  append_event(store, EventKind::restore, event);
   return result;
 }
 
@@ -398,7 +409,7 @@ VersionCheck verify_version(const VersionDir& version, bool show_progress)
   check.file_count = meta.manifest.file_count();
   check.total_size = meta.manifest.total_size();
   util::Progress progress("verifying " + meta.id, check.total_size, show_progress);
-  check.files = check_tree(version.path, meta.manifest, &progress, {std::string(k_metadata_file)});
+  check.files = check_tree(version.path, meta.manifest, &progress, {std::string(filenames::metadata)});
   return check;
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 
 #include "core/backup/backup.hpp"
-#include "core/tree/manifest.hpp"
-#include "core/layout/objects.hpp"
 #include "core/backup/restore.hpp"
+#include "core/layout/objects.hpp"
+#include "core/tree/manifest.hpp"
 #include "core/versions/version.hpp"
 
 #include <filesystem>
@@ -55,6 +55,11 @@ struct CreateRequest {
 /// The newest version whose content digest is `digest`, if any (versions whose metadata
 /// cannot be read are skipped).
 [[nodiscard]] std::optional<VersionDir> find_version_by_digest(const Store& store, const std::string& digest);
+
+/// Removes the objects no version's manifest names (after a delete or gc, or left by a killed
+/// create); nothing if any version's metadata cannot be read (then no object can be known to
+/// be unused). The caller holds the lock. Returns how many were removed.
+std::size_t prune_unreferenced_objects(const Store& store);
 
 /// Result of deleting a version.
 struct DeleteResult {

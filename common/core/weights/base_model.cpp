@@ -13,9 +13,8 @@ namespace {
 
 std::string read_model_type(const fs::path& dir)
 {
-  std::error_code ec;
   const fs::path config = dir / "config.json";
-  if (!fs::is_regular_file(config, ec)) {
+  if (!util::is_regular_file(config)) {
     return {};
   }
   const json doc = json::parse(util::read_file(config, 16 << 20), nullptr, false);
@@ -55,11 +54,10 @@ std::vector<std::string> shard_names(const json& index, const fs::path& path)
 BaseModel BaseModel::open(const fs::path& path)
 {
   BaseModel model;
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
+  if (!util::exists(path)) {
     throw Error(ExitCode::not_found, "base model not found " + path.string());
   }
-  if (fs::is_regular_file(path, ec)) {
+  if (util::is_regular_file(path)) {
     model.m_dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
     model.m_shards.push_back(SafetensorsFile::open(path));
     return model;
@@ -68,11 +66,11 @@ BaseModel BaseModel::open(const fs::path& path)
   model.m_is_directory = true;
   model.m_model_type = read_model_type(path);
   const fs::path index_path = path / "model.safetensors.index.json";
-  if (fs::is_regular_file(index_path, ec)) {
+  if (util::is_regular_file(index_path)) {
     model.m_sharded = true;
     model.m_index = json::parse(util::read_file(index_path, 256 << 20), nullptr, false);
     for (const auto& name : shard_names(model.m_index, index_path)) {
-      if (!fs::is_regular_file(path / name, ec)) {
+      if (!util::is_regular_file(path / name)) {
         throw Error(ExitCode::not_found, "shard named by the index not found " + (path / name).string());
       }
       model.m_shards.push_back(SafetensorsFile::open(path / name));
@@ -86,7 +84,7 @@ BaseModel BaseModel::open(const fs::path& path)
     }
     return model;
   }
-  if (!fs::is_regular_file(path / "model.safetensors", ec)) {
+  if (!util::is_regular_file(path / "model.safetensors")) {
     throw Error(ExitCode::not_found,
                 "no model.safetensors or model.safetensors.index.json in " + path.string());
   }

@@ -148,17 +148,16 @@ double LoraConfig::scaling(const std::string& module) const
 
 Adapter Adapter::open(const fs::path& dir)
 {
-  std::error_code ec;
   const fs::path config_path = dir / "adapter_config.json";
   const fs::path weights_path = dir / "adapter_model.safetensors";
-  if (!fs::is_directory(dir, ec)) {
+  if (!util::is_directory(dir)) {
     throw Error(ExitCode::not_found, "adapter directory not found " + dir.string());
   }
-  if (!fs::is_regular_file(config_path, ec)) {
+  if (!util::is_regular_file(config_path)) {
     throw Error(ExitCode::malformed, "bad adapter " + dir.string() + ": no adapter_config.json");
   }
-  if (!fs::is_regular_file(weights_path, ec)) {
-    if (fs::is_regular_file(dir / "adapter_model.bin", ec)) {
+  if (!util::is_regular_file(weights_path)) {
+    if (util::is_regular_file(dir / "adapter_model.bin")) {
       throw Error(
           ExitCode::malformed,
           "bad adapter " + dir.string() +

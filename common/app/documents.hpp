@@ -9,23 +9,23 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-namespace modelkeep::versioner {
+namespace modelkeep::app {
 
 /// `ab route --json`: the variant, version and adapter chosen for one request.
 inline nlohmann::json ab_route_document(const std::string& test, const core::AbRoute& route)
 {
-  return {{"test", test}, {"variant", route.variant}, {"version", route.version}, {"adapter", route.adapter}};
+  return {{"test", test}, {"variant", core::to_string(route.variant)}, {"version", route.version}, {"adapter", route.adapter}};
 }
 
 /// `ab record --json`: the recorded observation.
-inline nlohmann::json ab_record_document(const std::string& test, const std::string& variant,
+inline nlohmann::json ab_record_document(const std::string& test, core::Variant variant,
                                          const core::Observation& observation)
 {
   nlohmann::json doc = observation.to_json();
   doc["test"] = test;
-  doc["variant"] = variant;
+  doc["variant"] = core::to_string(variant);
   doc["recorded"] = true;
   return doc;
 }
 
-} // namespace modelkeep::versioner
+} // namespace modelkeep::app

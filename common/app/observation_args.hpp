@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-namespace modelkeep::versioner {
+namespace modelkeep::app {
 
 /// The options that describe one prediction, shared by `ab record` and `monitor record`.
 struct ObservationArgs {
@@ -24,4 +24,4 @@ struct ObservationArgs {
 /// Adds --latency-ms, --confidence, --correct, --error and, with `monitoring`, --error-kind and --psi.
 void add_observation_options(CLI::App* cmd, ObservationArgs& args, bool monitoring);
 
-} // namespace modelkeep::versioner
+} // namespace modelkeep::app

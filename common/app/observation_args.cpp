@@ -1,8 +1,8 @@
-#include "observation_args.hpp"
+#include "app/observation_args.hpp"
 
 #include "util/error.hpp"
 
-namespace modelkeep::versioner {
+namespace modelkeep::app {
 
 core::Observation ObservationArgs::observation() const
 {
@@ -34,4 +34,4 @@ void add_observation_options(CLI::App* cmd, ObservationArgs& args, bool monitori
   }
 }
 
-} // namespace modelkeep::versioner
+} // namespace modelkeep::app

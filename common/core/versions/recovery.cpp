@@ -1,0 +1,15 @@
+#include "core/versions/recovery.hpp"
+
+#include "core/layout/store.hpp"
+#include "core/versions/refs.hpp"
+
+namespace modelkeep::core {
+
+util::LockFile lock_for_writing(const Store& store, const std::string& command, std::chrono::milliseconds timeout)
+{
+  auto lock = store.acquire_lock(command, timeout);
+  repair_latest(store);
+  return lock;
+}
+
+} // namespace modelkeep::core

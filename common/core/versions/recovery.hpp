@@ -1,0 +1,21 @@
+#pragma once
+
+// What every writer does first: take the model's lock and repair what a killed run left
+// half-done, so that each command starts from a consistent store.
+
+#include "util/lockfile.hpp"
+
+#include <chrono>
+#include <string>
+
+namespace modelkeep::core {
+
+class Store;
+
+/// Takes the model's writer lock for `command` (Error(locked) after `timeout`), removes the
+/// temporaries of killed runs, and points `latest` at the newest version. Every writer of a
+/// model calls this (or app::Context::lock, which calls it).
+[[nodiscard]] util::LockFile lock_for_writing(const Store& store, const std::string& command,
+                                              std::chrono::milliseconds timeout);
+
+} // namespace modelkeep::core

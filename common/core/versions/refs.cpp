@@ -1,0 +1,77 @@
+#include "core/versions/refs.hpp"
+
+#include "core/layout/store.hpp"
+#include "core/versions/version.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+namespace modelkeep::core {
+
+namespace {
+
+/// The name a link in versions/ points to; nullopt if there is no such link (missing, or not
+/// a link); any other failure (permission, I/O) is an error, never "no link".
+std::optional<std::string> read_link(const fs::path& link)
+{
+  std::error_code ec;
+  const fs::path target = fs::read_symlink(link, ec);
+  if (ec == std::errc::no_such_file_or_directory || ec == std::errc::invalid_argument ||
+      ec == std::errc::not_a_directory) {
+    return std::nullopt;
+  }
+  if (ec) {
+    throw sys_error("cannot read link", link, ec.value());
+  }
+  return target.filename().string();
+}
+
+} // namespace
+
+std::optional<std::string> read_latest_link(const Store& store)
+{
+  return read_link(store.latest_path());
+}
+
+void repair_latest(const Store& store)
+{
+  const auto newest = newest_version(store);
+  const fs::path link = store.latest_path();
+  if (!newest) {
+    std::error_code ec;
+    if (util::is_symlink(link)) {
+      util::remove_all(link);
+      util::fsync_dir(store.versions_dir());
+    }
+    return;
+  }
+  if (read_latest_link(store) != newest->name) {
+    util::replace_symlink(link, newest->name);
+  }
+}
+
+std::optional<std::string> stage_holder(const Store& store, const std::string& stage)
+{
+  return read_link(store.versions_dir() / stage);
+}
+
+std::map<std::string, std::string> list_stages(const Store& store)
+{
+  std::map<std::string, std::string> stages;
+  std::error_code ec;
+  for (fs::directory_iterator it(store.versions_dir(), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code type_ec;
+    if (name == filenames::latest || util::is_temp_name(name) || !it->is_symlink(type_ec)) {
+      continue;
+    }
+    if (const auto holder = stage_holder(store, name)) {
+      stages[name] = *holder;
+    }
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    throw sys_error("cannot read directory", store.versions_dir(), ec.value());
+  }
+  return stages;
+}
+
+} // namespace modelkeep::core
