@@ -78,10 +78,12 @@ test-sanitize:
 	$(MAKE) test SANITIZE=address,undefined BUILD_DIR=build-sanitize \
 	  CMAKE_FLAGS="-DMODELKEEP_WITH_TORCH=OFF -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1"
 
-# clang-tidy with the checked-in .clang-tidy over every file of common/.
+# clang-tidy with the checked-in .clang-tidy over every source folder (the library, the three
+# tools, the server and the benchmarks).
+SOURCE_DIRS = common versioner backup consolidate bench
 tidy: configure
 	scripts/install-deps.sh --fuzz
-	run-clang-tidy -quiet -p $(BUILD_DIR) -j $(JOBS) '$(abspath common)/.*\.cpp$$'
+	run-clang-tidy -quiet -p $(BUILD_DIR) -j $(JOBS) '$(abspath .)/($(subst $(eval) ,|,$(SOURCE_DIRS)))/.*\.cpp$$'
 
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
@@ -90,4 +92,4 @@ clean:
 	rm -rf $(BUILD_DIR)
 
 format:
-	find common versioner tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+	find $(SOURCE_DIRS) tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

@@ -12,6 +12,7 @@
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 #include "util/progress.hpp"
 #include "util/text.hpp"
 
@@ -69,9 +70,9 @@ Settings load_settings(const ConsolidateRequest& request)
   Settings settings;
   const fs::path dir = fs::absolute(request.base_dir).lexically_normal();
   const fs::path path = dir / k_config_file;
-  if (util::exists(path)) {
-    settings.doc = json::parse(util::read_file(path), nullptr, false);
-    if (settings.doc.is_discarded() || !settings.doc.is_object()) {
+  if (const auto doc = util::read_json_file_if_exists(path, util::JsonLimit::settings, "settings")) {
+    settings.doc = *doc;
+    if (!settings.doc.is_object()) {
       throw Error(ExitCode::malformed, "bad " + path.string() + ": not a JSON object");
     }
   }
@@ -111,8 +112,14 @@ public:
   explicit Journal(const fs::path& dir) : m_path(dir / k_journal_file)
   {
     if (util::exists(m_path)) {
-      m_doc = json::parse(util::read_file(m_path), nullptr, false);
-      if (m_doc.is_discarded() || !m_doc.is_object()) {
+      try {
+        m_doc = util::read_json_file(m_path, util::JsonLimit::settings, "consolidation journal");
+      } catch (const Error& e) {
+        if (e.code() != ExitCode::malformed) {
+          throw;
+        }
+      }
+      if (!m_doc.is_object()) {
         throw Error(ExitCode::malformed, "bad consolidation journal " + m_path.string() +
                                              ": remove it to start over (nothing has been deleted)");
       }

@@ -13,10 +13,12 @@ namespace modelkeep::util {
 
 using nlohmann::json;
 
-json parse_json(const std::string& text, const fs::path& path)
+json parse_json(const std::string& text, const fs::path& path, std::string_view what_kind)
 {
   try {
     return json::parse(text);
+  } catch (const json::out_of_range& e) { // a number too large for JSON's doubles
+    throw Error(ExitCode::malformed, "malformed " + std::string(what_kind) + " " + path.string() + ": " + e.what());
   } catch (const json::parse_error& e) {
     // e.byte is 1-based and points just past the offending character.
     const std::size_t offset = e.byte > 0 ? std::min<std::size_t>(e.byte - 1, text.size()) : 0;
@@ -34,27 +36,28 @@ json parse_json(const std::string& text, const fs::path& path)
     if (const auto colon = what.rfind(": "); colon != std::string::npos) {
       what = what.substr(colon + 2);
     }
-    throw Error(ExitCode::malformed, "cannot parse " + path.string() + ": line " + std::to_string(line) +
-                                         ", column " + std::to_string(column) + ": " + what);
+    throw Error(ExitCode::malformed, "malformed " + std::string(what_kind) + " " + path.string() + ": line " +
+                                         std::to_string(line) + ", column " + std::to_string(column) + ": " +
+                                         what);
   }
 }
 
-json read_json_file(const fs::path& path, JsonLimit limit)
+json read_json_file(const fs::path& path, JsonLimit limit, std::string_view what)
 {
-  auto doc = read_json_file_if_exists(path, limit);
+  auto doc = read_json_file_if_exists(path, limit, what);
   if (!doc) {
     throw Error(ExitCode::not_found, "cannot open " + path.string() + ": " + errno_text(ENOENT));
   }
   return std::move(*doc);
 }
 
-std::optional<json> read_json_file_if_exists(const fs::path& path, JsonLimit limit)
+std::optional<json> read_json_file_if_exists(const fs::path& path, JsonLimit limit, std::string_view what)
 {
-  const auto text = read_file_if_exists(path, static_cast<std::uint64_t>(limit));
+  const auto text = read_file_if_exists(path, bytes(limit));
   if (!text) {
     return std::nullopt;
   }
-  return parse_json(*text, path);
+  return parse_json(*text, path, what);
 }
 
 void append_line(const fs::path& path, const std::string& line)
@@ -129,7 +132,7 @@ Tail read_tail(const fs::path& path, std::size_t count)
 std::vector<json> read_json_lines(const fs::path& path)
 {
   std::vector<json> records;
-  const auto text = read_file_if_exists(path, static_cast<std::uint64_t>(JsonLimit::log));
+  const auto text = read_file_if_exists(path, bytes(JsonLimit::log));
   if (!text) {
     return records;
   }

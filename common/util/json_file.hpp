@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace modelkeep::util {
@@ -23,18 +24,27 @@ enum class JsonLimit : std::uint64_t {
   log = std::uint64_t{4} << 30,       ///< JSON-lines logs and the list index: 4 GiB
 };
 
-/// Parses `text` (the content of `path`); throws Error(malformed) "cannot parse PATH: line L,
-/// column C: <what>" on a syntax error.
-[[nodiscard]] nlohmann::json parse_json(const std::string& text, const fs::path& path);
+/// The size limit in bytes.
+[[nodiscard]] constexpr std::uint64_t bytes(JsonLimit limit)
+{
+  return static_cast<std::uint64_t>(limit);
+}
+
+/// Parses `text` (the content of `path`); throws Error(malformed) "malformed <what> PATH: line
+/// L, column C: <reason>" on a syntax error or a number JSON cannot hold.
+[[nodiscard]] nlohmann::json parse_json(const std::string& text, const fs::path& path,
+                                        std::string_view what = "JSON file");
 
 /// Reads and parses a JSON file of at most `limit` bytes. Error(not_found) if it does not
 /// exist, Error(failed) if it cannot be read (permission, I/O), Error(malformed) if it is too
 /// large or does not parse.
-[[nodiscard]] nlohmann::json read_json_file(const fs::path& path, JsonLimit limit);
+[[nodiscard]] nlohmann::json read_json_file(const fs::path& path, JsonLimit limit,
+                                            std::string_view what = "JSON file");
 
 /// Like read_json_file(), but nullopt when the file does not exist (ENOENT only: a file that
 /// exists and cannot be read is an error, never "absent").
-[[nodiscard]] std::optional<nlohmann::json> read_json_file_if_exists(const fs::path& path, JsonLimit limit);
+[[nodiscard]] std::optional<nlohmann::json> read_json_file_if_exists(const fs::path& path, JsonLimit limit,
+                                                                     std::string_view what = "JSON file");
 
 /// Appends one line to a JSON-lines file with a single O_APPEND write (never fsynced: these
 /// are telemetry, and the page cache survives the writer's crash). The caller holds the lock.

@@ -7,6 +7,7 @@
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"
 #include "util/progress.hpp"
@@ -200,8 +201,8 @@ std::vector<std::string> default_critical_files(const fs::path& source)
   }
   if (has("model.safetensors.index.json")) {
     const fs::path index_path = source / "model.safetensors.index.json";
-    const json index = json::parse(util::read_file(index_path), nullptr, false);
-    if (index.is_discarded() || !index.is_object() || !index.contains("weight_map") ||
+    const json index = util::read_json_file(index_path, util::JsonLimit::index, "shard index");
+    if (!index.is_object() || !index.contains("weight_map") ||
         !index["weight_map"].is_object()) {
       throw Error(ExitCode::malformed,
                   "malformed shard index " + index_path.string() + ": no weight_map object");
@@ -272,12 +273,7 @@ BackupInfo load_backup(const fs::path& dir)
   if (!util::is_regular_file(path)) {
     throw Error(ExitCode::not_found, "not a committed backup " + dir.string() + ": no backup.json");
   }
-  json doc;
-  try {
-    doc = json::parse(util::read_file(path));
-  } catch (const json::exception& error) { // parse_error, or out_of_range for a number too large
-    malformed(path, error.what());
-  }
+  const json doc = util::read_json_file(path, util::JsonLimit::record, "backup record");
   if (!doc.is_object() || !doc.contains("files")) {
     malformed(path, "not a backup record");
   }
@@ -462,8 +458,8 @@ namespace {
 json read_backup_json(const BackupInfo& backup)
 {
   const fs::path path = backup.path / filenames::backup_record;
-  json doc = json::parse(util::read_file(path), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) {
+  json doc = util::read_json_file(path, util::JsonLimit::record, "backup record");
+  if (!doc.is_object()) {
     malformed(path, "not a JSON object");
   }
   return doc;

@@ -76,16 +76,8 @@ std::string id_of_path(const fs::path& path)
 
 void add_referenced(const Store& store, std::map<std::string, std::string>& protect)
 {
-  std::string text;
-  try {
-    text = util::read_file(store.events_path(), std::uint64_t{1} << 30);
-  } catch (const Error&) {
-    return; // no log yet
-  }
-  for (const auto& line : util::split(text, '\n')) {
-    const json event = json::parse(line, nullptr, false);
-    if (event.is_discarded() || !event.is_object() || !event.contains("backup") ||
-        !event["backup"].is_string()) {
+  for (const auto& event : read_events(store)) {
+    if (!event.contains("backup") || !event["backup"].is_string()) {
       continue;
     }
     const auto kind = event_kind(event);

@@ -5,6 +5,7 @@
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 #include "util/hash.hpp"
 #include "util/log.hpp"
 #include "util/parallel.hpp"
@@ -170,7 +171,7 @@ StatCache StatCache::load(const Store& store)
   StatCache cache;
   std::string text;
   try {
-    text = util::read_file(cache_path(store), 256 << 20);
+    text = util::read_file(cache_path(store), util::bytes(util::JsonLimit::index));
   } catch (const Error&) {
     return cache;
   }

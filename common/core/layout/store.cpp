@@ -3,6 +3,7 @@
 #include "core/layout/names.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -96,14 +97,14 @@ nlohmann::json Store::config() const
     files.push_back(state_dir() / filenames::config);
   }
   for (const auto& path : files) {
-    if (!util::exists(path)) {
+    const auto doc = util::read_json_file_if_exists(path, util::JsonLimit::settings, "store config");
+    if (!doc) {
       continue;
     }
-    const auto doc = nlohmann::json::parse(util::read_file(path), nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) {
+    if (!doc->is_object()) {
       throw Error(ExitCode::malformed, "bad store config " + path.string() + ": not a JSON object");
     }
-    merged.update(doc);
+    merged.update(*doc);
   }
   return merged;
 }

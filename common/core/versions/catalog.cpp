@@ -150,7 +150,7 @@ json read_catalog_file(const fs::path& root)
 {
   for (const auto name : {filenames::catalog, filenames::legacy_catalog}) {
     try {
-      const auto text = util::read_file_if_exists(root / name, static_cast<std::uint64_t>(util::JsonLimit::index));
+      const auto text = util::read_file_if_exists(root / name, util::bytes(util::JsonLimit::index));
       if (!text) {
         continue;
       }

@@ -4,6 +4,7 @@
 #include "core/weights/safetensors.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -71,8 +72,14 @@ bool ends_with(const std::string& text, const std::string& suffix)
 /// Breaking changes between two adapter_config.json documents.
 void compare_adapter_configs(const fs::path& a, const fs::path& b, std::vector<std::string>& breaking)
 {
-  const json x = json::parse(util::read_file(a, 16 << 20), nullptr, false);
-  const json y = json::parse(util::read_file(b, 16 << 20), nullptr, false);
+  json x;
+  json y;
+  try {
+    x = util::read_json_file(a, util::JsonLimit::record, "adapter config");
+    y = util::read_json_file(b, util::JsonLimit::record, "adapter config");
+  } catch (const Error&) {
+    return; // not comparable as configs; the text diff shows what changed
+  }
   if (!x.is_object() || !y.is_object()) {
     return;
   }

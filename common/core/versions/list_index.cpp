@@ -41,7 +41,7 @@ json read_index(const Store& store)
   for (const auto name : {filenames::list_index, filenames::legacy_list_index}) {
     try {
       auto text = util::read_file_if_exists(store.versions_dir() / name,
-                                            static_cast<std::uint64_t>(util::JsonLimit::log));
+                                            util::bytes(util::JsonLimit::log));
       if (!text) {
         continue;
       }

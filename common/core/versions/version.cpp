@@ -4,6 +4,7 @@
 #include "core/layout/store.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -288,14 +289,7 @@ VersionMetadata load_metadata(const fs::path& version_dir)
   if (!util::exists(path)) {
     throw Error(ExitCode::malformed, "missing metadata " + path.string() + ": the version is incomplete");
   }
-  const std::string text = util::read_file(path);
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& error) { // parse_error, or out_of_range for a number too large
-    malformed(path, error.what());
-  }
-  return VersionMetadata::from_json(doc, path);
+  return VersionMetadata::from_json(util::read_json_file(path, util::JsonLimit::record, "metadata"), path);
 }
 
 } // namespace modelkeep::core

@@ -8,6 +8,7 @@
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 #include "util/hash.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"
@@ -55,7 +56,15 @@ std::string base_model_from_adapter(const fs::path& adapter)
   if (!util::is_regular_file(config)) {
     return {};
   }
-  const auto doc = json::parse(util::read_file(config, 1 << 20), nullptr, false);
+  json doc;
+  try {
+    doc = util::read_json_file(config, util::JsonLimit::record, "adapter config");
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::malformed) {
+      throw;
+    }
+    return {}; // not ours to judge here: the version records the file as it is
+  }
   if (doc.is_object() && doc.contains("base_model_name_or_path") &&
       doc["base_model_name_or_path"].is_string()) {
     return doc["base_model_name_or_path"].get<std::string>();
@@ -137,10 +146,7 @@ void record_lineage(const CreateRequest& request, VersionMetadata& meta, StatCac
 {
   if (request.hyperparams) {
     const fs::path path = *request.hyperparams;
-    const auto doc = nlohmann::json::parse(util::read_file(path, 16 << 20), nullptr, false);
-    if (doc.is_discarded()) {
-      throw Error(ExitCode::malformed, "bad hyperparameters " + path.string() + ": not valid JSON");
-    }
+    const auto doc = util::read_json_file(path, util::JsonLimit::record, "hyperparameters");
     meta.hyperparameters = doc;
     meta.hyperparameters_hash = util::sha256_hex(doc.dump());
   }

@@ -2,6 +2,7 @@
 
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 
 #include <set>
 
@@ -14,11 +15,12 @@ namespace {
 std::string read_model_type(const fs::path& dir)
 {
   const fs::path config = dir / "config.json";
-  if (!util::is_regular_file(config)) {
+  const auto found = util::read_json_file_if_exists(config, util::JsonLimit::record, "config.json");
+  if (!found) {
     return {};
   }
-  const json doc = json::parse(util::read_file(config, 16 << 20), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) {
+  const json& doc = *found;
+  if (!doc.is_object()) {
     throw Error(ExitCode::malformed, "bad config.json " + config.string() + ": not a JSON object");
   }
   return doc.contains("model_type") && doc["model_type"].is_string() ? doc["model_type"].get<std::string>()
@@ -68,7 +70,7 @@ BaseModel BaseModel::open(const fs::path& path)
   const fs::path index_path = path / "model.safetensors.index.json";
   if (util::is_regular_file(index_path)) {
     model.m_sharded = true;
-    model.m_index = json::parse(util::read_file(index_path, 256 << 20), nullptr, false);
+    model.m_index = util::read_json_file(index_path, util::JsonLimit::index, "shard index");
     for (const auto& name : shard_names(model.m_index, index_path)) {
       if (!util::is_regular_file(path / name)) {
         throw Error(ExitCode::not_found, "shard named by the index not found " + (path / name).string());

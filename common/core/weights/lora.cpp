@@ -2,6 +2,7 @@
 
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 
 #include <cmath>
 #include <map>
@@ -90,7 +91,8 @@ LoraConfig LoraConfig::load_fields(const fs::path& path)
 {
   ordered_json doc;
   try {
-    doc = ordered_json::parse(util::read_file(path, 16 << 20));
+    // Ordered: the keys are shown as the adapter wrote them.
+    doc = ordered_json::parse(util::read_file(path, util::bytes(util::JsonLimit::record)));
   } catch (const ordered_json::exception& error) { // parse_error, or out_of_range for a number too large
     bad_adapter(path, error.what());
   }
