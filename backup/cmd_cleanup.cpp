@@ -44,7 +44,8 @@ void print_plan(const std::vector<core::CleanupItem>& plan, bool execute)
       freed += item.entry.info->manifest.total_size();
     }
   }
-  std::printf("%zu to keep, %zu to delete (%s)\n", plan.size() - deleted, deleted, util::human_size(freed).c_str());
+  std::printf("%zu to keep, %zu to delete (%s)\n", plan.size() - deleted, deleted,
+              util::human_size(freed).c_str());
   if (!execute && deleted > 0) {
     std::printf("dry run: nothing was deleted; add --execute to delete them\n");
   }
@@ -64,8 +65,9 @@ void keep_without_remote_copy(const Context& context, const core::Store& store,
       continue;
     }
     const auto records = core::offsite_records(*item.entry.info);
-    const bool copied = std::any_of(records.begin(), records.end(),
-                                    [&](const core::OffsiteRecord& record) { return remote.count(record.snapshot) > 0; });
+    const bool copied = std::any_of(records.begin(), records.end(), [&](const core::OffsiteRecord& record) {
+      return remote.count(record.snapshot) > 0;
+    });
     if (!copied) {
       item.decision.keep = true;
       item.decision.reasons = {records.empty() ? "no remote copy (--require-offsite)"
@@ -75,7 +77,8 @@ void keep_without_remote_copy(const Context& context, const core::Store& store,
 }
 
 /// Plans (and with --execute applies) the policy to one model's backups; adds its items to `doc`.
-void cleanup_model(const Context& context, const core::Store& store, const CleanupArgs& args, nlohmann::json& doc)
+void cleanup_model(const Context& context, const core::Store& store, const CleanupArgs& args,
+                   nlohmann::json& doc)
 {
   const auto now = std::chrono::system_clock::now();
   std::optional<util::LockFile> lock;
@@ -107,8 +110,8 @@ void cleanup_model(const Context& context, const core::Store& store, const Clean
     if (!item.decision.keep) {
       core::remove_backup(*item.entry.info);
       util::failpoint("cleanup.after_remove");
-      core::append_event(store, core::EventKind::backup_cleanup, {{"backup", item.entry.path.string()},
-                                 {"reasons", item.decision.reasons}});
+      core::append_event(store, core::EventKind::backup_cleanup,
+                         {{"backup", item.entry.path.string()}, {"reasons", item.decision.reasons}});
     }
   }
 }
@@ -140,17 +143,21 @@ void add_cleanup(CLI::App& app, const GlobalOptions& options)
 {
   auto args = std::make_shared<CleanupArgs>();
   auto* cmd = app.add_subcommand(
-    "cleanup", "Apply a retention policy (rules ORed, like restic forget); a dry run unless --execute");
+      "cleanup", "Apply a retention policy (rules ORed, like restic forget); a dry run unless --execute");
   add_policy_options(*cmd, args->policy, "backup");
   cmd->add_option("--type", args->type, "Only consider backups of this type");
-  cmd->add_flag("--all-models", args->all_models, "Apply the policy to every model in the root, each on its own");
-  cmd->add_flag("--require-offsite", args->require_offsite,
-                "Never delete a backup without a recorded remote copy that is still in the restic repository");
-  cmd->add_option("--repo", args->repo, "With --require-offsite: the restic repository (default: as for push)");
+  cmd->add_flag("--all-models", args->all_models,
+                "Apply the policy to every model in the root, each on its own");
+  cmd->add_flag(
+      "--require-offsite", args->require_offsite,
+      "Never delete a backup without a recorded remote copy that is still in the restic repository");
+  cmd->add_option("--repo", args->repo,
+                  "With --require-offsite: the restic repository (default: as for push)");
   cmd->add_flag("--execute", args->execute, "Really delete (default: only print what would be deleted)");
-  cmd->footer("Never deleted, whatever the policy: the newest verified backup of each source, and backups that a\n"
-              "version's delete record or a consolidation record points to. UTC days, ISO weeks.\n");
+  cmd->footer(
+      "Never deleted, whatever the policy: the newest verified backup of each source, and backups that a\n"
+      "version's delete record or a consolidation record points to. UTC days, ISO weeks.\n");
   cmd->callback([args, &options] { run(*args, options); });
 }
 
-}  // namespace modelkeep::backup
+} // namespace modelkeep::backup

@@ -42,9 +42,10 @@ void add_delete(CLI::App& app, const GlobalOptions& options)
   auto* cmd = app.add_subcommand("delete", "Delete one backup (needs --confirm)");
   cmd->add_option("BACKUP", args->backup, "A backup: its path, TYPE/NAME, or its name")->required();
   cmd->add_flag("--confirm", args->confirm, "Really delete (without it: say what would be deleted, exit 4)");
-  cmd->add_flag("--force", args->force,
-                "Also delete a protected backup (the newest verified one of its source, or one a record needs)");
+  cmd->add_flag(
+      "--force", args->force,
+      "Also delete a protected backup (the newest verified one of its source, or one a record needs)");
   cmd->callback([args, &options] { run(*args, options); });
 }
 
-}  // namespace modelkeep::backup
+} // namespace modelkeep::backup

@@ -17,20 +17,20 @@ void print_table(const std::vector<core::BackupEntry>& entries)
   if (entries.empty()) {
     return;
   }
-  std::printf("%-18s %-40s %-19s %6s %10s %-7s %-14s %s\n", "TYPE", "NAME", "CREATED", "FILES", "SIZE", "FORMAT",
-              "STATUS", "REASON");
+  std::printf("%-18s %-40s %-19s %6s %10s %-7s %-14s %s\n", "TYPE", "NAME", "CREATED", "FILES", "SIZE",
+              "FORMAT", "STATUS", "REASON");
   for (const auto& entry : entries) {
     if (!entry.info) {
-      std::printf("%-18s %-40s %-19s %6s %10s %-7s %-14s %s\n", entry.type.c_str(), entry.name.c_str(), "?", "?", "?",
-                  "?", "unreadable", "(see error)");
+      std::printf("%-18s %-40s %-19s %6s %10s %-7s %-14s %s\n", entry.type.c_str(), entry.name.c_str(), "?",
+                  "?", "?", "?", "unreadable", "(see error)");
       continue;
     }
     const auto& info = *entry.info;
     const std::string status = info.verification_result.empty() ? "never verified" : info.verification_result;
     std::printf("%-18s %-40s %-19s %6zu %10s %-7s %-14s %s\n", info.type.c_str(), info.name.c_str(),
                 util::readable_utc(info.created_at).c_str(), info.manifest.file_count(),
-                util::human_size(info.manifest.total_size()).c_str(), std::string(core::format_name(info.format)).c_str(),
-                status.c_str(), info.reason.c_str());
+                util::human_size(info.manifest.total_size()).c_str(),
+                std::string(core::format_name(info.format)).c_str(), status.c_str(), info.reason.c_str());
   }
 }
 
@@ -52,9 +52,10 @@ void run(const std::optional<std::string>& type, const GlobalOptions& options)
 void add_list(CLI::App& app, const GlobalOptions& options)
 {
   auto type = std::make_shared<std::optional<std::string>>();
-  auto* cmd = app.add_subcommand("list", "List backups: type, name, created, files, size, format, status, reason");
+  auto* cmd =
+      app.add_subcommand("list", "List backups: type, name, created, files, size, format, status, reason");
   cmd->add_option("--type", *type, "Only backups of this type");
   cmd->callback([type, &options] { run(*type, options); });
 }
 
-}  // namespace modelkeep::backup
+} // namespace modelkeep::backup

@@ -25,12 +25,14 @@ struct Remote {
 
   Remote(const Context& context, const core::Store& store, const std::optional<std::string>& repo,
          const std::string& command)
-      : restic(core::load_restic_config(store, repo)), lock(core::lock_offsite(store, command, context.lock_timeout()))
+      : restic(core::load_restic_config(store, repo)),
+        lock(core::lock_offsite(store, command, context.lock_timeout()))
   {
   }
 };
 
-std::vector<core::RemoteCopy> copies_of_model(const std::vector<core::RemoteCopy>& all, const core::Store& store)
+std::vector<core::RemoteCopy> copies_of_model(const std::vector<core::RemoteCopy>& all,
+                                              const core::Store& store)
 {
   std::vector<core::RemoteCopy> mine;
   for (const auto& copy : all) {
@@ -86,10 +88,13 @@ void run_push(const PushArgs& args, const GlobalOptions& options)
     for (const auto& info : chosen) {
       try {
         const auto result = core::push_backup(store, remote.restic, info, existing, context.progress());
-        doc["pushed"].push_back(
-            {{"id", info.id()}, {"model", store.model()}, {"snapshot", result.snapshot}, {"already", result.already}});
+        doc["pushed"].push_back({{"id", info.id()},
+                                 {"model", store.model()},
+                                 {"snapshot", result.snapshot},
+                                 {"already", result.already}});
         context.note(info.id() + (result.already ? ": already in " : ": sent to ") +
-                     remote.restic.config().shown_repository() + " as snapshot " + result.snapshot.substr(0, 8));
+                     remote.restic.config().shown_repository() + " as snapshot " +
+                     result.snapshot.substr(0, 8));
         context.print_result(result.snapshot.substr(0, 8));
       } catch (const Error& e) {
         if (e.code() != ExitCode::failed) {
@@ -102,8 +107,8 @@ void run_push(const PushArgs& args, const GlobalOptions& options)
   }
   context.emit(doc, [] {});
   if (!failures.empty()) {
-    throw Error(ExitCode::failed, std::to_string(failures.size()) + " backups not sent:\n  " +
-                                      util::join(failures, "\n  "));
+    throw Error(ExitCode::failed,
+                std::to_string(failures.size()) + " backups not sent:\n  " + util::join(failures, "\n  "));
   }
 }
 
@@ -153,7 +158,8 @@ void run_list(const std::optional<std::string>& repo, bool all_models, const Glo
         remote = util::join(ids, ",") + (row["local"].get<bool>() ? "" : "  (remote only: no local backup)");
       }
       std::printf("%-24s %-60s %-6s %s\n", row["model"].get<std::string>().c_str(),
-                  row["id"].get<std::string>().c_str(), row["local"].get<bool>() ? "yes" : "no", remote.c_str());
+                  row["id"].get<std::string>().c_str(), row["local"].get<bool>() ? "yes" : "no",
+                  remote.c_str());
     }
   });
 }
@@ -187,7 +193,8 @@ std::optional<core::RemoteCopy> chosen_copy(const std::vector<core::RemoteCopy>&
       }
     }
     if (!newest) {
-      throw Error(ExitCode::not_found, "no remote copy of " + *backup + " (backup-manager offsite list shows them)");
+      throw Error(ExitCode::not_found,
+                  "no remote copy of " + *backup + " (backup-manager offsite list shows them)");
     }
     return newest;
   }
@@ -204,7 +211,8 @@ json verify_one_copy(const Context& context, const core::Store& store, const cor
   if (!copy) {
     return nullptr;
   }
-  context.note("restoring " + copy->backup_id() + " (snapshot " + copy->short_id + ") and checking every SHA-256");
+  context.note("restoring " + copy->backup_id() + " (snapshot " + copy->short_id +
+               ") and checking every SHA-256");
   store.ensure_layout();
   core::with_restored_copy(restic, *copy, store.backups_dir() / "offsite-verify", [&](const auto& info) {
     util::Progress progress("verifying " + copy->backup_id(), info.manifest.total_size(), context.progress());
@@ -214,8 +222,11 @@ json verify_one_copy(const Context& context, const core::Store& store, const cor
                                         " does not match its manifest: " + util::join(check.problems, "; "));
     }
   });
-  return {{"model", store.model()}, {"id", copy->backup_id()}, {"snapshot", copy->short_id},
-          {"snapshot_id", copy->id}, {"ok", true}};
+  return {{"model", store.model()},
+          {"id", copy->backup_id()},
+          {"snapshot", copy->short_id},
+          {"snapshot_id", copy->id},
+          {"ok", true}};
 }
 
 /// Notes a verified remote copy in its local backup's record, if the backup is still there.
@@ -286,13 +297,15 @@ void run_restore(const std::string& name, const std::string& dest, const std::op
   core::with_restored_copy(remote.restic, *copy, target, [&](const core::BackupInfo& info) {
     result = core::restore_backup(store, info, target, context.progress());
   });
-  const json doc = {{"backup", copy->backup_id()},
-                    {"snapshot", copy->short_id},
-                    {"target", result->target.string()},
-                    {"already_identical", result->already_identical},
-                    {"pre_restore_backup", result->backup_path ? json(result->backup_path->string()) : json(nullptr)}};
+  const json doc = {
+      {"backup", copy->backup_id()},
+      {"snapshot", copy->short_id},
+      {"target", result->target.string()},
+      {"already_identical", result->already_identical},
+      {"pre_restore_backup", result->backup_path ? json(result->backup_path->string()) : json(nullptr)}};
   context.emit(doc, [&] {
-    std::cout << app::describe_restore(*result, copy->backup_id() + " (remote snapshot " + copy->short_id + ")");
+    std::cout << app::describe_restore(*result,
+                                       copy->backup_id() + " (remote snapshot " + copy->short_id + ")");
   });
 }
 
@@ -349,7 +362,9 @@ void run_forget(const ForgetArgs& args, const GlobalOptions& options)
       doomed.push_back(copies[i].id);
     }
   }
-  context.emit({{"repository", remote.restic.config().shown_repository()}, {"execute", args.execute}, {"snapshots", rows}},
+  context.emit({{"repository", remote.restic.config().shown_repository()},
+                {"execute", args.execute},
+                {"snapshots", rows}},
                [&] {
                  for (std::size_t i = 0; i < copies.size(); ++i) {
                    std::printf("%-6s %-8s %-58s %s\n", decisions[i].keep ? "KEEP" : "FORGET",
@@ -383,39 +398,48 @@ void add_offsite(CLI::App& app, const GlobalOptions& options)
 {
   auto push = std::make_shared<PushArgs>();
   auto* push_cmd = app.add_subcommand(
-      "push", "Send verified backups off the machine with restic (a backup that fails verification is refused); "
-              "the snapshot id is recorded in backup.json");
+      "push",
+      "Send verified backups off the machine with restic (a backup that fails verification is refused); "
+      "the snapshot id is recorded in backup.json");
   push_cmd->add_option("BACKUP", push->backups, "A backup: its path, TYPE/NAME, or its name");
   push_cmd->add_flag("--all", push->all, "Every backup that has no copy in the repository yet");
   push_cmd->add_flag("--all-models", push->all_models, "With --all: every model in the root");
-  push_cmd->add_option("--repo", push->repo, "restic repository (default: RESTIC_REPOSITORY, else offsite.repository)");
-  push_cmd->footer("Repository and password: \"offsite\": {\"repository\", \"password_file\", \"options\", "
-                   "\"timeout_seconds\"} in <root>/.modelkeep/config.json, or RESTIC_REPOSITORY and "
-                   "RESTIC_PASSWORD_FILE. Any restic backend works (local path, sftp:, rest:, s3:, b2:, rclone:); "
-                   "its credentials come from restic's own environment variables.\n");
+  push_cmd->add_option("--repo", push->repo,
+                       "restic repository (default: RESTIC_REPOSITORY, else offsite.repository)");
+  push_cmd->footer(
+      "Repository and password: \"offsite\": {\"repository\", \"password_file\", \"options\", "
+      "\"timeout_seconds\"} in <root>/.modelkeep/config.json, or RESTIC_REPOSITORY and "
+      "RESTIC_PASSWORD_FILE. Any restic backend works (local path, sftp:, rest:, s3:, b2:, rclone:); "
+      "its credentials come from restic's own environment variables.\n");
   push_cmd->callback([push, &options] { run_push(*push, options); });
 
-  auto* offsite = app.add_subcommand("offsite", "Remote copies in the restic repository: list, verify, restore, forget");
+  auto* offsite =
+      app.add_subcommand("offsite", "Remote copies in the restic repository: list, verify, restore, forget");
   offsite->require_subcommand(1);
   offsite->fallthrough();
   auto repo = std::make_shared<std::optional<std::string>>();
-  offsite->add_option("--repo", *repo, "restic repository (default: RESTIC_REPOSITORY, else offsite.repository)");
+  offsite->add_option("--repo", *repo,
+                      "restic repository (default: RESTIC_REPOSITORY, else offsite.repository)");
 
   auto list_all_models = std::make_shared<bool>(false);
-  auto* list = offsite->add_subcommand("list", "Which backups have a remote copy, and which remote copies have no "
-                                               "local backup any more");
+  auto* list =
+      offsite->add_subcommand("list", "Which backups have a remote copy, and which remote copies have no "
+                                      "local backup any more");
   list->add_flag("--all-models", *list_all_models, "Every model in the root");
   list->callback([repo, list_all_models, &options] { run_list(*repo, *list_all_models, options); });
 
   auto verify = std::make_shared<VerifyArgs>();
   auto* verify_cmd = offsite->add_subcommand(
-      "verify", "restic check reading pack data subset n/t, then restore one backup's remote copy into a temporary "
-                "directory and compare it with its SHA-256 manifest");
+      "verify",
+      "restic check reading pack data subset n/t, then restore one backup's remote copy into a temporary "
+      "directory and compare it with its SHA-256 manifest");
   verify_cmd->add_option("--subset", verify->subset, "Pack data to read: n/t (default 1/1, everything)");
-  verify_cmd->add_option("--backup", verify->backup, "The backup whose copy is restored (default: one per day in turn)");
+  verify_cmd->add_option("--backup", verify->backup,
+                         "The backup whose copy is restored (default: one per day in turn)");
   verify_cmd->add_flag("--no-restore", verify->no_restore, "Only run restic check");
-  verify_cmd->add_flag("--all-models", verify->all_models,
-                       "Every model in the root: each repository checked once, one copy of each model restored");
+  verify_cmd->add_flag(
+      "--all-models", verify->all_models,
+      "Every model in the root: each repository checked once, one copy of each model restored");
   verify_cmd->callback([verify, repo, &options] {
     auto args = *verify;
     args.repo = *repo;
@@ -425,18 +449,21 @@ void add_offsite(CLI::App& app, const GlobalOptions& options)
   auto name = std::make_shared<std::string>();
   auto dest = std::make_shared<std::string>();
   auto* restore = offsite->add_subcommand(
-      "restore", "Restore a backup's newest remote copy into DEST: restic restore into a temporary sibling, then "
-                 "the same verification and swap as restore (what DEST held is backed up first)");
+      "restore",
+      "Restore a backup's newest remote copy into DEST: restic restore into a temporary sibling, then "
+      "the same verification and swap as restore (what DEST held is backed up first)");
   restore->add_option("NAME", *name, "The backup: TYPE/NAME or NAME")->required();
   restore->add_option("DEST", *dest, "Directory to restore into (replaced as a whole)")->required();
   restore->callback([name, dest, repo, &options] { run_restore(*name, *dest, *repo, options); });
 
   auto forget = std::make_shared<ForgetArgs>();
   auto* forget_cmd = offsite->add_subcommand(
-      "forget", "Remote retention with cleanup's policy flags (restic forget, then prune); a dry run unless --execute");
+      "forget",
+      "Remote retention with cleanup's policy flags (restic forget, then prune); a dry run unless --execute");
   add_policy_options(*forget_cmd, forget->policy, "copy");
   forget_cmd->add_option("--type", forget->type, "Only consider copies of this type");
-  forget_cmd->add_flag("--execute", forget->execute, "Really forget and prune (default: only print the plan)");
+  forget_cmd->add_flag("--execute", forget->execute,
+                       "Really forget and prune (default: only print the plan)");
   forget_cmd->callback([forget, repo, &options] {
     auto args = *forget;
     args.repo = *repo;

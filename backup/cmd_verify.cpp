@@ -27,8 +27,8 @@ std::pair<unsigned, unsigned> parse_subset(const std::string& text)
   const auto parts = util::split(text, '/');
   std::uint64_t n = 0;
   std::uint64_t t = 0;
-  if (parts.size() != 2 || !util::parse_uint(parts[0], n) || !util::parse_uint(parts[1], t) || n < 1 || n > t ||
-      t > 10000) {
+  if (parts.size() != 2 || !util::parse_uint(parts[0], n) || !util::parse_uint(parts[1], t) || n < 1 ||
+      n > t || t > 10000) {
     throw Error(ExitCode::usage, "invalid --subset '" + text + "': use n/t with 1 <= n <= t, e.g. 3/7");
   }
   return {static_cast<unsigned>(n), static_cast<unsigned>(t)};
@@ -91,7 +91,8 @@ void verify_model(const Context& context, const core::Store& store, const Verify
   std::vector<core::BackupCheck> checks;
   for (const auto& info : backups) {
     util::Progress progress("verifying " + info.id(), info.manifest.total_size(), context.progress());
-    checks.push_back(core::verify_backup(info, args.quick ? core::Hashing::no : core::Hashing::yes, &progress));
+    checks.push_back(
+        core::verify_backup(info, args.quick ? core::Hashing::no : core::Hashing::yes, &progress));
   }
   if (backups.empty()) {
     return;
@@ -138,8 +139,8 @@ void run(const VerifyArgs& args, const GlobalOptions& options)
     }
   });
   if (failed > 0) {
-    throw Error(ExitCode::failed,
-                std::to_string(failed) + " of " + std::to_string(results.size()) + " backups failed verification");
+    throw Error(ExitCode::failed, std::to_string(failed) + " of " + std::to_string(results.size()) +
+                                      " backups failed verification");
   }
 }
 
@@ -148,14 +149,15 @@ void run(const VerifyArgs& args, const GlobalOptions& options)
 void add_verify(CLI::App& app, const GlobalOptions& options)
 {
   auto args = std::make_shared<VerifyArgs>();
-  auto* cmd = app.add_subcommand(
-    "verify", "Check backups: file count, total size, critical files, each size, and every SHA-256; records the result");
+  auto* cmd = app.add_subcommand("verify", "Check backups: file count, total size, critical files, each "
+                                           "size, and every SHA-256; records the result");
   cmd->add_option("BACKUP", args->backups, "A backup: its path, TYPE/NAME, or its name");
   cmd->add_flag("--all", args->all, "Verify every backup");
   cmd->add_flag("--all-models", args->all_models, "With --all: every backup of every model in the root");
   cmd->add_flag("--quick", args->quick, "Skip the SHA-256 check (count, sizes and critical files only)");
-  cmd->add_option("--subset", args->subset, "With --all: only slice n of t (e.g. 3/7), so t runs cover everything");
+  cmd->add_option("--subset", args->subset,
+                  "With --all: only slice n of t (e.g. 3/7), so t runs cover everything");
   cmd->callback([args, &options] { run(*args, options); });
 }
 
-}  // namespace modelkeep::backup
+} // namespace modelkeep::backup

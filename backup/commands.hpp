@@ -32,5 +32,4 @@ void add_policy_options(CLI::App& cmd, core::RetentionPolicy& policy, const std:
 [[nodiscard]] std::set<std::string> remote_snapshot_ids(const Context& context, const core::Store& store,
                                                         const std::optional<std::string>& repo);
 
-
-}  // namespace modelkeep::backup
+} // namespace modelkeep::backup

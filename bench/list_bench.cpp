@@ -48,7 +48,8 @@ int main(int argc, char** argv)
     meta.created_at = "2025-11-16T14:30:00Z";
     meta.description = "run " + std::to_string(n);
     meta.metrics = {{"f1_score", 0.5 + n * 1e-5}};
-    meta.manifest = core::Manifest({{"adapter/adapter_model.safetensors", 1024, 0644, util::sha256_hex(std::to_string(n))}});
+    meta.manifest = core::Manifest(
+        {{"adapter/adapter_model.safetensors", 1024, 0644, util::sha256_hex(std::to_string(n))}});
     fs::create_directory(store.versions_dir() / meta.name);
     std::ofstream(store.versions_dir() / meta.name / "metadata.json") << meta.to_json().dump(2) << '\n';
   }

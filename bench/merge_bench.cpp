@@ -67,8 +67,10 @@ void generate(const fs::path& dir, std::uint64_t layers)
     for (const char* m : k_modules) {
       const std::string name = "model.layers." + std::to_string(l) + ".self_attn." + m;
       base_specs.push_back({name + ".weight", core::DType::BF16, {k_hidden, k_hidden}});
-      adapter_specs.push_back({"base_model.model." + name + ".lora_A.weight", core::DType::F32, {k_rank, k_hidden}});
-      adapter_specs.push_back({"base_model.model." + name + ".lora_B.weight", core::DType::F32, {k_hidden, k_rank}});
+      adapter_specs.push_back(
+          {"base_model.model." + name + ".lora_A.weight", core::DType::F32, {k_rank, k_hidden}});
+      adapter_specs.push_back(
+          {"base_model.model." + name + ".lora_B.weight", core::DType::F32, {k_hidden, k_rank}});
     }
   }
   {
@@ -78,13 +80,15 @@ void generate(const fs::path& dir, std::uint64_t layers)
     }
     base.finish();
   }
-  core::SafetensorsWriter adapter(dir / "adapter" / "adapter_model.safetensors", adapter_specs, {{"format", "pt"}});
+  core::SafetensorsWriter adapter(dir / "adapter" / "adapter_model.safetensors", adapter_specs,
+                                  {{"format", "pt"}});
   for (const auto& spec : adapter_specs) {
     write_random(adapter, spec.shape[0] * spec.shape[1], spec.dtype, 0.02F, state);
   }
   adapter.finish();
-  util::write_file_atomic(dir / "adapter" / "adapter_config.json",
-                          R"({"peft_type": "LORA", "r": 16, "lora_alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]})");
+  util::write_file_atomic(
+      dir / "adapter" / "adapter_config.json",
+      R"({"peft_type": "LORA", "r": 16, "lora_alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]})");
   util::write_file_atomic(dir / "base" / "config.json", R"({"model_type": "llama"})");
 }
 
@@ -110,17 +114,22 @@ int naive_merge(const fs::path& dir, const fs::path& out)
   std::map<std::string, torch::Tensor> lora(adapter.begin(), adapter.end());
   for (auto& [name, weight] : base) {
     const std::string module = "base_model.model." + name.substr(0, name.size() - 7);
-    const torch::Tensor delta = torch::matmul(lora.at(module + ".lora_B.weight"), lora.at(module + ".lora_A.weight")) * 2.0F;
+    const torch::Tensor delta =
+        torch::matmul(lora.at(module + ".lora_B.weight"), lora.at(module + ".lora_A.weight")) * 2.0F;
     weight = (weight.to(torch::kFloat32) + delta).to(torch::kBFloat16);
   }
   std::vector<core::TensorSpec> specs;
   for (const auto& [name, weight] : base) {
-    specs.push_back({name, core::DType::BF16, {static_cast<std::uint64_t>(weight.size(0)), static_cast<std::uint64_t>(weight.size(1))}});
+    specs.push_back(
+        {name,
+         core::DType::BF16,
+         {static_cast<std::uint64_t>(weight.size(0)), static_cast<std::uint64_t>(weight.size(1))}});
   }
   fs::create_directories(out);
   core::SafetensorsWriter writer(out / "model.safetensors", specs, {{"format", "pt"}});
   for (const auto& [name, weight] : base) {
-    writer.write({static_cast<const std::byte*>(weight.data_ptr()), static_cast<std::size_t>(weight.nbytes())});
+    writer.write(
+        {static_cast<const std::byte*>(weight.data_ptr()), static_cast<std::size_t>(weight.nbytes())});
   }
   writer.finish();
   return 0;
@@ -149,18 +158,18 @@ int main(int argc, char** argv)
   const auto cp = bench::median_run({"cp", "-r", (work / "base").string(), (work / "copy").string()}, 5,
                                     [&] { fs::remove_all(work / "copy"); });
   const auto ours = bench::median_run({tool, "merge", "--base", (work / "base").string(), "--adapter",
-                                       (work / "adapter").string(), "--output", (work / "ours").string(), "-q",
-                                       "--no-progress"},
+                                       (work / "adapter").string(), "--output", (work / "ours").string(),
+                                       "-q", "--no-progress"},
                                       5, [&] { fs::remove_all(work / "ours"); });
   const auto naive = bench::median_run({argv[0], "--naive", work.string(), (work / "naive").string()}, 3,
                                        [&] { fs::remove_all(work / "naive"); });
   const bool identical = util::read_file(work / "ours" / "model.safetensors", std::uint64_t{1} << 40) ==
                          util::read_file(work / "naive" / "model.safetensors", std::uint64_t{1} << 40);
   std::vector<bench::Row> rows;
-  rows.push_back({"consolidate-model merge, 2 GiB BF16, rank 16 on every linear", "cp -r of the base", ours.seconds,
-                  cp.seconds, 2.0, std::nullopt, ours.peak_rss_mb, 600.0, 5});
-  rows.push_back({"same merge", "naive LibTorch merge (load all, merge, save)", ours.seconds, naive.seconds, 0.5,
-                  std::nullopt, ours.peak_rss_mb, naive.peak_rss_mb * 0.5, 5});
+  rows.push_back({"consolidate-model merge, 2 GiB BF16, rank 16 on every linear", "cp -r of the base",
+                  ours.seconds, cp.seconds, 2.0, std::nullopt, ours.peak_rss_mb, 600.0, 5});
+  rows.push_back({"same merge", "naive LibTorch merge (load all, merge, save)", ours.seconds, naive.seconds,
+                  0.5, std::nullopt, ours.peak_rss_mb, naive.peak_rss_mb * 0.5, 5});
   std::printf("peak RSS: merge %.0f MB, naive %.0f MB; outputs identical: %s\n", ours.peak_rss_mb,
               naive.peak_rss_mb, identical ? "yes" : "NO");
   bench::write_rows(results, rows,

@@ -23,8 +23,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 /// Runs `per_process` calls of `record` in each of `processes` forked children; records/second.
-template <typename Record>
-double throughput(int processes, int per_process, Record record)
+template <typename Record> double throughput(int processes, int per_process, Record record)
 {
   const auto start = Clock::now();
   std::vector<pid_t> children;
@@ -80,8 +79,9 @@ int main(int argc, char** argv)
   }
   {
     const auto lock = core::lock_for_writing(store, "bench", std::chrono::seconds(5));
-    (void)core::move_stage(store, "production", core::resolve_version(store, core::VersionRef::parse(versions[0])),
-                           "promote", "bench");
+    (void)core::move_stage(store, "production",
+                           core::resolve_version(store, core::VersionRef::parse(versions[0])), "promote",
+                           "bench");
   }
   core::AbTest test;
   test.id = "bench";
@@ -112,7 +112,9 @@ int main(int argc, char** argv)
   nlohmann::json doc = nlohmann::json::array();
   for (const auto& row : rows) {
     std::printf("%-36s %14.0f %14.1f\n", row.name, row.per_second, 1e6 / row.per_second);
-    doc.push_back({{"work", row.name}, {"records_per_second", row.per_second}, {"us_per_record", 1e6 / row.per_second}});
+    doc.push_back({{"work", row.name},
+                   {"records_per_second", row.per_second},
+                   {"us_per_record", 1e6 / row.per_second}});
   }
   std::filesystem::create_directories(results.parent_path());
   std::ofstream(results) << nlohmann::json{{"records", doc}}.dump(2) << '\n';

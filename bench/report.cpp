@@ -53,7 +53,8 @@ std::string target_of(const json& row)
     target = "<= " + number(row["target_seconds"], "%.3f") + " s";
   }
   if (row["target_rss_mb"].is_number()) {
-    target += (target.empty() ? "" : ", ") + std::string("RSS <= ") + number(row["target_rss_mb"], "%.0f") + " MB";
+    target +=
+        (target.empty() ? "" : ", ") + std::string("RSS <= ") + number(row["target_rss_mb"], "%.0f") + " MB";
   }
   return target.empty() ? "-" : target;
 }
@@ -65,8 +66,8 @@ void plot(const json& curve, const fs::path& dir)
     std::ofstream out(data);
     out << "# MB create verify backup_tar_zst cp\n";
     for (const auto& p : curve) {
-      out << p.value("mb", 0.0) << ' ' << p.value("create_mb_s", 0.0) << ' ' << p.value("verify_mb_s", 0.0) << ' '
-          << p.value("backup_tar_zst_mb_s", 0.0) << ' ' << p.value("cp_mb_s", 0.0) << '\n';
+      out << p.value("mb", 0.0) << ' ' << p.value("create_mb_s", 0.0) << ' ' << p.value("verify_mb_s", 0.0)
+          << ' ' << p.value("backup_tar_zst_mb_s", 0.0) << ' ' << p.value("cp_mb_s", 0.0) << '\n';
     }
   }
   const fs::path script = dir / "throughput.gp";
@@ -75,10 +76,13 @@ void plot(const json& curve, const fs::path& dir)
     out << "set terminal pngcairo size 900,540 noenhanced\n"
         << "set output '" << (dir / "throughput.png").string() << "'\n"
         << "set title 'modelkeep throughput against data size (2 cores)'\n"
-        << "set xlabel 'data size (MiB)'\nset ylabel 'MiB/s'\nset logscale x 2\nset key below\nset grid\nset yrange [0:*]\n"
-        << "plot '" << data.string() << "' using 1:3 with linespoints title 'model-versioner verify (cached)', \\\n"
+        << "set xlabel 'data size (MiB)'\nset ylabel 'MiB/s'\nset logscale x 2\nset key below\nset grid\nset "
+           "yrange [0:*]\n"
+        << "plot '" << data.string()
+        << "' using 1:3 with linespoints title 'model-versioner verify (cached)', \\\n"
         << "     '' using 1:2 with linespoints title 'model-versioner create (copy, hash, fsync)', \\\n"
-        << "     '' using 1:4 with linespoints title 'backup-manager backup tar.zst (incl. read-back verification)', \\\n"
+        << "     '' using 1:4 with linespoints title 'backup-manager backup tar.zst (incl. read-back "
+           "verification)', \\\n"
         << "     '' using 1:5 with linespoints dashtype 2 title 'cp -r (reference)'\n";
   }
   const std::string command = "gnuplot '" + script.string() + "' 2>/dev/null";
@@ -109,7 +113,8 @@ int main(int argc, char** argv)
       curve = doc["throughput"];
     }
   }
-  std::printf("\n| work | reference | seconds | reference s | ratio | target | met |\n|---|---|---|---|---|---|---|\n");
+  std::printf("\n| work | reference | seconds | reference s | ratio | target | met "
+              "|\n|---|---|---|---|---|---|---|\n");
   int missed = 0;
   for (const auto& row : latest["rows"]) {
     const bool met = row.value("met", false);
@@ -118,15 +123,17 @@ int main(int argc, char** argv)
     if (row["peak_rss_mb"].is_number()) {
       work += " (peak RSS " + number(row["peak_rss_mb"], "%.0f") + " MB)";
     }
-    std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", cell(work).c_str(), cell(row.value("reference", "")).c_str(),
-                number(row["seconds"], "%.3f").c_str(),
-                row.value("reference_seconds", 0.0) > 0 ? number(row["reference_seconds"], "%.3f").c_str() : "-",
+    std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", cell(work).c_str(),
+                cell(row.value("reference", "")).c_str(), number(row["seconds"], "%.3f").c_str(),
+                row.value("reference_seconds", 0.0) > 0 ? number(row["reference_seconds"], "%.3f").c_str()
+                                                        : "-",
                 number(row["ratio"], "%.3f").c_str(), target_of(row).c_str(), met ? "yes" : "**no**");
   }
   if (latest.contains("record")) {
     std::printf("\n| recording through the library | records/s | us/record |\n|---|---|---|\n");
     for (const auto& row : latest["record"].value("records", json::array())) {
-      std::printf("| %s | %s | %s |\n", row.value("work", "").c_str(), number(row["records_per_second"], "%.0f").c_str(),
+      std::printf("| %s | %s | %s |\n", row.value("work", "").c_str(),
+                  number(row["records_per_second"], "%.0f").c_str(),
                   number(row["us_per_record"], "%.1f").c_str());
     }
   }
@@ -141,6 +148,7 @@ int main(int argc, char** argv)
   if (curve.is_array()) {
     plot(curve, dir);
   }
-  std::printf("%d of %zu targets missed; results in %s\n", missed, latest["rows"].size(), (dir / "latest.json").c_str());
+  std::printf("%d of %zu targets missed; results in %s\n", missed, latest["rows"].size(),
+              (dir / "latest.json").c_str());
   return 0;
 }

@@ -19,12 +19,12 @@ namespace modelkeep::bench {
 /// One measured piece of work against its reference.
 struct Row {
   std::string work;
-  std::string reference;                  ///< empty when the target is absolute
-  double seconds = 0;                      ///< median of the runs
-  double reference_seconds = 0;            ///< median of the reference's runs
-  std::optional<double> target_ratio;      ///< seconds / reference_seconds must be at most this
-  std::optional<double> target_seconds;    ///< or seconds must be at most this
-  std::optional<double> peak_rss_mb;       ///< when memory is part of the target
+  std::string reference;                ///< empty when the target is absolute
+  double seconds = 0;                   ///< median of the runs
+  double reference_seconds = 0;         ///< median of the reference's runs
+  std::optional<double> target_ratio;   ///< seconds / reference_seconds must be at most this
+  std::optional<double> target_seconds; ///< or seconds must be at most this
+  std::optional<double> peak_rss_mb;    ///< when memory is part of the target
   std::optional<double> target_rss_mb;
   int runs = 0;
 

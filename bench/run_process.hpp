@@ -48,4 +48,4 @@ inline ProcessRun run_process(const std::vector<std::string>& argv, bool quiet)
           static_cast<double>(usage.ru_maxrss) / 1024.0};
 }
 
-}  // namespace modelkeep::bench
+} // namespace modelkeep::bench

@@ -42,7 +42,10 @@ void write_noise(const fs::path& path, std::uint64_t size, std::uint64_t seed)
   }
 }
 
-std::string shell_quote(const fs::path& p) { return "'" + p.string() + "'"; }
+std::string shell_quote(const fs::path& p)
+{
+  return "'" + p.string() + "'";
+}
 
 /// The files of a directory, for the reference commands.
 std::string files_of(const fs::path& dir)
@@ -80,7 +83,8 @@ int main(int argc, char** argv)
   const std::string bm = (build / "backup" / "backup-manager").string();
   fs::remove_all(work);
   fs::create_directories(work / "model");
-  std::printf("generating a 2 GiB model directory (8 x 256 MiB shards + 50 MiB adapter) in %s ...\n", work.c_str());
+  std::printf("generating a 2 GiB model directory (8 x 256 MiB shards + 50 MiB adapter) in %s ...\n",
+              work.c_str());
   for (int i = 0; i < k_shards; ++i) {
     char name[64];
     std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", i + 1, k_shards);
@@ -104,22 +108,23 @@ int main(int argc, char** argv)
   std::vector<bench::Row> rows;
 
   std::printf("create of a new 2 GiB directory ...\n");
-  const auto cp_sha = bench::median_run(
-      sh("cp -r " + shell_quote(work / "model") + " " + shell_quote(work / "copy") + " && sha256sum " +
-         shell_quote(work / "copy") + "/* > /dev/null"),
-      k_runs, [&] { fs::remove_all(work / "copy"); });
+  const auto cp_sha =
+      bench::median_run(sh("cp -r " + shell_quote(work / "model") + " " + shell_quote(work / "copy") +
+                           " && sha256sum " + shell_quote(work / "copy") + "/* > /dev/null"),
+                        k_runs, [&] { fs::remove_all(work / "copy"); });
   fs::remove_all(work / "copy");
-  const std::vector<std::string> create = mv_cmd({"create", "--adapter", (work / "model").string(), "--description", "bench"});
+  const std::vector<std::string> create =
+      mv_cmd({"create", "--adapter", (work / "model").string(), "--description", "bench"});
   const auto first = bench::median_run(create, k_runs, [&] { fs::remove_all(store); });
-  rows.push_back({"model-versioner create, new 2 GiB dir", "cp -r, then sha256sum of every file", first.seconds,
-                  cp_sha.seconds, 0.35, std::nullopt, std::nullopt, std::nullopt, k_runs});
+  rows.push_back({"model-versioner create, new 2 GiB dir", "cp -r, then sha256sum of every file",
+                  first.seconds, cp_sha.seconds, 0.35, std::nullopt, std::nullopt, std::nullopt, k_runs});
 
   std::printf("create with only the 50 MiB adapter changed ...\n");
   std::uint64_t seed = 200;
-  const auto again = bench::median_run(create, k_runs,
-                                       [&] { write_noise(work / "model" / "adapter_model.safetensors", k_adapter, ++seed); });
-  rows.push_back({"create, only the 50 MiB adapter changed", "the first create", again.seconds, first.seconds, 0.10,
-                  std::nullopt, std::nullopt, std::nullopt, k_runs});
+  const auto again = bench::median_run(
+      create, k_runs, [&] { write_noise(work / "model" / "adapter_model.safetensors", k_adapter, ++seed); });
+  rows.push_back({"create, only the 50 MiB adapter changed", "the first create", again.seconds, first.seconds,
+                  0.10, std::nullopt, std::nullopt, std::nullopt, k_runs});
 
   std::printf("verify ...\n");
   const fs::path latest = fs::canonical(store / "versions" / "latest");
@@ -128,28 +133,33 @@ int main(int argc, char** argv)
   (void)bench::median_run(verify, 1); // into the page cache
   const auto dgst = bench::median_run(dgst_version, k_runs);
   const auto verified = bench::median_run(verify, k_runs);
-  rows.push_back({"model-versioner verify, 2 GiB (cached)", "openssl dgst -sha256, one process", verified.seconds,
-                  dgst.seconds, 0.60, std::nullopt, std::nullopt, std::nullopt, k_runs});
+  rows.push_back({"model-versioner verify, 2 GiB (cached)", "openssl dgst -sha256, one process",
+                  verified.seconds, dgst.seconds, 0.60, std::nullopt, std::nullopt, std::nullopt, k_runs});
 
   std::printf("backup verify ...\n");
   (void)bench::median_run(bm_cmd({"backup", (work / "model").string(), "--type", "bench"}), 1);
   const fs::path backup_data = only_entry(store / "backups" / "bench") / "data";
   const auto bm_verify = bm_cmd({"verify", "--all"});
   (void)bench::median_run(bm_verify, 1);
-  const auto dgst_backup = bench::median_run(sh("openssl dgst -sha256" + files_of(backup_data) + " > /dev/null"), k_runs);
+  const auto dgst_backup =
+      bench::median_run(sh("openssl dgst -sha256" + files_of(backup_data) + " > /dev/null"), k_runs);
   const auto bm_verified = bench::median_run(bm_verify, k_runs);
   rows.push_back({"backup-manager verify, 2 GiB dir backup (cached)", "openssl dgst -sha256, one process",
-                  bm_verified.seconds, dgst_backup.seconds, 0.60, std::nullopt, std::nullopt, std::nullopt, k_runs});
+                  bm_verified.seconds, dgst_backup.seconds, 0.60, std::nullopt, std::nullopt, std::nullopt,
+                  k_runs});
   fs::remove_all(store / "backups" / "bench");
 
   std::printf("tar.zst backup ...\n");
-  const auto tar_zstd = bench::median_run(
-      sh("tar -cf - -C " + shell_quote(work) + " model | zstd -q -T0 -3 -o " + shell_quote(work / "ref.tar.zst")),
-      k_runs, [&] { fs::remove(work / "ref.tar.zst"); });
-  const auto zst = bench::median_run(bm_cmd({"backup", (work / "model").string(), "--type", "zst", "--format", "tar.zst"}),
-                                     k_runs, [&] { fs::remove_all(store / "backups" / "zst"); });
-  rows.push_back({"backup-manager backup --format tar.zst, incl. verification", "tar | zstd -T0 -3, no verification",
-                  zst.seconds, tar_zstd.seconds, 1.3, std::nullopt, std::nullopt, std::nullopt, k_runs});
+  const auto tar_zstd =
+      bench::median_run(sh("tar -cf - -C " + shell_quote(work) + " model | zstd -q -T0 -3 -o " +
+                           shell_quote(work / "ref.tar.zst")),
+                        k_runs, [&] { fs::remove(work / "ref.tar.zst"); });
+  const auto zst =
+      bench::median_run(bm_cmd({"backup", (work / "model").string(), "--type", "zst", "--format", "tar.zst"}),
+                        k_runs, [&] { fs::remove_all(store / "backups" / "zst"); });
+  rows.push_back({"backup-manager backup --format tar.zst, incl. verification",
+                  "tar | zstd -T0 -3, no verification", zst.seconds, tar_zstd.seconds, 1.3, std::nullopt,
+                  std::nullopt, std::nullopt, k_runs});
 
   // Throughput against size: 1, 2, 4 and 8 shards (one run each below 2 GiB).
   std::printf("throughput against size ...\n");
@@ -167,14 +177,15 @@ int main(int argc, char** argv)
     const double mb = static_cast<double>(bytes) / (1 << 20);
     const fs::path sized_store = work / "sized";
     fs::remove_all(sized_store);
-    const auto c = bench::run_process({mv, "--root", sized_store.string(), "-q", "--no-progress", "create", "--adapter",
-                                       dir.string(), "--description", "size"},
+    const auto c = bench::run_process({mv, "--root", sized_store.string(), "-q", "--no-progress", "create",
+                                       "--adapter", dir.string(), "--description", "size"},
                                       true);
     const auto v = bench::run_process({mv, "--root", sized_store.string(), "-q", "verify", "latest"}, true);
     const auto b = bench::run_process({bm, "--root", sized_store.string(), "-q", "--no-progress", "backup",
                                        dir.string(), "--type", "size", "--format", "tar.zst"},
                                       true);
-    const auto r = bench::run_process(sh("cp -r " + shell_quote(dir) + " " + shell_quote(work / "sized-copy")), true);
+    const auto r =
+        bench::run_process(sh("cp -r " + shell_quote(dir) + " " + shell_quote(work / "sized-copy")), true);
     fs::remove_all(work / "sized-copy");
     curve.push_back({{"mb", mb},
                      {"create_mb_s", mb / c.seconds},

@@ -52,9 +52,9 @@ void run(const ConsolidateArgs& args, const GlobalOptions& options)
       std::cout << line << '\n' << std::flush;
     }
   });
-  const nlohmann::json doc = {{"dry_run", result.dry_run},     {"resumed", result.resumed},
-                              {"backup", result.backup},       {"version", result.version},
-                              {"output", result.output},       {"adapter_deleted", result.adapter_deleted},
+  const nlohmann::json doc = {{"dry_run", result.dry_run}, {"resumed", result.resumed},
+                              {"backup", result.backup},   {"version", result.version},
+                              {"output", result.output},   {"adapter_deleted", result.adapter_deleted},
                               {"log", result.log}};
   context.emit(doc, [] {});
   if (!result.dry_run) {
@@ -85,17 +85,20 @@ void add_consolidate(CLI::App& app, const GlobalOptions& options)
 {
   auto args = std::make_shared<ConsolidateArgs>();
   app.require_subcommand(0, 1);
-  app.add_option("--base-dir", args->base_dir, "Training directory: holds modelkeep.json and the adapter directory");
+  app.add_option("--base-dir", args->base_dir,
+                 "Training directory: holds modelkeep.json and the adapter directory");
   app.add_option("--description", args->description, "What this training run did (recorded in the version)");
   app.add_option("--training-data", args->training_data, "Training data files (recorded with their SHA-256)");
   app.add_option("--steps", args->steps, "Training steps")->check(CLI::NonNegativeNumber);
   app.add_option("--loss", args->loss, "Final loss");
-  app.add_option("--adapter-dir", args->adapter_dir, "Adapter directory name in DIR (default: current_model)");
+  app.add_option("--adapter-dir", args->adapter_dir,
+                 "Adapter directory name in DIR (default: current_model)");
   app.add_option("--base-model", args->base_model, "Base model directory (kept in modelkeep.json)");
   app.add_option("--dtype", args->dtype, "Output dtype of merged tensors: keep (default), bf16, fp16, fp32")
-    ->check(CLI::IsMember({"keep", "bf16", "fp16", "fp32"}));
+      ->check(CLI::IsMember({"keep", "bf16", "fp16", "fp32"}));
   app.add_flag("--keep-adapter", args->keep_adapter, "Do not delete the adapter at the end");
-  app.add_flag("--dry-run", args->dry_run, "Print the plan (modules, scales, bytes, free space); write nothing");
+  app.add_flag("--dry-run", args->dry_run,
+               "Print the plan (modules, scales, bytes, free space); write nothing");
   app.callback([args, &options, &app] {
     if (app.get_subcommands().empty()) {
       run(*args, options);
@@ -103,4 +106,4 @@ void add_consolidate(CLI::App& app, const GlobalOptions& options)
   });
 }
 
-}  // namespace modelkeep::consolidate
+} // namespace modelkeep::consolidate

@@ -62,11 +62,12 @@ nlohmann::json inspect_adapter(const fs::path& dir, bool print)
     doc["replacements"].push_back({{"tensor", r.tensor->name}, {"target", r.target}});
   }
   if (print) {
-    std::printf("adapter %s: %s r=%g alpha=%g%s%s%s, base %s\n", dir.string().c_str(), config.peft_type.c_str(),
-                config.r, config.lora_alpha, config.use_rslora ? " rslora" : "",
+    std::printf("adapter %s: %s r=%g alpha=%g%s%s%s, base %s\n", dir.string().c_str(),
+                config.peft_type.c_str(), config.r, config.lora_alpha, config.use_rslora ? " rslora" : "",
                 config.fan_in_fan_out ? " fan_in_fan_out" : "", config.use_dora ? " dora" : "",
                 config.base_model.c_str());
-    std::printf("%zu modules, %zu full replacements\n", adapter.modules().size(), adapter.replacements().size());
+    std::printf("%zu modules, %zu full replacements\n", adapter.modules().size(),
+                adapter.replacements().size());
     for (const auto& m : adapter.modules()) {
       std::printf("  %-56s %-9s A%s B%s scale %g\n", m.module.c_str(), k_kinds[static_cast<int>(m.kind)],
                   core::shape_text(m.a->shape).c_str(), core::shape_text(m.b->shape).c_str(), m.scaling);
@@ -93,7 +94,9 @@ void run(const std::string& path_text, const GlobalOptions& options)
                         {"model_type", model.model_type()},
                         {"files", nlohmann::json::array()}};
   for (const auto& shard : model.shards()) {
-    nlohmann::json file = {{"path", shard.path().string()}, {"metadata", shard.metadata()}, {"tensors", nlohmann::json::array()}};
+    nlohmann::json file = {{"path", shard.path().string()},
+                           {"metadata", shard.metadata()},
+                           {"tensors", nlohmann::json::array()}};
     for (const auto& t : shard.tensors()) {
       file["tensors"].push_back(tensor_json(t));
     }
@@ -115,8 +118,9 @@ void add_inspect(CLI::App& app, const GlobalOptions& options)
 {
   auto path = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("inspect", "Summarise a safetensors file, a (sharded) model or an adapter");
-  cmd->add_option("PATH", *path, "A .safetensors file, a model directory or an adapter directory")->required();
+  cmd->add_option("PATH", *path, "A .safetensors file, a model directory or an adapter directory")
+      ->required();
   cmd->callback([path, &options] { run(*path, options); });
 }
 
-}  // namespace modelkeep::consolidate
+} // namespace modelkeep::consolidate

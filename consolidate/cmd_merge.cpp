@@ -58,8 +58,8 @@ void run(const MergeArgs& args, const GlobalOptions& options)
                               {"bytes_written", stats.bytes_written}};
   context.emit(doc, [&] {
     std::cout << "merged " << plan.modules.size() << " modules into " << plan.merged_tensors << " tensors ("
-              << plan.replaced_tensors << " replaced, " << plan.added_tensors << " added): " << output.string()
-              << " (" << util::human_size(stats.bytes_written) << ")\n";
+              << plan.replaced_tensors << " replaced, " << plan.added_tensors
+              << " added): " << output.string() << " (" << util::human_size(stats.bytes_written) << ")\n";
   });
 }
 
@@ -70,15 +70,17 @@ void add_merge(CLI::App& app, const GlobalOptions& options)
   auto args = std::make_shared<MergeArgs>();
   auto* cmd = app.add_subcommand("merge", "Merge adapters into a base model, as PEFT's merge_and_unload() + "
                                           "save_pretrained(), without the store");
-  cmd->add_option("--base", args->base, "Base model: a directory (sharded or not) or a .safetensors file")->required();
+  cmd->add_option("--base", args->base, "Base model: a directory (sharded or not) or a .safetensors file")
+      ->required();
   cmd->add_option("--adapter", args->adapters, "A PEFT LoRA adapter directory (repeatable)")->required();
-  cmd->add_option("--weight", args->weights, "Weight of each adapter's delta, in --adapter order (default 1)");
+  cmd->add_option("--weight", args->weights,
+                  "Weight of each adapter's delta, in --adapter order (default 1)");
   cmd->add_option("--output", args->output, "New directory for the merged model")->required();
   cmd->add_option("--dtype", args->dtype, "Output dtype of merged tensors: keep (default), bf16, fp16, fp32")
-    ->check(CLI::IsMember({"keep", "bf16", "fp16", "fp32"}));
+      ->check(CLI::IsMember({"keep", "bf16", "fp16", "fp32"}));
   cmd->add_option("--scale", args->scale, "Multiply every delta by this (default 1)");
   cmd->add_flag("--allow-resize", args->allow_resize, "Let a full replacement change a tensor's shape");
   cmd->callback([args, &options] { run(*args, options); });
 }
 
-}  // namespace modelkeep::consolidate
+} // namespace modelkeep::consolidate

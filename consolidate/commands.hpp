@@ -23,4 +23,4 @@ void add_inspect(CLI::App& app, const GlobalOptions& options);
 /// The consolidation itself: options on the main command (the seed's command line).
 void add_consolidate(CLI::App& app, const GlobalOptions& options);
 
-}  // namespace modelkeep::consolidate
+} // namespace modelkeep::consolidate

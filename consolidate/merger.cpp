@@ -20,12 +20,14 @@ namespace modelkeep::consolidate {
 
 using core::DType;
 
-
 /// One thread for LibTorch's own (OpenMP) pool: its idle workers spin between the small
 /// B @ A products and take a core from the element-wise pass and the writes. The products
 /// still run on all cores inside the BLAS (OpenBLAS keeps its own threads), so their results
 /// stay bit for bit those of a default LibTorch.
-void use_one_core_for_torch() { at::set_num_threads(1); }
+void use_one_core_for_torch()
+{
+  at::set_num_threads(1);
+}
 
 namespace {
 
@@ -38,7 +40,8 @@ std::vector<std::int64_t> dims(const std::vector<std::uint64_t>& shape)
 torch::Tensor load_float(const core::SafetensorsFile& file, const core::TensorInfo& info)
 {
   torch::Tensor out = torch::empty(dims(info.shape), torch::kFloat32);
-  core::to_float(file.data(info), info.dtype, {out.data_ptr<float>(), static_cast<std::size_t>(info.numel())});
+  core::to_float(file.data(info), info.dtype,
+                 {out.data_ptr<float>(), static_cast<std::size_t>(info.numel())});
   return out;
 }
 
@@ -81,7 +84,7 @@ class ShardWriter {
 public:
   ShardWriter(const core::BaseModel& base, const std::vector<core::Adapter>& adapters, MergeStats& stats,
               util::Progress* progress)
-    : m_base(base), m_adapters(adapters), m_stats(stats), m_progress(progress)
+      : m_base(base), m_adapters(adapters), m_stats(stats), m_progress(progress)
   {
   }
 
@@ -117,7 +120,8 @@ private:
     }
     const torch::Tensor values = plan.replacement != nullptr ? replacement_values(plan) : merged_values(plan);
     m_bytes.resize(static_cast<std::size_t>(values.numel()) * core::dtype_size(plan.out_dtype));
-    core::from_float({values.data_ptr<float>(), static_cast<std::size_t>(values.numel())}, plan.out_dtype, m_bytes);
+    core::from_float({values.data_ptr<float>(), static_cast<std::size_t>(values.numel())}, plan.out_dtype,
+                     m_bytes);
     writer.write(m_bytes);
     count(m_bytes.size());
   }
@@ -147,7 +151,8 @@ private:
     const torch::Tensor d = module_delta(m_adapters[delta.adapter], delta, shape, m_delta).contiguous();
     const auto n = static_cast<std::size_t>(plan.base->numel());
     if (static_cast<std::size_t>(d.numel()) != n) {
-      throw Error(ExitCode::malformed, "the delta of " + delta.module->module + " does not match " + plan.name);
+      throw Error(ExitCode::malformed,
+                  "the delta of " + delta.module->module + " does not match " + plan.name);
     }
     const std::size_t in_size = core::dtype_size(plan.base->dtype);
     const std::size_t out_size = core::dtype_size(plan.out_dtype);
@@ -160,9 +165,9 @@ private:
     util::parallel_for(chunks, util::worker_threads(chunks), [&](std::size_t c) {
       const std::size_t from = c * k_chunk;
       const std::size_t count = std::min(k_chunk, n - from);
-      largest[c] = core::add_converted(base.subspan(from * in_size, count * in_size), plan.base->dtype,
-                                       {values + from, count}, plan.out_dtype,
-                                       std::span<std::byte>(m_bytes).subspan(from * out_size, count * out_size));
+      largest[c] = core::add_converted(
+          base.subspan(from * in_size, count * in_size), plan.base->dtype, {values + from, count},
+          plan.out_dtype, std::span<std::byte>(m_bytes).subspan(from * out_size, count * out_size));
     });
     file.release(*plan.base);
     const double max_abs = largest.empty() ? 0.0 : *std::max_element(largest.begin(), largest.end());
@@ -203,7 +208,8 @@ private:
       apply_dora(m_adapters[plan.dora->adapter], *plan.dora, weight);
     }
     for (const auto& delta : plan.bias_deltas) {
-      const torch::Tensor bias = load_float(m_adapters[delta.adapter].file(), *delta.module->bias).reshape(weight.sizes());
+      const torch::Tensor bias =
+          load_float(m_adapters[delta.adapter].file(), *delta.module->bias).reshape(weight.sizes());
       weight.add_(bias * static_cast<float>(delta.factor));
     }
     return weight;
@@ -223,7 +229,8 @@ private:
     for (const auto& spec : specs) {
       const core::TensorInfo* info = written.find(spec.name);
       if (info == nullptr || info->dtype != spec.dtype || info->shape != spec.shape) {
-        throw Error(ExitCode::failed, "written shard " + path.string() + " does not match the plan at " + spec.name);
+        throw Error(ExitCode::failed,
+                    "written shard " + path.string() + " does not match the plan at " + spec.name);
       }
     }
   }
@@ -240,7 +247,8 @@ private:
 
 bool is_other_weight_file(const std::string& name)
 {
-  static const char* k_extensions[] = {".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".gguf", ".safetensors"};
+  static const char* k_extensions[] = {".bin", ".pt",      ".pth",  ".ckpt",
+                                       ".h5",  ".msgpack", ".gguf", ".safetensors"};
   return std::any_of(std::begin(k_extensions), std::end(k_extensions), [&](const char* ext) {
     const std::string e(ext);
     return name.size() >= e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0;
@@ -319,4 +327,4 @@ MergeStats write_merged(const core::BaseModel& base, const std::vector<core::Ada
   return stats;
 }
 
-}  // namespace modelkeep::consolidate
+} // namespace modelkeep::consolidate

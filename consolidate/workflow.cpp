@@ -87,7 +87,8 @@ Settings load_settings(const ConsolidateRequest& request)
   };
   const std::string base = text("base_model", request.base_model, "");
   if (base.empty()) {
-    throw Error(ExitCode::usage, "no base model: pass --base-model PATH (it is then kept in " + path.string() + ")");
+    throw Error(ExitCode::usage,
+                "no base model: pass --base-model PATH (it is then kept in " + path.string() + ")");
   }
   settings.base_model = under(dir, base);
   settings.adapter = under(dir, text("adapter_dir", request.adapter_dir, "current_model"));
@@ -151,7 +152,8 @@ private:
 class Consolidation {
 public:
   Consolidation(const ConsolidateRequest& request, const std::function<void(const std::string&)>& say)
-    : m_request(request), m_say(say), m_dir(fs::absolute(request.base_dir).lexically_normal()), m_journal(m_dir)
+      : m_request(request), m_say(say), m_dir(fs::absolute(request.base_dir).lexically_normal()),
+        m_journal(m_dir)
   {
   }
 
@@ -186,7 +188,8 @@ private:
 
 void Consolidation::validate(const Settings& settings)
 {
-  step(1, "validating adapter " + settings.adapter.string() + " against base " + settings.base_model.string());
+  step(1,
+       "validating adapter " + settings.adapter.string() + " against base " + settings.base_model.string());
   m_base.emplace(core::BaseModel::open(settings.base_model));
   m_adapters.clear();
   m_adapters.push_back(core::Adapter::open(settings.adapter));
@@ -223,7 +226,8 @@ void Consolidation::backup(const core::Store& store, const Settings& settings)
   const fs::path snapshots = m_dir / "evolution_snapshots";
   if (util::is_directory(snapshots)) {
     const auto snap = core::create_verified_backup(
-      store, {snapshots, "pre_consolidation", "evolution_snapshots", "before consolidating", {}}, m_request.show_progress);
+        store, {snapshots, "pre_consolidation", "evolution_snapshots", "before consolidating", {}},
+        m_request.show_progress);
     step(2, "verified backup of evolution_snapshots: " + snap.path.string());
   }
   m_journal.set("backup", record.path.string());
@@ -289,9 +293,10 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
     // A run killed between renaming its output into place and recording it: adopt it.
     const fs::path pending = m_journal.get("output_pending");
     if (util::exists(pending / "consolidation.json")) {
-      core::append_event(store, core::EventKind::consolidate, {{"version", m_journal.get("version")},
-                                 {"backup", m_journal.get("backup")},
-                                 {"output", pending.string()}});
+      core::append_event(store, core::EventKind::consolidate,
+                         {{"version", m_journal.get("version")},
+                          {"backup", m_journal.get("backup")},
+                          {"output", pending.string()}});
       m_journal.set("output", pending.string());
       step(4, "merged model found complete: " + pending.string());
       return;
@@ -314,30 +319,35 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
   const std::string base_digest = base_model_digest(store, settings);
   json modules = json::array();
   for (const auto& module : m_plan->modules) {
-    modules.push_back({{"module", module.module}, {"base_tensor", module.base_tensor}, {"kind", module.kind},
-                       {"scale", module.scaling}, {"rank", module.rank}, {"alpha", module.alpha},
-                       {"transposed", module.transposed}, {"max_abs_delta", stats.module_max.count(module.module) != 0
-                                                                                  ? stats.module_max.at(module.module)
-                                                                                  : 0.0}});
+    modules.push_back(
+        {{"module", module.module},
+         {"base_tensor", module.base_tensor},
+         {"kind", module.kind},
+         {"scale", module.scaling},
+         {"rank", module.rank},
+         {"alpha", module.alpha},
+         {"transposed", module.transposed},
+         {"max_abs_delta",
+          stats.module_max.count(module.module) != 0 ? stats.module_max.at(module.module) : 0.0}});
   }
   const json record = {
-    {"schema_version", 1},
-    {"created_at", util::utc_iso8601(now)},
-    {"description", m_request.description},
-    {"base_model", settings.base_model.string()},
-    {"base_manifest_digest", base_digest},
-    {"adapter", settings.adapter.string()},
-    {"adapter_version", m_journal.get("version")},
-    {"backup", m_journal.get("backup")},
-    {"modules", modules},
-    {"merged_tensors", m_plan->merged_tensors},
-    {"replaced_tensors", m_plan->replaced_tensors},
-    {"added_tensors", m_plan->added_tensors},
-    {"max_abs_delta", stats.max_abs_delta},
-    {"bytes_written", stats.bytes_written},
-    {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
-    {"files", output_manifest.to_json()},
-    {"manifest_digest", output_manifest.digest()},
+      {"schema_version", 1},
+      {"created_at", util::utc_iso8601(now)},
+      {"description", m_request.description},
+      {"base_model", settings.base_model.string()},
+      {"base_manifest_digest", base_digest},
+      {"adapter", settings.adapter.string()},
+      {"adapter_version", m_journal.get("version")},
+      {"backup", m_journal.get("backup")},
+      {"modules", modules},
+      {"merged_tensors", m_plan->merged_tensors},
+      {"replaced_tensors", m_plan->replaced_tensors},
+      {"added_tensors", m_plan->added_tensors},
+      {"max_abs_delta", stats.max_abs_delta},
+      {"bytes_written", stats.bytes_written},
+      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
+      {"files", output_manifest.to_json()},
+      {"manifest_digest", output_manifest.digest()},
   };
   step(4, "merged " + std::to_string(m_plan->merged_tensors) + " tensors, max |delta| " +
               std::to_string(stats.max_abs_delta) + "; output re-read and checksummed");
@@ -351,9 +361,10 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
   util::rename_durable(temp.path(), final_path);
   temp.commit();
   util::failpoint("consolidate.before_record");
-  core::append_event(store, core::EventKind::consolidate, {{"version", m_journal.get("version")},
-                             {"backup", m_journal.get("backup")},
-                             {"output", final_path.string()}});
+  core::append_event(store, core::EventKind::consolidate,
+                     {{"version", m_journal.get("version")},
+                      {"backup", m_journal.get("backup")},
+                      {"output", final_path.string()}});
   m_journal.set("output", final_path.string());
   util::failpoint("consolidate.after_rename");
 }
@@ -392,13 +403,14 @@ void Consolidation::delete_adapter(const Settings& settings)
   util::failpoint("consolidate.after_adapter_rename");
   util::remove_all(doomed);
   m_result.adapter_deleted = true;
-  step(6, "deleted " + settings.adapter.string() + " (backed up in " + m_journal.get("backup") + ", version " +
-              m_journal.get("version") + ")");
+  step(6, "deleted " + settings.adapter.string() + " (backed up in " + m_journal.get("backup") +
+              ", version " + m_journal.get("version") + ")");
 }
 
 bool Consolidation::journal_still_valid(const core::Store& store)
 {
-  if (m_journal.has("backup") && !util::exists(fs::path(m_journal.get("backup")) / core::filenames::backup_record)) {
+  if (m_journal.has("backup") &&
+      !util::exists(fs::path(m_journal.get("backup")) / core::filenames::backup_record)) {
     return false;
   }
   if (m_journal.has("version") && !util::is_directory(store.versions_dir() / m_journal.get("version"))) {
@@ -411,11 +423,12 @@ void Consolidation::remove_leftovers(const Settings& settings)
 {
   // Temporaries of a killed run in DIR: its journal's and modelkeep.json's atomic writes, and
   // an adapter renamed away just before it was removed (step 6 had already been reached).
-  const std::vector<std::string> prefixes = {"." + std::string(k_journal_file) + ".tmp",
-                                             "." + std::string(k_config_file) + ".tmp",
-                                             "." + settings.adapter.filename().string() + ".consolidated.tmp"};
+  const std::vector<std::string> prefixes = {
+      "." + std::string(k_journal_file) + ".tmp", "." + std::string(k_config_file) + ".tmp",
+      "." + settings.adapter.filename().string() + ".consolidated.tmp"};
   std::error_code ec;
-  for (fs::directory_iterator it(settings.adapter.parent_path(), ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(settings.adapter.parent_path(), ec), end; !ec && it != end;
+       it.increment(ec)) {
     const std::string name = it->path().filename().string();
     for (const auto& prefix : prefixes) {
       if (name.rfind(prefix, 0) == 0) {
@@ -447,8 +460,9 @@ ConsolidateResult Consolidation::run()
   if (!adapter_present && !m_journal.has("config")) {
     throw Error(ExitCode::not_found, "adapter directory not found " + settings.adapter.string());
   }
-  const auto lock = core::lock_for_writing(store,
-    "consolidate-model", std::chrono::milliseconds(static_cast<long long>(m_request.lock_timeout_seconds * 1000)));
+  const auto lock = core::lock_for_writing(
+      store, "consolidate-model",
+      std::chrono::milliseconds(static_cast<long long>(m_request.lock_timeout_seconds * 1000)));
   remove_leftovers(settings);
   if (m_journal.resumed() && !journal_still_valid(store)) {
     m_say("the unfinished consolidation's results are gone: starting over");
@@ -481,4 +495,4 @@ ConsolidateResult run_consolidation(const ConsolidateRequest& request,
   return Consolidation(request, say).run();
 }
 
-}  // namespace modelkeep::consolidate
+} // namespace modelkeep::consolidate

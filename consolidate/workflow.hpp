@@ -23,10 +23,10 @@ struct ConsolidateRequest {
   std::vector<fs::path> training_data;
   std::optional<std::uint64_t> steps;
   std::optional<double> loss;
-  std::optional<std::string> adapter_dir;  ///< overrides modelkeep.json
-  std::optional<std::string> base_model;   ///< overrides modelkeep.json
-  std::optional<std::string> root;         ///< --root: overrides modelkeep.json's store
-  std::optional<std::string> model;        ///< --model: overrides $MODELKEEP_MODEL and modelkeep.json's model
+  std::optional<std::string> adapter_dir; ///< overrides modelkeep.json
+  std::optional<std::string> base_model;  ///< overrides modelkeep.json
+  std::optional<std::string> root;        ///< --root: overrides modelkeep.json's store
+  std::optional<std::string> model;       ///< --model: overrides $MODELKEEP_MODEL and modelkeep.json's model
   std::optional<core::DType> dtype;
   bool keep_adapter = false;
   bool dry_run = false;
@@ -43,7 +43,7 @@ struct ConsolidateResult {
   std::string version;
   std::string output;
   bool adapter_deleted = false;
-  std::vector<std::string> log;  ///< every step, as printed
+  std::vector<std::string> log; ///< every step, as printed
 };
 
 /// Runs (or resumes, from the journal in DIR) the six steps: validate, verified backup,
@@ -53,4 +53,4 @@ struct ConsolidateResult {
 [[nodiscard]] ConsolidateResult run_consolidation(const ConsolidateRequest& request,
                                                   const std::function<void(const std::string&)>& say);
 
-}  // namespace modelkeep::consolidate
+} // namespace modelkeep::consolidate

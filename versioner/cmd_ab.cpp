@@ -104,9 +104,9 @@ void run_create(const AbArgs& args, const GlobalOptions& options)
   const auto created = core::load_ab_test(store, args.id);
   context.emit(created.to_json(), [&] {
     std::cout << "created A/B test " << created.id << ": " << created.control << " (control) vs "
-              << created.treatment << " (treatment), " << core::to_string(created.strategy) << ", treatment share "
-              << fixed(created.treatment_share()) << "; start it with: model-versioner ab start "
-              << created.id << '\n';
+              << created.treatment << " (treatment), " << core::to_string(created.strategy)
+              << ", treatment share " << fixed(created.treatment_share())
+              << "; start it with: model-versioner ab start " << created.id << '\n';
   });
 }
 
@@ -149,9 +149,10 @@ void run_list(const GlobalOptions& options)
     std::printf("%-20s %-10s %-12s %-6s %-26s %s\n", "TEST", "STATUS", "STRATEGY", "SHARE", "CONTROL",
                 "TREATMENT");
     for (const auto& t : tests) {
-      std::printf("%-20s %-10s %-12s %-6s %-26s %s\n", t.id.c_str(), std::string(core::to_string(t.status)).c_str(),
-                  std::string(core::to_string(t.strategy)).c_str(),
-                  fixed(t.treatment_share()).c_str(), t.control.c_str(), t.treatment.c_str());
+      std::printf("%-20s %-10s %-12s %-6s %-26s %s\n", t.id.c_str(),
+                  std::string(core::to_string(t.status)).c_str(),
+                  std::string(core::to_string(t.strategy)).c_str(), fixed(t.treatment_share()).c_str(),
+                  t.control.c_str(), t.treatment.c_str());
     }
   });
 }
@@ -175,7 +176,8 @@ void run_route(const AbArgs& args, const GlobalOptions& options)
   const core::Store store = open_store(context);
   const auto route = core::route_ab(store, args.id, args.user);
   context.emit(app::ab_route_document(args.id, route), [&] {
-    std::cout << core::to_string(route.variant) << '\t' << route.version << '\t' << route.adapter.string() << '\n';
+    std::cout << core::to_string(route.variant) << '\t' << route.version << '\t' << route.adapter.string()
+              << '\n';
   });
 }
 
@@ -209,8 +211,8 @@ void run_status(const AbArgs& args, const GlobalOptions& options)
   doc["variants"] = {{"control", status.control.to_json()}, {"treatment", status.treatment.to_json()}};
   context.emit(doc, [&] {
     std::cout << status.test.id << " (" << core::to_string(status.test.status) << ", "
-              << core::to_string(status.test.strategy)
-              << ", treatment share " << fixed(status.test.treatment_share()) << ")\n";
+              << core::to_string(status.test.strategy) << ", treatment share "
+              << fixed(status.test.treatment_share()) << ")\n";
     std::printf("%-10s %11s  %-22s %9s %9s %7s %6s  %s\n", "VARIANT", "PREDICTIONS", "ACCURACY [95% CI]",
                 "LAT MEAN", "LAT P95", "ERRORS", "CONF", "VERSION");
     print_variant("control", status.test.control, status.control);
@@ -235,8 +237,8 @@ void run_conclude(const AbArgs& args, const GlobalOptions& options)
       }
       core::require_verified(winner, "promote", context.progress());
       core::move_stage(store, args.stage, winner, core::EventKind::promote,
-                       "A/B test " + args.id + ": " + std::string(core::to_string(*c.winner)) + " won (" + c.metric + " " +
-                           fixed(c.control_value) + " vs " + fixed(c.treatment_value) +
+                       "A/B test " + args.id + ": " + std::string(core::to_string(*c.winner)) + " won (" +
+                           c.metric + " " + fixed(c.control_value) + " vs " + fixed(c.treatment_value) +
                            ", p = " + p_text(c.p_value) + ")",
                        {{"ab_test", args.id}});
       return {{"stage", args.stage},

@@ -14,7 +14,10 @@ namespace modelkeep::app {
 /// `ab route --json`: the variant, version and adapter chosen for one request.
 inline nlohmann::json ab_route_document(const std::string& test, const core::AbRoute& route)
 {
-  return {{"test", test}, {"variant", core::to_string(route.variant)}, {"version", route.version}, {"adapter", route.adapter}};
+  return {{"test", test},
+          {"variant", core::to_string(route.variant)},
+          {"version", route.version},
+          {"adapter", route.adapter}};
 }
 
 /// `ab record --json`: the recorded observation.

@@ -27,8 +27,7 @@ AbRoute Registry::route(const std::string& test_id, const std::string& user) con
   return core::route_ab(m_store, test_id, user);
 }
 
-void Registry::record_ab(const std::string& test_id, Variant variant,
-                         const Observation& observation) const
+void Registry::record_ab(const std::string& test_id, Variant variant, const Observation& observation) const
 {
   core::record_ab(m_store, test_id, variant, observation);
 }

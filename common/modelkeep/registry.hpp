@@ -48,8 +48,7 @@ public:
   [[nodiscard]] AbRoute route(const std::string& test_id, const std::string& user = {}) const;
 
   /// Records one prediction of a variant of a running A/B test (the one route() chose).
-  void record_ab(const std::string& test_id, Variant variant,
-                 const Observation& observation) const;
+  void record_ab(const std::string& test_id, Variant variant, const Observation& observation) const;
 
   /// Records one prediction against what `stage` serves now; the outcome says whether a
   /// trigger fired and the stage was rolled back (outcome.message() says it in words).

@@ -19,7 +19,8 @@ template <typename Enum, std::size_t N>
 
 /// The value `text` names in `names`, or nullopt if it names none.
 template <typename Enum, std::size_t N>
-[[nodiscard]] constexpr std::optional<Enum> parse_enum(const std::string_view (&names)[N], std::string_view text)
+[[nodiscard]] constexpr std::optional<Enum> parse_enum(const std::string_view (&names)[N],
+                                                       std::string_view text)
 {
   for (std::size_t i = 0; i < N; ++i) {
     if (names[i] == text) {

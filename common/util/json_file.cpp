@@ -18,7 +18,8 @@ json parse_json(const std::string& text, const fs::path& path, std::string_view 
   try {
     return json::parse(text);
   } catch (const json::out_of_range& e) { // a number too large for JSON's doubles
-    throw Error(ExitCode::malformed, "malformed " + std::string(what_kind) + " " + path.string() + ": " + e.what());
+    throw Error(ExitCode::malformed,
+                "malformed " + std::string(what_kind) + " " + path.string() + ": " + e.what());
   } catch (const json::parse_error& e) {
     // e.byte is 1-based and points just past the offending character.
     const std::size_t offset = e.byte > 0 ? std::min<std::size_t>(e.byte - 1, text.size()) : 0;

@@ -18,10 +18,10 @@ namespace fs = std::filesystem;
 
 /// How large each kind of JSON file may be.
 enum class JsonLimit : std::uint64_t {
-  settings = std::uint64_t{1} << 20,  ///< config files, test records, thresholds, journals: 1 MiB
-  record = std::uint64_t{16} << 20,   ///< metadata, backup records, adapter configs, state: 16 MiB
-  index = std::uint64_t{256} << 20,   ///< caches, shard indexes and the catalog: 256 MiB
-  log = std::uint64_t{4} << 30,       ///< JSON-lines logs and the list index: 4 GiB
+  settings = std::uint64_t{1} << 20, ///< config files, test records, thresholds, journals: 1 MiB
+  record = std::uint64_t{16} << 20,  ///< metadata, backup records, adapter configs, state: 16 MiB
+  index = std::uint64_t{256} << 20,  ///< caches, shard indexes and the catalog: 256 MiB
+  log = std::uint64_t{4} << 30,      ///< JSON-lines logs and the list index: 4 GiB
 };
 
 /// The size limit in bytes.

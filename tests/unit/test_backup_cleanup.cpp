@@ -86,7 +86,8 @@ TEST_CASE("cleanup plans protect what records point to")
   Fixture f;
   const auto first = f.backup();
   const auto second = f.backup();
-  core::append_event(f.store, core::EventKind::delete_version, {{"version", "v001_x"}, {"backup", first.path.string()}});
+  core::append_event(f.store, core::EventKind::delete_version,
+                     {{"version", "v001_x"}, {"backup", first.path.string()}});
   core::RetentionPolicy policy;
   policy.keep_last = 0;
   const auto plan = core::plan_cleanup(f.store, policy, std::nullopt, std::chrono::system_clock::now());

@@ -59,8 +59,8 @@ std::string ScratchStore::add_version(const std::string& content)
 void ScratchStore::promote(const std::string& name, const std::string& stage)
 {
   const auto lock = core::lock_for_writing(store, "test", std::chrono::seconds(5));
-  (void)core::move_stage(store, stage, core::resolve_version(store, core::VersionRef::parse(name)), core::EventKind::promote,
-                         "test");
+  (void)core::move_stage(store, stage, core::resolve_version(store, core::VersionRef::parse(name)),
+                         core::EventKind::promote, "test");
 }
 
 } // namespace modelkeep::test

@@ -1,8 +1,8 @@
 #include "core/versions/diff.hpp"
 
-#include "core/weights/numeric.hpp"
 #include "core/layout/store.hpp"
 #include "core/versions/version_ops.hpp"
+#include "core/weights/numeric.hpp"
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>

@@ -592,8 +592,7 @@ Response Api::route(const Call& call)
   }
   if (call.is("GET", {"ab", "*", "route"})) {
     store.require_exists();
-    return json_response(
-        app::ab_route_document(s[1], core::route_ab(store, s[1], call.query_value("user"))));
+    return json_response(app::ab_route_document(s[1], core::route_ab(store, s[1], call.query_value("user"))));
   }
   if (call.is("POST", {"ab", "*", "record"})) {
     store.require_exists();

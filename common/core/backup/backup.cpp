@@ -60,7 +60,6 @@ fs::path BackupInfo::data_path() const
 
 namespace {
 
-
 /// A name in `dir` not taken yet: base, then base_2, base_3, ...
 fs::path unused_path(const fs::path& dir, const std::string& base)
 {
@@ -172,7 +171,8 @@ BackupRecord create_verified_backup(const Store& store, const BackupRequest& req
   util::log_step("backup verified: " + std::to_string(info.manifest.file_count()) +
                  " files, count, sizes and SHA-256 match");
 
-  util::write_file_atomic(temp.path() / filenames::backup_record, backup_document(info, check).dump(2) + '\n');
+  util::write_file_atomic(temp.path() / filenames::backup_record,
+                          backup_document(info, check).dump(2) + '\n');
   util::fsync_dir(temp.path());
   util::rename_durable(temp.path(), final_path);
   temp.commit();
@@ -202,8 +202,7 @@ std::vector<std::string> default_critical_files(const fs::path& source)
   if (has("model.safetensors.index.json")) {
     const fs::path index_path = source / "model.safetensors.index.json";
     const json index = util::read_json_file(index_path, util::JsonLimit::index, "shard index");
-    if (!index.is_object() || !index.contains("weight_map") ||
-        !index["weight_map"].is_object()) {
+    if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
       throw Error(ExitCode::malformed,
                   "malformed shard index " + index_path.string() + ": no weight_map object");
     }
@@ -318,7 +317,8 @@ std::vector<BackupEntry> list_backups(const Store& store, const std::optional<st
     std::error_code inner;
     for (fs::directory_iterator it(types->path(), inner); !inner && it != end; it.increment(inner)) {
       const std::string name = it->path().filename().string();
-      if (util::is_temp_name(name) || !it->is_directory() || !util::exists(it->path() / filenames::backup_record)) {
+      if (util::is_temp_name(name) || !it->is_directory() ||
+          !util::exists(it->path() / filenames::backup_record)) {
         continue;
       }
       BackupEntry entry{it->path(), type_name, name, std::nullopt, {}};

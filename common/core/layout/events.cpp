@@ -17,9 +17,9 @@ namespace modelkeep::core {
 namespace {
 
 constexpr std::string_view k_names[] = {
-    "create",         "delete",    "restore",        "status",        "tag",           "untag",
-    "promote",        "rollback",  "backup",         "backup_restore", "backup_delete", "backup_cleanup",
-    "consolidate",    "ab_create", "ab_start",       "ab_canary",     "ab_conclude",   "monitor_alert",
+    "create",      "delete",    "restore",  "status",         "tag",           "untag",
+    "promote",     "rollback",  "backup",   "backup_restore", "backup_delete", "backup_cleanup",
+    "consolidate", "ab_create", "ab_start", "ab_canary",      "ab_conclude",   "monitor_alert",
 };
 static_assert(std::size(k_names) == static_cast<std::size_t>(EventKind::monitor_alert) + 1);
 

@@ -49,7 +49,8 @@ enum class EventKind {
 /// Appends one event of `kind` with `fields` (a JSON object) to the model's audit log
 /// (versions/events.jsonl) as a single line, adding "event", time, user, host and pid, and
 /// fsyncs it; a torn last line from a crash is skipped by readers. Returns the event as written.
-nlohmann::json append_event(const Store& store, EventKind kind, nlohmann::json fields = nlohmann::json::object());
+nlohmann::json append_event(const Store& store, EventKind kind,
+                            nlohmann::json fields = nlohmann::json::object());
 
 /// Every event of the model's log in order; torn or unparseable lines are skipped.
 [[nodiscard]] std::vector<nlohmann::json> read_events(const Store& store);

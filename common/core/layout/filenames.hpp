@@ -81,7 +81,8 @@ inline constexpr std::string_view pre_consolidation = "pre_consolidation";
 // In an A/B test's directory (the lock is `lock`).
 inline constexpr std::string_view ab_test = "test.json";
 inline constexpr std::string_view ab_predictions = "predictions.jsonl";
-inline constexpr std::string_view legacy_ab_predictions = "events.jsonl"; ///< read when predictions.jsonl is missing
+inline constexpr std::string_view legacy_ab_predictions =
+    "events.jsonl"; ///< read when predictions.jsonl is missing
 inline constexpr std::string_view ab_counter = "counter";
 
 // In a monitored stage's directory (the lock is `lock`; predictions are <version>.jsonl).

@@ -15,10 +15,10 @@ constexpr std::string_view k_lower_digits = "abcdefghijklmnopqrstuvwxyz012345678
 
 // Names in versions/ beside the stage links, and words that would read as something else.
 constexpr std::string_view k_reserved_stages[] = {filenames::latest, filenames::ab, filenames::monitor,
-                                                  "hooks", "events", "registry"};
-constexpr std::string_view k_reserved_segments[] = {filenames::versions, filenames::backups,
+                                                  "hooks",           "events",      "registry"};
+constexpr std::string_view k_reserved_segments[] = {filenames::versions,     filenames::backups,
                                                     filenames::consolidated, filenames::hooks,
-                                                    filenames::catalog, filenames::legacy_catalog};
+                                                    filenames::catalog,      filenames::legacy_catalog};
 
 bool version_like(std::string_view name)
 {
@@ -27,23 +27,38 @@ bool version_like(std::string_view name)
 
 } // namespace
 
-const NameRule k_stage_rule{"stage name", k_lower, "abcdefghijklmnopqrstuvwxyz0123456789_-", 64,
+const NameRule k_stage_rule{"stage name",
+                            k_lower,
+                            "abcdefghijklmnopqrstuvwxyz0123456789_-",
+                            64,
                             k_reserved_stages,
                             "use [a-z][a-z0-9_-]*, at most 64 characters, not latest, ab, monitor or a "
                             "version-like v<digit>"};
-const NameRule k_test_rule{"A/B test id", k_lower_digits, "abcdefghijklmnopqrstuvwxyz0123456789_.-", 64, {},
+const NameRule k_test_rule{"A/B test id",
+                           k_lower_digits,
+                           "abcdefghijklmnopqrstuvwxyz0123456789_.-",
+                           64,
+                           {},
                            "use [a-z0-9][a-z0-9_.-]*, at most 64 characters"};
-const NameRule k_backup_type_rule{"backup type", k_lower, "abcdefghijklmnopqrstuvwxyz0123456789_", 64, {},
+const NameRule k_backup_type_rule{"backup type",
+                                  k_lower,
+                                  "abcdefghijklmnopqrstuvwxyz0123456789_",
+                                  64,
+                                  {},
                                   "use lower case letters, digits and _, starting with a letter"};
 const NameRule k_model_segment_rule{
-    "model name", k_lower_digits, "abcdefghijklmnopqrstuvwxyz0123456789_.-", k_max_model_name,
+    "model name",
+    k_lower_digits,
+    "abcdefghijklmnopqrstuvwxyz0123456789_.-",
+    k_max_model_name,
     k_reserved_segments,
     "each part between slashes must be lower-case letters, digits, '_', '.' or '-', starting with a letter "
     "or digit (e.g. creamy_chicken or pattern_classifier/trending/btcusdt)"};
 
 bool follows(const NameRule& rule, std::string_view name)
 {
-  return !name.empty() && name.size() <= rule.max_length && rule.first.find(name.front()) != std::string_view::npos &&
+  return !name.empty() && name.size() <= rule.max_length &&
+         rule.first.find(name.front()) != std::string_view::npos &&
          name.find_first_not_of(rule.rest) == std::string_view::npos &&
          std::find(rule.reserved.begin(), rule.reserved.end(), name) == rule.reserved.end();
 }
@@ -65,7 +80,8 @@ void validate_stage_name(std::string_view name)
 {
   validate_name(k_stage_rule, name);
   if (version_like(name)) {
-    throw Error(ExitCode::usage, "invalid stage name '" + std::string(name) + "': " + std::string(k_stage_rule.grammar));
+    throw Error(ExitCode::usage,
+                "invalid stage name '" + std::string(name) + "': " + std::string(k_stage_rule.grammar));
   }
 }
 

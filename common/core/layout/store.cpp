@@ -181,8 +181,7 @@ void find_models(const fs::path& dir, const std::string& name, std::size_t depth
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string segment = it->path().filename().string();
     std::error_code type_ec;
-    if (!follows(k_model_segment_rule, segment) || it->is_symlink(type_ec) ||
-        !it->is_directory(type_ec)) {
+    if (!follows(k_model_segment_rule, segment) || it->is_symlink(type_ec) || !it->is_directory(type_ec)) {
       continue;
     }
     const std::string child = name.empty() ? segment : name + "/" + segment;

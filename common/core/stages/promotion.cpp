@@ -26,8 +26,6 @@ const std::vector<std::string>& version_statuses()
   return statuses;
 }
 
-
-
 namespace {
 
 bool moves_stage(const json& event, const std::string& stage)
@@ -93,8 +91,8 @@ void write_status(const VersionDir& version, const std::string& status)
 
 } // namespace
 
-json move_stage(const Store& store, const std::string& stage, const VersionDir& version,
-                EventKind event, const std::string& reason, const json& extra)
+json move_stage(const Store& store, const std::string& stage, const VersionDir& version, EventKind event,
+                const std::string& reason, const json& extra)
 {
   const auto previous = stage_holder(store, stage);
   util::replace_symlink(store.versions_dir() / stage, version.name);
@@ -187,6 +185,5 @@ AutoPromoteDecision decide_auto_promote(const AutoPromoteRule& rule, std::option
                                            short_number(rule.min_improvement * 100) + "% threshold " + values;
   return decision;
 }
-
 
 } // namespace modelkeep::core

@@ -18,7 +18,6 @@ class Store;
 /// The statuses a version can have; "staging" is the default on create.
 [[nodiscard]] const std::vector<std::string>& version_statuses();
 
-
 /// Who held `stage` at `time`, replaying promote and rollback events; nullopt if nobody.
 [[nodiscard]] std::optional<std::string> holder_at(const std::vector<nlohmann::json>& events,
                                                    const std::string& stage, util::SystemTime time);
@@ -54,6 +53,5 @@ struct AutoPromoteDecision {
 /// of at least min_improvement (absolute).
 [[nodiscard]] AutoPromoteDecision decide_auto_promote(const AutoPromoteRule& rule,
                                                       std::optional<double> old_value, double new_value);
-
 
 } // namespace modelkeep::core

@@ -55,9 +55,10 @@ void save(const Store& store, const AbTest& test)
 void require_status(const AbTest& test, AbState status, const std::string& action)
 {
   if (test.status != status) {
-    throw Error(ExitCode::refused,
-                "cannot " + action + " A/B test " + test.id + ": it is " + std::string(to_string(test.status)) +
-                    (status == AbState::running && test.status == AbState::draft ? " (run ab start first)" : ""));
+    throw Error(
+        ExitCode::refused,
+        "cannot " + action + " A/B test " + test.id + ": it is " + std::string(to_string(test.status)) +
+            (status == AbState::running && test.status == AbState::draft ? " (run ab start first)" : ""));
   }
 }
 
@@ -131,7 +132,8 @@ AbStrategy parse_strategy(std::string_view text)
   if (const auto strategy = util::parse_enum<AbStrategy>(k_strategies, text)) {
     return *strategy;
   }
-  throw Error(ExitCode::usage, "invalid strategy '" + util::printable(text) + "': use " + util::choices(k_strategies));
+  throw Error(ExitCode::usage,
+              "invalid strategy '" + util::printable(text) + "': use " + util::choices(k_strategies));
 }
 
 Variant parse_variant(std::string_view text)
@@ -249,11 +251,12 @@ void create_ab_test(const Store& store, const AbTest& test)
   util::write_file_atomic(temp / filenames::ab_test, record.to_json().dump(2) + '\n');
   util::rename_durable(temp, dir);
   guard.commit();
-  append_event(store, EventKind::ab_create, {{"test", test.id},
-                       {"control", test.control},
-                       {"treatment", test.treatment},
-                       {"strategy", to_string(test.strategy)},
-                       {"split", test.split}});
+  append_event(store, EventKind::ab_create,
+               {{"test", test.id},
+                {"control", test.control},
+                {"treatment", test.treatment},
+                {"strategy", to_string(test.strategy)},
+                {"split", test.split}});
 }
 
 AbTest load_ab_test(const Store& store, const std::string& id)
@@ -305,8 +308,8 @@ AbTest raise_canary(const Store& store, const std::string& id)
   const auto lock = lock_test(store, id, "canary");
   AbTest test = load_ab_test(store, id);
   if (test.strategy != AbStrategy::canary) {
-    throw Error(ExitCode::refused,
-                "A/B test " + id + " is not a canary test (strategy " + std::string(to_string(test.strategy)) + ")");
+    throw Error(ExitCode::refused, "A/B test " + id + " is not a canary test (strategy " +
+                                       std::string(to_string(test.strategy)) + ")");
   }
   require_status(test, AbState::running, "raise the canary of");
   const double before = test.canary_share;

@@ -141,8 +141,8 @@ MonitorState MonitorState::from_json(const json& doc, const fs::path& origin)
   const auto bad = [&] {
     return Error(ExitCode::malformed, "bad monitoring state " + origin.string() + ": not the expected JSON");
   };
-  if (!doc.is_object() || !doc.contains("versions") || !doc["versions"].is_object() || !doc.contains("order") ||
-      !doc["order"].is_array()) {
+  if (!doc.is_object() || !doc.contains("versions") || !doc["versions"].is_object() ||
+      !doc.contains("order") || !doc["order"].is_array()) {
     throw bad();
   }
   MonitorState state;
@@ -372,8 +372,8 @@ namespace {
 void act_on_trigger(const Store& store, const Thresholds& thresholds, const RecordOptions& options,
                     MonitorOutcome& outcome)
 {
-  const auto lock =
-      core::lock_for_writing(store, "model-versioner monitor record (automatic rollback)", options.lock_timeout);
+  const auto lock = core::lock_for_writing(store, "model-versioner monitor record (automatic rollback)",
+                                           options.lock_timeout);
   const auto& trigger = *outcome.trigger;
   json numbers = trigger.to_json();
   numbers.erase("description");

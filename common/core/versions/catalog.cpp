@@ -194,8 +194,8 @@ void update_catalog(const Store& store, const json& index) noexcept
     models[store.model()] = catalog_entry(store, index);
     writer.write(models);
   } catch (const std::exception& e) {
-    util::log_warning("the catalog " + catalog_path(store.root()).string() + " was not updated (" +
-                      e.what() + "); `model-versioner reindex` rebuilds it");
+    util::log_warning("the catalog " + catalog_path(store.root()).string() + " was not updated (" + e.what() +
+                      "); `model-versioner reindex` rebuilds it");
   }
 }
 

@@ -40,8 +40,7 @@ json read_index(const Store& store)
 {
   for (const auto name : {filenames::list_index, filenames::legacy_list_index}) {
     try {
-      auto text = util::read_file_if_exists(store.versions_dir() / name,
-                                            util::bytes(util::JsonLimit::log));
+      auto text = util::read_file_if_exists(store.versions_dir() / name, util::bytes(util::JsonLimit::log));
       if (!text) {
         continue;
       }

@@ -5,7 +5,8 @@
 
 namespace modelkeep::core {
 
-util::LockFile lock_for_writing(const Store& store, const std::string& command, std::chrono::milliseconds timeout)
+util::LockFile lock_for_writing(const Store& store, const std::string& command,
+                                std::chrono::milliseconds timeout)
 {
   auto lock = store.acquire_lock(command, timeout);
   repair_latest(store);

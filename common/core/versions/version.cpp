@@ -24,7 +24,6 @@ bool all_digits(std::string_view text)
 
 } // namespace
 
-
 VersionRef VersionRef::parse(std::string_view text)
 {
   VersionRef ref;
@@ -135,7 +134,6 @@ VersionDir resolve_version(const Store& store, const VersionRef& ref)
   const std::string wanted = ref.kind == VersionRef::Kind::number ? version_id(ref.number) : ref.name;
   throw Error(ExitCode::not_found, "no version " + wanted + " in " + store.versions_dir().string());
 }
-
 
 namespace {
 

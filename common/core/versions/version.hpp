@@ -46,7 +46,6 @@ struct VersionRef {
 /// The version a ref names; throws Error(not_found) if there is none.
 [[nodiscard]] VersionDir resolve_version(const Store& store, const VersionRef& ref);
 
-
 /// A training data file named by --data: recorded, not copied.
 struct DataFile {
   std::string path;

@@ -8,8 +8,8 @@
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
-#include "util/json_file.hpp"
 #include "util/hash.hpp"
+#include "util/json_file.hpp"
 #include "util/log.hpp"
 #include "util/process.hpp"
 #include "util/progress.hpp"
@@ -177,11 +177,13 @@ Manifest copy_sources(const Store& store, const CreateRequest& request,
 {
   const LinkMode mode = request.link.value_or(configured_link_mode(store));
   util::Progress progress("copying", total_size(adapter_files) + total_size(snapshot_files), show_progress);
-  Manifest manifest = ingest_tree(store, adapter_files, dest / filenames::adapter, mode, cache, &progress, stats)
-                          .with_prefix(std::string(filenames::adapter) + '/');
+  Manifest manifest =
+      ingest_tree(store, adapter_files, dest / filenames::adapter, mode, cache, &progress, stats)
+          .with_prefix(std::string(filenames::adapter) + '/');
   if (request.snapshots) {
-    manifest.merge(ingest_tree(store, snapshot_files, dest / filenames::snapshots, mode, cache, &progress, stats)
-                       .with_prefix(std::string(filenames::snapshots) + '/'));
+    manifest.merge(
+        ingest_tree(store, snapshot_files, dest / filenames::snapshots, mode, cache, &progress, stats)
+            .with_prefix(std::string(filenames::snapshots) + '/'));
   }
   return manifest;
 }
@@ -281,11 +283,12 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   util::failpoint("create.after_latest");
   cache.save(store);
   refresh_indexes(store);
-  append_event(store, EventKind::create, {{"version", meta.name},
-                       {"manifest_digest", meta.manifest.digest()},
-                       {"files", meta.manifest.file_count()},
-                       {"size", meta.manifest.total_size()},
-                       {"source", meta.source}});
+  append_event(store, EventKind::create,
+               {{"version", meta.name},
+                {"manifest_digest", meta.manifest.digest()},
+                {"files", meta.manifest.file_count()},
+                {"size", meta.manifest.total_size()},
+                {"source", meta.source}});
   if (stats != nullptr) {
     *stats = ingest;
   }
