@@ -4,6 +4,7 @@
 #include "core/layout/store.hpp"
 #include "core/tree/archive.hpp"
 #include "util/clock.hpp"
+#include "util/enum_names.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
@@ -22,40 +23,31 @@ namespace modelkeep::core {
 
 using nlohmann::json;
 
+namespace {
+
+constexpr std::string_view k_formats[] = {"dir", "tar", "tar.zst"};
+constexpr std::string_view k_data_names[] = {filenames::backup_data, filenames::backup_tar,
+                                             filenames::backup_tar_zst};
+
+} // namespace
+
 std::string_view format_name(BackupFormat format)
 {
-  switch (format) {
-  case BackupFormat::dir:
-    return "dir";
-  case BackupFormat::tar:
-    return "tar";
-  case BackupFormat::tar_zst:
-    return "tar.zst";
-  }
-  return "dir";
+  return util::enum_name(k_formats, format);
 }
 
 BackupFormat parse_format(std::string_view text)
 {
-  for (const auto format : {BackupFormat::dir, BackupFormat::tar, BackupFormat::tar_zst}) {
-    if (format_name(format) == text) {
-      return format;
-    }
+  if (const auto format = util::parse_enum<BackupFormat>(k_formats, text)) {
+    return *format;
   }
-  throw Error(ExitCode::usage, "invalid backup format '" + std::string(text) + "': use dir, tar or tar.zst");
+  throw Error(ExitCode::usage,
+              "invalid backup format '" + util::printable(text) + "': use " + util::choices(k_formats));
 }
 
 fs::path BackupInfo::data_path() const
 {
-  switch (format) {
-  case BackupFormat::tar:
-    return path / "data.tar";
-  case BackupFormat::tar_zst:
-    return path / "data.tar.zst";
-  case BackupFormat::dir:
-    break;
-  }
-  return path / "data";
+  return path / util::enum_name(k_data_names, format);
 }
 
 namespace {

@@ -2,6 +2,7 @@
 
 #include "core/layout/store.hpp"
 #include "util/copy.hpp"
+#include "util/enum_names.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
@@ -11,6 +12,7 @@
 #include "util/parallel.hpp"
 #include "util/process.hpp"
 #include "util/progress.hpp"
+#include "util/text.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -96,36 +98,24 @@ LinkMode link_object(const fs::path& object, const fs::path& dest, LinkMode mode
 
 } // namespace
 
+namespace {
+
+constexpr std::string_view k_link_modes[] = {"auto", "reflink", "hardlink", "copy"};
+
+} // namespace
+
 LinkMode parse_link_mode(const std::string& text)
 {
-  if (text == "auto") {
-    return LinkMode::automatic;
+  if (const auto mode = util::parse_enum<LinkMode>(k_link_modes, text)) {
+    return *mode;
   }
-  if (text == "reflink") {
-    return LinkMode::reflink;
-  }
-  if (text == "hardlink") {
-    return LinkMode::hardlink;
-  }
-  if (text == "copy") {
-    return LinkMode::copy;
-  }
-  throw Error(ExitCode::usage, "invalid link mode '" + text + "': use auto, reflink, hardlink or copy");
+  throw Error(ExitCode::usage,
+              "invalid link mode '" + util::printable(text) + "': use " + util::choices(k_link_modes));
 }
 
 std::string link_mode_name(LinkMode mode)
 {
-  switch (mode) {
-  case LinkMode::automatic:
-    return "auto";
-  case LinkMode::reflink:
-    return "reflink";
-  case LinkMode::hardlink:
-    return "hardlink";
-  case LinkMode::copy:
-    break;
-  }
-  return "copy";
+  return std::string(util::enum_name(k_link_modes, mode));
 }
 
 LinkMode configured_link_mode(const Store& store)
