@@ -2,6 +2,7 @@
 #include "core/backup/cleanup.hpp"
 #include "core/backup/offsite.hpp"
 #include "core/layout/events.hpp"
+#include "core/trust/protection.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/text.hpp"
@@ -85,7 +86,8 @@ void cleanup_model(const Context& context, const core::Store& store, const Clean
   if (args.execute) {
     lock.emplace(context.lock(store, "cleanup"));
   }
-  auto plan = core::plan_cleanup(store, args.policy, args.type, now);
+  const auto holds = core::backup_holds(store, core::list_backups(store, std::nullopt));
+  auto plan = core::plan_cleanup(store, args.policy, args.type, now, holds);
   if (args.require_offsite) {
     keep_without_remote_copy(context, store, args.repo, plan);
   }

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "core/trust/protection.hpp"
 #include "core/backup/cleanup.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -29,7 +30,7 @@ void run(const DeleteArgs& args, const GlobalOptions& options)
   }
   const auto lock = context.lock(store, "delete");
   const auto info = core::resolve_backup(store, args.backup);
-  core::delete_backup(store, info, args.force);
+  core::delete_backup(store, info, args.force ? core::Force::yes : core::Force::no);
   context.emit({{"deleted", info.id()}, {"path", info.path.string()}},
                [&] { std::cout << "deleted backup " << info.path.string() << '\n'; });
 }

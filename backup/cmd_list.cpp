@@ -26,7 +26,9 @@ void print_table(const std::vector<core::BackupEntry>& entries)
       continue;
     }
     const auto& info = *entry.info;
-    const std::string status = info.verification_result.empty() ? "never verified" : info.verification_result;
+    const std::string status = info.verification.state == core::TrustState::unverified
+                                   ? "never verified"
+                                   : std::string(core::to_string(info.verification.state));
     std::printf("%-18s %-40s %-19s %6zu %10s %-7s %-14s %s\n", info.type.c_str(), info.name.c_str(),
                 util::readable_utc(info.created_at).c_str(), info.manifest.file_count(),
                 util::human_size(info.manifest.total_size()).c_str(),

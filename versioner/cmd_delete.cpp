@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "core/trust/protection.hpp"
 #include "core/stages/promotion.hpp"
 #include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
@@ -42,12 +43,8 @@ void run(const DeleteArgs& args, const GlobalOptions& options)
   }
   const auto lock = context.lock(store, "delete");
   const auto version = core::resolve_version(store, ref);
-  for (const auto& [stage, holder] : core::list_stages(store)) {
-    if (holder == version.name) {
-      throw Error(ExitCode::refused, "refusing to delete " + version.name + ": stage " + stage +
-                                         " points to it (promote or roll back another version first)");
-    }
-  }
+  core::require_unheld_version(store, version, "delete", core::Force::no,
+                               "promote or roll back another version, or conclude the A/B test, first");
   const auto result = core::delete_version(store, version, context.progress());
   (void)core::prune_unreferenced_objects(store);
   const nlohmann::json doc = {{"deleted", version.name}, {"backup", result.backup.path.string()}};

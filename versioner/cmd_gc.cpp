@@ -1,9 +1,11 @@
 #include "commands.hpp"
+#include "core/trust/protection.hpp"
 #include "core/stages/promotion.hpp"
 #include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
+#include "util/text.hpp"
 
 #include <cstdio>
 #include <memory>
@@ -28,10 +30,7 @@ struct Verdict {
 std::vector<Verdict> plan(const core::Store& store, std::size_t keep)
 {
   const auto versions = core::list_versions(store);
-  std::map<std::string, std::string> staged;
-  for (const auto& [stage, holder] : core::list_stages(store)) {
-    staged[holder] += (staged[holder].empty() ? "" : ", ") + stage;
-  }
+  const core::Holds holds = core::version_holds(store);
   std::vector<Verdict> verdicts;
   for (std::size_t i = 0; i < versions.size(); ++i) {
     const auto& v = versions[i];
@@ -39,8 +38,8 @@ std::vector<Verdict> plan(const core::Store& store, std::size_t keep)
     Verdict verdict{v, false, "beyond the newest " + std::to_string(keep)};
     if (rank < keep) {
       verdict = {v, true, "one of the newest " + std::to_string(keep)};
-    } else if (staged.count(v.name) != 0) {
-      verdict = {v, true, "stage " + staged[v.name]};
+    } else if (const auto held = holds.find(v.name); held != holds.end()) {
+      verdict = {v, true, "protected: " + util::join(held->second, "; ")};
     } else if (rank == 0) {
       verdict = {v, true, "latest"};
     }

@@ -38,7 +38,7 @@ aged_backup() {  # aged_backup DAYS_AGO
   run -0 bm cleanup --keep-last 0 --execute
   [ -d "$newest" ]
   [ "$(ls models/backups/emergency | wc -l)" = 1 ]
-  assert_output_contains "protected: newest verified backup of $WORK/adapter"
+  assert_output_contains "protected: the newest verified backup of $WORK/adapter"
 }
 
 @test "keep-daily keeps the newest of each day" {
@@ -58,8 +58,8 @@ aged_backup() {  # aged_backup DAYS_AGO
   bm backup adapter -q --type deleted_versions >/dev/null
   run -0 bm cleanup --keep-last 0 --type deleted_versions --execute
   [ "$(ls models/backups/deleted_versions | wc -l)" = 3 ]
-  assert_output_contains "referenced by the delete record of v001_"
-  assert_output_contains "referenced by the delete record of v002_"
+  assert_output_contains "the copy of deleted version v001_"
+  assert_output_contains "the copy of deleted version v002_"
 }
 
 @test "delete needs --confirm, and --force for a protected backup" {

@@ -35,7 +35,7 @@ cm() { "$CM" "$@"; }
   [ ! -e train/.modelkeep-consolidation.json ]
   # The pre-consolidation backup is protected from retention.
   run -0 "$BM" --root train/models cleanup --keep-last 0
-  assert_output_contains "referenced by the consolidate record"
+  assert_output_contains "the adapter merged in the consolidation of"
 }
 
 @test "--dry-run prints the plan and writes nothing" {

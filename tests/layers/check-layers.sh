@@ -16,6 +16,7 @@ LAYERS=(
   common/core/versions
   common/core/stages
   common/core/telemetry
+  common/core/trust
   common/modelkeep
   common/app
   versioner/serve

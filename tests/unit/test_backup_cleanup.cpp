@@ -1,4 +1,5 @@
 #include "core/backup/cleanup.hpp"
+#include "core/trust/protection.hpp"
 #include "core/layout/events.hpp"
 #include "core/layout/store.hpp"
 #include "test_support.hpp"
@@ -57,7 +58,7 @@ TEST_CASE("verify_backup reports damage in words and records it")
   REQUIRE_FALSE(check.ok());
   CHECK(check.problems == std::vector<std::string>{"checksum differs: adapter_model.safetensors"});
   core::record_verification(info, check);
-  CHECK(core::load_backup(info.path).verification_result == "failed");
+  CHECK(core::load_backup(info.path).verification.failed());
 }
 
 TEST_CASE("resolve_backup by path, TYPE/NAME and name")
@@ -90,13 +91,15 @@ TEST_CASE("cleanup plans protect what records point to")
                      {{"version", "v001_x"}, {"backup", first.path.string()}});
   core::RetentionPolicy policy;
   policy.keep_last = 0;
-  const auto plan = core::plan_cleanup(f.store, policy, std::nullopt, std::chrono::system_clock::now());
+  const auto holds = core::backup_holds(f.store, core::list_backups(f.store, std::nullopt));
+  const auto plan =
+      core::plan_cleanup(f.store, policy, std::nullopt, std::chrono::system_clock::now(), holds);
   REQUIRE(plan.size() == 2);
   CHECK(plan[0].decision.keep);
-  CHECK(plan[0].decision.reasons.back().find("delete record of v001_x") != std::string::npos);
+  CHECK(plan[0].decision.reasons.back().find("the copy of deleted version v001_x") != std::string::npos);
   CHECK(plan[1].decision.keep); // the newest verified backup of its source
-  CHECK_THROWS_AS((void)core::plan_cleanup(f.store, {}, std::nullopt, std::chrono::system_clock::now()),
-                  Error);
+  CHECK_THROWS_AS(
+      (void)core::plan_cleanup(f.store, {}, std::nullopt, std::chrono::system_clock::now(), holds), Error);
 }
 
 TEST_CASE("subsets split backups into disjoint slices")

@@ -76,10 +76,7 @@ void require_critical_files(const std::vector<SourceFile>& files, const BackupRe
 
 json verification_record(const BackupCheck& check)
 {
-  return {{"verified_at", util::utc_now_iso8601()},
-          {"checks", check.checks},
-          {"result", check.ok() ? "verified" : "failed"},
-          {"problems", check.problems}};
+  return VerificationRecord{}.apply(check.depth, check.checks, check.problems, util::utc_now_iso8601()).to_json();
 }
 
 json backup_document(const BackupInfo& info, const BackupCheck& check)
@@ -242,8 +239,10 @@ json BackupInfo::to_json() const
           {"format", format_name(format)},
           {"file_count", manifest.file_count()},
           {"total_size", manifest.total_size()},
-          {"status", verification_result.empty() ? "never verified" : verification_result},
-          {"verified_at", verified_at}};
+          {"status", verification.state == TrustState::unverified ? "never verified"
+                                                                  : std::string(to_string(verification.state))},
+          {"verified_at", verification.checked_at},
+          {"verification", verification.to_json()}};
 }
 
 json backups_document(const Store& store, const std::vector<BackupEntry>& entries)
@@ -286,10 +285,7 @@ BackupInfo load_backup(const fs::path& dir)
       }
     }
   }
-  if (doc.contains("verification") && doc["verification"].is_object()) {
-    info.verification_result = string_field(doc["verification"], "result", path);
-    info.verified_at = string_field(doc["verification"], "verified_at", path);
-  }
+  info.verification = VerificationRecord::from_json(doc.value("verification", json()));
   if (doc.value("file_count", info.manifest.file_count()) != info.manifest.file_count() ||
       doc.value("total_size", info.manifest.total_size()) != info.manifest.total_size()) {
     malformed(path, "file_count or total_size disagree with the file list");
@@ -405,6 +401,7 @@ std::string percent_difference(std::uint64_t expected, std::uint64_t found)
 BackupCheck verify_backup(const BackupInfo& backup, Hashing hashing, util::Progress* progress)
 {
   BackupCheck result;
+  result.depth = hashing == Hashing::yes ? CheckDepth::full : CheckDepth::quick;
   result.checks = {"file_count", "total_size", "critical_files", "file_sizes"};
   if (hashing == Hashing::yes) {
     result.checks.emplace_back("sha256");
@@ -473,9 +470,15 @@ json read_backup_record(const BackupInfo& backup, const std::string& key)
   return doc.contains(key) ? doc[key] : json(nullptr);
 }
 
-void record_verification(const BackupInfo& backup, const BackupCheck& check)
+VerificationRecord record_verification(const BackupInfo& backup, const BackupCheck& check)
 {
-  update_backup_record(backup, "verification", verification_record(check));
+  json doc = read_backup_json(backup);
+  const auto next = VerificationRecord::from_json(doc.value("verification", json()))
+                        .apply(check.depth, check.checks, check.problems, util::utc_now_iso8601());
+  doc["verification"] = next.to_json();
+  util::write_file_atomic(backup.path / filenames::backup_record, doc.dump(2) + '\n', 0644,
+                          backup.path.parent_path());
+  return next;
 }
 
 void remove_backup(const BackupInfo& backup)

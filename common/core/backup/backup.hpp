@@ -2,6 +2,7 @@
 
 #include "core/layout/filenames.hpp"
 #include "core/tree/manifest.hpp"
+#include "core/tree/verification.hpp"
 #include "util/clock.hpp"
 
 #include <filesystem>
@@ -74,8 +75,7 @@ struct BackupInfo {
   BackupFormat format = BackupFormat::dir;
   Manifest manifest;
   std::vector<std::string> critical_files;
-  std::string verification_result; ///< "verified", "failed", or "" (never verified)
-  std::string verified_at;
+  VerificationRecord verification; ///< the state of this copy (see tree/verification.hpp)
 
   /// Where the files are: <path>/data, <path>/data.tar or <path>/data.tar.zst.
   [[nodiscard]] fs::path data_path() const;
@@ -112,6 +112,7 @@ struct BackupEntry {
 
 /// The result of checking a backup.
 struct BackupCheck {
+  CheckDepth depth = CheckDepth::full;
   std::vector<std::string> checks;   ///< which checks ran
   std::vector<std::string> problems; ///< one line per problem; empty when good
   [[nodiscard]] bool ok() const noexcept { return problems.empty(); }
@@ -121,8 +122,10 @@ struct BackupCheck {
 /// plus every SHA-256 unless Hashing::no, on the backup as it is on disk.
 [[nodiscard]] BackupCheck verify_backup(const BackupInfo& backup, Hashing hashing, util::Progress* progress);
 
-/// Rewrites the backup's backup.json atomically with this verification as its record.
-void record_verification(const BackupInfo& backup, const BackupCheck& check);
+/// Applies `check` to the verification state recorded in the backup's backup.json (by the
+/// rule of tree/verification.hpp: a failure stands until a full check passes; a quick check
+/// never upgrades) and rewrites it atomically; returns the new state. The caller holds the lock.
+VerificationRecord record_verification(const BackupInfo& backup, const BackupCheck& check);
 
 /// Rewrites the backup's backup.json atomically with `value` under `key`, every other key kept.
 void update_backup_record(const BackupInfo& backup, const std::string& key, const nlohmann::json& value);

@@ -57,71 +57,15 @@ RestoreResult restore_backup(const Store& store, const BackupInfo& backup, const
   return result;
 }
 
-namespace {
-
-/// Records one more reason to protect a backup.
-void protect_with(std::map<std::string, std::string>& protect, const std::string& id,
-                  const std::string& reason)
-{
-  std::string& reasons = protect[id];
-  reasons += (reasons.empty() ? "" : "; ") + reason;
-}
-
-/// "TYPE/NAME" of a backup path (its last two components).
-std::string id_of_path(const fs::path& path)
-{
-  const fs::path normal = path.lexically_normal();
-  return normal.parent_path().filename().string() + '/' + normal.filename().string();
-}
-
-void add_referenced(const Store& store, std::map<std::string, std::string>& protect)
-{
-  for (const auto& event : read_events(store)) {
-    if (!event.contains("backup") || !event["backup"].is_string()) {
-      continue;
-    }
-    const auto kind = event_kind(event);
-    if (kind == EventKind::delete_version || kind == EventKind::consolidate) {
-      protect_with(protect, id_of_path(event["backup"].get<std::string>()),
-                   "referenced by the " + std::string(event_name(*kind)) + " record of " +
-                       event.value("version", std::string("?")));
-    }
-  }
-}
-
-} // namespace
-
-std::map<std::string, std::string> protected_backups(const Store& store,
-                                                     const std::vector<BackupEntry>& backups)
-{
-  std::map<std::string, std::string> protect;
-  std::map<std::string, const BackupInfo*> newest_by_source;
-  for (const auto& entry : backups) {
-    if (!entry.info || entry.info->verification_result != "verified") {
-      continue;
-    }
-    const BackupInfo*& newest = newest_by_source[entry.info->source];
-    if (newest == nullptr ||
-        std::tie(entry.info->created_at, entry.name) > std::tie(newest->created_at, newest->name)) {
-      newest = &*entry.info;
-    }
-  }
-  for (const auto& [source, info] : newest_by_source) {
-    protect_with(protect, info->id(), "newest verified backup of " + source);
-  }
-  add_referenced(store, protect);
-  return protect;
-}
-
 std::vector<CleanupItem> plan_cleanup(const Store& store, const RetentionPolicy& policy,
-                                      const std::optional<std::string>& type, util::SystemTime now)
+                                      const std::optional<std::string>& type, util::SystemTime now,
+                                      const std::map<std::string, std::vector<std::string>>& holds)
 {
   if (policy.empty()) {
     throw Error(ExitCode::usage,
                 "refusing to clean up without a policy: give --retention-days or a --keep-* rule");
   }
   const auto all = list_backups(store, std::nullopt);
-  const auto protect = protected_backups(store, all);
   std::vector<CleanupItem> plan;
   std::vector<RetentionItem> items;
   for (const auto& entry : all) {
@@ -135,9 +79,10 @@ std::vector<CleanupItem> plan_cleanup(const Store& store, const RetentionPolicy&
       continue;
     }
     const auto created = util::parse_utc_iso8601(entry.info->created_at);
-    const auto found = protect.find(entry.info->id());
+    const auto found = holds.find(entry.info->id());
     items.push_back({created.value_or(now), entry.type + '\n' + entry.info->source,
-                     found != protect.end() ? found->second : (created ? "" : "unreadable created_at")});
+                     found != holds.end() ? util::join(found->second, "; ")
+                                          : (created ? "" : "unreadable created_at")});
     plan.push_back(std::move(item));
   }
   const auto decisions = apply_retention(items, policy, now);
@@ -151,17 +96,6 @@ std::vector<CleanupItem> plan_cleanup(const Store& store, const RetentionPolicy&
     }
   }
   return plan;
-}
-
-void delete_backup(const Store& store, const BackupInfo& backup, bool force)
-{
-  const auto protect = protected_backups(store, list_backups(store, std::nullopt));
-  if (const auto found = protect.find(backup.id()); found != protect.end() && !force) {
-    throw Error(ExitCode::refused, "refusing to delete " + backup.path.string() + ": " + found->second +
-                                       " (add --force to delete it anyway)");
-  }
-  remove_backup(backup);
-  append_event(store, EventKind::backup_delete, {{"backup", backup.path.string()}, {"forced", force}});
 }
 
 bool in_subset(const std::string& id, unsigned n, unsigned t)

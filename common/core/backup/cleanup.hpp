@@ -20,27 +20,19 @@ class Store;
 [[nodiscard]] RestoreResult restore_backup(const Store& store, const BackupInfo& backup, const fs::path& dest,
                                            bool show_progress);
 
-/// The backups that must never be deleted by a policy, by id (TYPE/NAME), with the reason:
-/// the newest verified backup of each source path, and backups that a record points to
-/// (the "backup" of a version's delete event or of a consolidation event).
-[[nodiscard]] std::map<std::string, std::string> protected_backups(const Store& store,
-                                                                   const std::vector<BackupEntry>& backups);
-
 /// One line of a cleanup plan.
 struct CleanupItem {
   BackupEntry entry;
   RetentionDecision decision;
 };
 
-/// What `cleanup` would keep and delete under `policy` (groups: type and source path).
-/// Backups whose backup.json cannot be read are kept. Throws Error(usage) on an empty policy.
+/// What `cleanup` would keep and delete under `policy` (groups: type and source path). A backup
+/// that `holds` names (by id TYPE/NAME; see trust/protection.hpp) is kept whatever the policy,
+/// with the reasons; backups whose backup.json cannot be read are kept. Throws Error(usage) on
+/// an empty policy.
 [[nodiscard]] std::vector<CleanupItem> plan_cleanup(const Store& store, const RetentionPolicy& policy,
-                                                    const std::optional<std::string>& type,
-                                                    util::SystemTime now);
-
-/// Deletes one backup and logs a "backup_delete" event; refuses (Error refused) a protected
-/// backup unless `force`. The caller holds the lock.
-void delete_backup(const Store& store, const BackupInfo& backup, bool force);
+                                                    const std::optional<std::string>& type, util::SystemTime now,
+                                                    const std::map<std::string, std::vector<std::string>>& holds);
 
 /// True if the backup id falls in slice n of t (1 <= n <= t), a stable split by its name.
 [[nodiscard]] bool in_subset(const std::string& id, unsigned n, unsigned t);

@@ -66,14 +66,32 @@ util::LockFile lock_monitor(const Store& store, const std::string& stage, const 
   return util::LockFile::acquire(dir / filenames::lock, "monitor " + command + " " + stage, timeout);
 }
 
-/// The stage's state.json; an empty state only when the file does not exist (a file that
-/// cannot be read is an error: rewriting it from nothing would lose every baseline).
-MonitorState load_state(const Store& store, const std::string& stage)
+} // namespace
+
+MonitorState load_monitor_state(const Store& store, const std::string& stage)
 {
   const fs::path path = state_path(store, stage);
   const auto doc = util::read_json_file_if_exists(path, util::JsonLimit::record);
   return doc ? MonitorState::from_json(*doc, path) : MonitorState{};
 }
+
+std::vector<std::string> monitored_stages(const Store& store)
+{
+  std::vector<std::string> stages;
+  const fs::path dir = store.versions_dir() / filenames::monitor;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (is_stage_name(name) && it->is_directory()) {
+      stages.push_back(name);
+    }
+  }
+  util::check_listing(ec, dir);
+  std::sort(stages.begin(), stages.end());
+  return stages;
+}
+
+namespace {
 
 void save_state(const Store& store, const std::string& stage, const MonitorState& state)
 {
@@ -445,7 +463,7 @@ MonitorOutcome record_prediction(const Store& store, const std::string& stage, c
     util::append_line(log, record.dump() + '\n');
 
     const Thresholds thresholds = load_thresholds(store, stage);
-    MonitorState state = load_state(store, stage);
+    MonitorState state = load_monitor_state(store, stage);
     if (state.versions.count(outcome.version) == 0) {
       register_version(store, stage, state, outcome.version, thresholds.window);
       save_state(store, stage, state);
@@ -557,7 +575,7 @@ MonitorStatus monitor_status(const Store& store, const std::string& stage)
   const std::size_t take = std::min<std::size_t>(records.size(), status.thresholds.window);
   status.window = summarize(
       observations(std::vector<json>(records.end() - static_cast<std::ptrdiff_t>(take), records.end())));
-  const MonitorState state = load_state(store, stage);
+  const MonitorState state = load_monitor_state(store, stage);
   if (const auto it = state.versions.find(*status.version); it != state.versions.end()) {
     status.baseline_version = it->second.baseline_version;
     status.baseline_accuracy = it->second.baseline_accuracy;

@@ -83,6 +83,13 @@ struct MonitorState {
 
 [[nodiscard]] fs::path monitor_dir(const Store& store, const std::string& stage);
 
+/// The stage's state.json; an empty state only when the file does not exist (a file that
+/// cannot be read is an error: rewriting it from nothing would lose every baseline).
+[[nodiscard]] MonitorState load_monitor_state(const Store& store, const std::string& stage);
+
+/// Every stage with a monitoring directory, by name.
+[[nodiscard]] std::vector<std::string> monitored_stages(const Store& store);
+
 /// The stage's thresholds (the defaults if none were set).
 [[nodiscard]] Thresholds load_thresholds(const Store& store, const std::string& stage);
 
