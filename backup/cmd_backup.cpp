@@ -58,7 +58,7 @@ core::BackupRequest to_request(const BackupArgs& args, const core::Store& store)
 void run(const BackupArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = context.store();
+  const core::Store store = context.new_store();
   const auto lock = context.lock(store, "backup");
   const core::BackupRequest request = to_request(args, store);
   const auto record = core::create_verified_backup(store, request, context.progress());

@@ -52,31 +52,6 @@ void print_plan(const std::vector<core::CleanupItem>& plan, bool execute)
   }
 }
 
-/// --require-offsite: a backup to delete is kept unless backup.json records a remote copy
-/// whose snapshot is still in the repository (push confirmed it lists every file).
-void keep_without_remote_copy(const Context& context, const core::Store& store,
-                              const std::optional<std::string>& repo, std::vector<core::CleanupItem>& plan)
-{
-  if (std::none_of(plan.begin(), plan.end(), [](const auto& item) { return !item.decision.keep; })) {
-    return;
-  }
-  const auto remote = remote_snapshot_ids(context, store, repo);
-  for (auto& item : plan) {
-    if (item.decision.keep) {
-      continue;
-    }
-    const auto records = core::offsite_records(*item.entry.info);
-    const bool copied = std::any_of(records.begin(), records.end(), [&](const core::OffsiteRecord& record) {
-      return remote.count(record.snapshot) > 0;
-    });
-    if (!copied) {
-      item.decision.keep = true;
-      item.decision.reasons = {records.empty() ? "no remote copy (--require-offsite)"
-                                               : "its recorded remote copy is gone (--require-offsite)"};
-    }
-  }
-}
-
 /// Plans (and with --execute applies) the policy to one model's backups; adds its items to `doc`.
 void cleanup_model(const Context& context, const core::Store& store, const CleanupArgs& args,
                    nlohmann::json& doc)
@@ -86,11 +61,15 @@ void cleanup_model(const Context& context, const core::Store& store, const Clean
   if (args.execute) {
     lock.emplace(context.lock(store, "cleanup"));
   }
-  const auto holds = core::backup_holds(store, core::list_backups(store, std::nullopt));
-  auto plan = core::plan_cleanup(store, args.policy, args.type, now, holds);
+  const auto backups = core::list_backups(store, std::nullopt);
+  auto holds = core::backup_holds(store, backups);
   if (args.require_offsite) {
-    keep_without_remote_copy(context, store, args.repo, plan);
+    for (auto& [id, reasons] : offsite_holds(context, store, args.repo, backups)) {
+      auto& all = holds[id];
+      all.insert(all.end(), reasons.begin(), reasons.end());
+    }
   }
+  const auto plan = core::plan_cleanup(store, args.policy, args.type, now, holds);
   for (const auto& item : plan) {
     doc["backups"].push_back({{"id", item.entry.type + '/' + item.entry.name},
                               {"model", store.model()},
@@ -120,6 +99,10 @@ void cleanup_model(const Context& context, const core::Store& store, const Clean
 
 void run(const CleanupArgs& args, const GlobalOptions& options)
 {
+  if (args.policy.empty()) {
+    throw Error(ExitCode::usage,
+                "refusing to clean up without a policy: give --retention-days or a --keep-* rule");
+  }
   const Context context(options);
   nlohmann::json doc = {{"execute", args.execute}, {"backups", nlohmann::json::array()}};
   for (const auto& store : context.stores(args.all_models)) {
@@ -152,7 +135,8 @@ void add_cleanup(CLI::App& app, const GlobalOptions& options)
                 "Apply the policy to every model in the root, each on its own");
   cmd->add_flag(
       "--require-offsite", args->require_offsite,
-      "Never delete a backup without a recorded remote copy that is still in the restic repository");
+      "Never delete a backup without a verified remote copy: still in the restic repository, restored "
+      "and matched by offsite verify, not failed or forgotten since");
   cmd->add_option("--repo", args->repo,
                   "With --require-offsite: the restic repository (default: as for push)");
   cmd->add_flag("--execute", args->execute, "Really delete (default: only print what would be deleted)");

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 #include "core/backup/cleanup.hpp"
+#include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/progress.hpp"
@@ -36,7 +37,7 @@ std::pair<unsigned, unsigned> parse_subset(const std::string& text)
 
 namespace {
 
-std::vector<core::BackupInfo> selected(const core::Store& store, const VerifyArgs& args)
+std::vector<core::BackupInfo> selected(const core::Store& store, const VerifyArgs& args, std::size_t& existing)
 {
   if (args.all == !args.backups.empty()) {
     throw Error(ExitCode::usage, "name the backups to verify, or give --all");
@@ -52,7 +53,9 @@ std::vector<core::BackupInfo> selected(const core::Store& store, const VerifyArg
     return chosen;
   }
   const auto slice = args.subset.empty() ? std::pair<unsigned, unsigned>{1, 1} : parse_subset(args.subset);
-  for (const auto& entry : core::list_backups(store, std::nullopt)) {
+  const auto entries = core::list_backups(store, std::nullopt);
+  existing += entries.size();
+  for (const auto& entry : entries) {
     if (!entry.info) {
       throw Error(ExitCode::malformed, entry.error);
     }
@@ -63,31 +66,46 @@ std::vector<core::BackupInfo> selected(const core::Store& store, const VerifyArg
   return chosen;
 }
 
-void print_result(const core::BackupInfo& info, const core::BackupCheck& check)
+struct Verified {
+  core::BackupInfo info;
+  core::BackupCheck check;
+  core::VerificationRecord state; ///< the recorded state after this check
+  std::string model;
+
+  /// Good only if this check found nothing and the copy is not failed from an earlier one (a
+  /// quick check cannot clear a failure).
+  [[nodiscard]] bool ok() const { return check.ok() && !state.failed(); }
+};
+
+void print_result(const Verified& result)
 {
-  if (check.ok()) {
+  const auto& info = result.info;
+  const bool quick = result.check.depth == core::CheckDepth::quick;
+  if (result.ok()) {
     std::cout << info.id() << ": OK (" << info.manifest.file_count() << " files, "
-              << util::human_size(info.manifest.total_size()) << ")\n";
+              << util::human_size(info.manifest.total_size()) << (quick ? "; sizes only" : "") << ")\n";
     return;
   }
-  std::cout << info.id() << ": FAILED (" << check.problems.size() << " problems)\n";
-  for (const auto& problem : check.problems) {
+  if (result.check.ok()) {
+    std::cout << info.id() << ": FAILED (sizes match, but a check failed at " << result.state.failed_at
+              << " and only a full verify can clear it)\n";
+    for (const auto& problem : result.state.problems) {
+      std::cout << "  " << problem << '\n';
+    }
+    return;
+  }
+  std::cout << info.id() << ": FAILED (" << result.check.problems.size() << " problems)\n";
+  for (const auto& problem : result.check.problems) {
     std::cout << "  " << problem << '\n';
   }
 }
 
-struct Verified {
-  core::BackupInfo info;
-  core::BackupCheck check;
-  std::string model;
-};
-
 /// Verifies the chosen backups of one model; hashing runs without the lock, only recording
 /// the results takes it, briefly.
 void verify_model(const Context& context, const core::Store& store, const VerifyArgs& args,
-                  std::vector<Verified>& results)
+                  std::vector<Verified>& results, std::size_t& existing)
 {
-  const auto backups = selected(store, args);
+  const auto backups = selected(store, args, existing);
   std::vector<core::BackupCheck> checks;
   for (const auto& info : backups) {
     util::Progress progress("verifying " + info.id(), info.manifest.total_size(), context.progress());
@@ -99,10 +117,12 @@ void verify_model(const Context& context, const core::Store& store, const Verify
   }
   const auto lock = context.lock(store, "verify");
   for (std::size_t i = 0; i < backups.size(); ++i) {
+    core::VerificationRecord state = backups[i].verification.apply(
+        checks[i].depth, checks[i].checks, checks[i].problems, util::utc_now_iso8601());
     if (util::exists(backups[i].path / core::filenames::backup_record)) {
-      core::record_verification(backups[i], checks[i]);
+      state = core::record_verification(backups[i], checks[i]);
     }
-    results.push_back({backups[i], checks[i], store.model()});
+    results.push_back({backups[i], checks[i], state, store.model()});
   }
 }
 
@@ -113,29 +133,39 @@ void run(const VerifyArgs& args, const GlobalOptions& options)
   }
   const Context context(options);
   std::vector<Verified> results;
-  for (const auto& store : context.stores(args.all_models)) {
-    verify_model(context, store, args, results);
+  std::size_t existing = 0;
+  const auto stores = context.stores(args.all_models);
+  for (const auto& store : stores) {
+    verify_model(context, store, args, results, existing);
+  }
+  if (args.all && existing == 0) {
+    // A nightly verification that checks nothing must not look like one that passed.
+    throw Error(ExitCode::not_found, "nothing was verified: no backups in " +
+                                         (args.all_models ? context.root().string()
+                                                          : stores.front().backups_dir().string()));
   }
   std::size_t failed = 0;
   nlohmann::json doc = {{"backups", nlohmann::json::array()}};
   for (const auto& result : results) {
-    failed += result.check.ok() ? 0 : 1;
+    failed += result.ok() ? 0 : 1;
     doc["backups"].push_back({{"id", result.info.id()},
                               {"model", result.model},
-                              {"ok", result.check.ok()},
+                              {"ok", result.ok()},
+                              {"depth", core::to_string(result.check.depth)},
+                              {"state", core::to_string(result.state.state)},
                               {"checks", result.check.checks},
-                              {"problems", result.check.problems}});
+                              {"problems", result.check.ok() ? result.state.problems : result.check.problems}});
   }
   doc["ok"] = failed == 0;
   context.emit(doc, [&] {
     if (results.empty()) {
-      std::cout << "No backups to verify\n";
+      std::cout << "No backups in slice " << args.subset << " (of " << existing << ")\n";
     }
     for (const auto& result : results) {
       if (args.all_models) {
         std::cout << result.model << ": ";
       }
-      print_result(result.info, result.check);
+      print_result(result);
     }
   });
   if (failed > 0) {

@@ -3,6 +3,7 @@
 #include "app/cli.hpp"
 #include "core/backup/backup.hpp"
 #include "core/backup/retention.hpp"
+#include "core/trust/protection.hpp"
 
 #include <set>
 #include <string>
@@ -28,8 +29,10 @@ void add_policy_options(CLI::App& cmd, core::RetentionPolicy& policy, const std:
 /// Parses --subset "n/t" with 1 <= n <= t <= 10000; Error(usage) otherwise.
 [[nodiscard]] std::pair<unsigned, unsigned> parse_subset(const std::string& text);
 
-/// The ids of every modelkeep snapshot in the store's restic repository (taking the offsite lock).
-[[nodiscard]] std::set<std::string> remote_snapshot_ids(const Context& context, const core::Store& store,
-                                                        const std::optional<std::string>& repo);
+/// For cleanup --require-offsite: every backup of `backups` without a counted remote copy in
+/// the store's restic repository (core/trust/copies.hpp), taking the offsite lock to list it.
+[[nodiscard]] core::Holds offsite_holds(const Context& context, const core::Store& store,
+                                        const std::optional<std::string>& repo,
+                                        const std::vector<core::BackupEntry>& backups);
 
 } // namespace modelkeep::backup

@@ -29,7 +29,6 @@ cm() { step consolidate-model "$@"; "$cm_bin" "$@"; }
 
 echo "modelkeep demo in $scratch (a copy of models.example/)"
 
-mv list
 mv create --adapter current_model --description "Initial training" \
   --data training_data/math_examples.jsonl --steps 300 --loss 0.72 \
   --metric f1_score=0.81 --snapshots evolution_snapshots

@@ -57,6 +57,11 @@ elif [ -f "$root/.modelkeep/nightly.conf" ]; then
   read_config "$root/.modelkeep/nightly.conf"
 fi
 root=${MODELKEEP_ROOT:-models}
+# A wrong root must fail loudly, not verify an empty store it just made.
+if [ ! -d "$root" ]; then
+  echo "nightly-retention.sh: error: no store root $root: no such directory (set MODELKEEP_ROOT)" >&2
+  exit 3
+fi
 mkdir -p "$root/.modelkeep" || exit 1
 log=${MODELKEEP_NIGHTLY_LOG:-$root/.modelkeep/nightly.log}
 slices=${MODELKEEP_VERIFY_SLICES:-7}

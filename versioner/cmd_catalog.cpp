@@ -91,7 +91,7 @@ void repair_catalog_file(const fs::path& root, const json& entries)
 void run_catalog(const GlobalOptions& options)
 {
   const Context context(options);
-  const fs::path root = core::Store(core::Store::choose_root(options.root)).root();
+  const fs::path root = context.root();
   const json entries = core::build_catalog(root);
   context.emit({{"root", root.string()}, {"models", entries}}, [&] {
     if (entries.empty()) {
@@ -113,7 +113,7 @@ void run_reindex(bool all_models, const GlobalOptions& options)
     core::refresh_indexes(store, true);
     rebuilt.push_back((store.versions_dir() / core::filenames::list_index).string());
   }
-  const fs::path root = context.store().root();
+  const fs::path root = context.root();
   (void)core::rebuild_catalog(root, context.lock_timeout());
   const std::string catalog = core::catalog_path(root).string();
   context.emit({{"index", rebuilt}, {"catalog", catalog}}, [&] {

@@ -98,7 +98,7 @@ void run(const CreateArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
   const core::CreateRequest request = to_request(args);
-  const core::Store store = context.store();
+  const core::Store store = context.new_store();
   const auto lock = context.lock(store, "create");
   core::IngestStats stats;
   const auto meta = core::create_version(store, request, tool_version(), context.progress(), &stats);

@@ -98,9 +98,6 @@ void run(const std::optional<std::string>& tag, const GlobalOptions& options)
 {
   const Context context(options);
   const core::Store store = context.store();
-  if (!store.exists() && (!store.is_default_model() || !core::discover_models(store.root()).empty())) {
-    store.require_exists(); // names the models there are
-  }
   std::vector<Row> rows;
   for (auto& row : core::list_summaries(store)) {
     if (has_tag(row, tag)) {

@@ -24,7 +24,7 @@ struct ServeArgs {
 void run(const ServeArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store(core::Store::choose_root(options.root));
+  const core::Store store(context.root());
   serve::Endpoint endpoint =
       args.unix_path.empty() ? serve::Endpoint::parse(args.listen) : serve::Endpoint{"", 0, args.unix_path};
   serve::Limits limits;

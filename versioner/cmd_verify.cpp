@@ -119,6 +119,10 @@ void run(const std::vector<std::string>& refs, bool all_models, const GlobalOpti
       std::cout << "FAILED: " << problem << '\n';
     }
   });
+  if (checks.empty()) {
+    throw Error(ExitCode::not_found, "nothing was verified: no versions in " +
+                                         (all_models ? context.root().string() : context.store().versions_dir().string()));
+  }
   if (failed > 0 || !latest_problem.empty()) {
     throw Error(ExitCode::failed, std::to_string(failed) + " of " + std::to_string(checks.size()) +
                                       " versions failed verification" +

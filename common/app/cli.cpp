@@ -2,6 +2,7 @@
 
 #include "core/versions/recovery.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/log.hpp"
 
 #include <cstdio>
@@ -43,9 +44,26 @@ int report(const Error& error, const GlobalOptions& options)
 
 } // namespace
 
-core::Store Context::store() const
+core::Store Context::new_store() const
 {
   return {core::Store::choose_root(m_options.root), core::Store::choose_model(m_options.model)};
+}
+
+core::Store Context::store() const
+{
+  core::Store store = new_store();
+  store.require_exists();
+  return store;
+}
+
+fs::path Context::root() const
+{
+  const fs::path root = core::Store(core::Store::choose_root(m_options.root)).root();
+  if (!util::is_directory(root)) {
+    throw Error(ExitCode::not_found, "no store root " + root.string() + ": no such directory (pass --root, or "
+                                                                        "set MODELKEEP_ROOT)");
+  }
+  return root;
 }
 
 std::vector<core::Store> Context::stores(bool all_models) const
@@ -56,14 +74,14 @@ std::vector<core::Store> Context::stores(bool all_models) const
   if (m_options.model) {
     throw Error(ExitCode::usage, "--all-models and --model exclude each other");
   }
-  const auto root = core::Store::choose_root(m_options.root);
+  const fs::path root = this->root();
   std::vector<core::Store> result;
   for (const auto& model : core::discover_models(root)) {
     result.emplace_back(root, model);
   }
   if (result.empty()) {
-    throw Error(ExitCode::not_found, "no models in " + core::Store(root).root().string() +
-                                         " (create a version first, or pass --root)");
+    throw Error(ExitCode::not_found,
+                "no models in " + root.string() + " (create a version first, or pass --root)");
   }
   return result;
 }

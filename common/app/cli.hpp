@@ -12,6 +12,8 @@
 
 namespace modelkeep::app {
 
+namespace fs = std::filesystem;
+
 /// Options accepted by every subcommand of every tool, before or after its name.
 struct GlobalOptions {
   std::string program; ///< "model-versioner", "backup-manager", ...
@@ -30,11 +32,19 @@ public:
   explicit Context(const GlobalOptions& options) : m_options(options) {}
 
   /// The model selected by --model or $MODELKEEP_MODEL (else the default model) in the root
-  /// selected by --root, $MODELKEEP_ROOT or ./models. Error(usage) for a bad model name.
+  /// selected by --root, $MODELKEEP_ROOT or ./models, which must exist: Error(not_found) naming
+  /// the path otherwise (a wrong root is never an empty store). Error(usage) for a bad model name.
   [[nodiscard]] core::Store store() const;
 
-  /// With `all_models` (--all-models), every model of the root, perhaps none (Error(usage) if
-  /// --model was given too); else just store().
+  /// The selected model as store() chooses it, whether or not it exists yet: for the commands
+  /// that make a store (create, backup).
+  [[nodiscard]] core::Store new_store() const;
+
+  /// The selected root, which must be a directory (Error(not_found) naming it otherwise).
+  [[nodiscard]] fs::path root() const;
+
+  /// With `all_models` (--all-models), every model of the root (Error(not_found) if there is
+  /// none, Error(usage) if --model was given too); else just store().
   [[nodiscard]] std::vector<core::Store> stores(bool all_models) const;
 
   /// Takes the store's writer lock for `command` ("<program> <command>" in the lock file),

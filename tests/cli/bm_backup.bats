@@ -46,7 +46,10 @@ load helpers
   [ "$(echo "$output" | jq '.backups | length')" = 2 ]
 }
 
-@test "an empty store lists no backups" {
+@test "an empty store lists no backups; a missing one is exit 3 with its path" {
+  run -3 bm list
+  assert_output_contains "no store at $WORK/models"
+  mkdir -p models/versions
   run -0 bm list
   [ "${lines[1]}" = "BACKUPS (0 total)" ]
 }

@@ -3,7 +3,10 @@
 
 load helpers
 
-@test "an empty or missing store says No versions found" {
+@test "an empty store says No versions found; a missing one is exit 3 with its path" {
+  run -3 mv_ list
+  assert_output_contains "no store at $WORK/models"
+  mkdir -p models/versions
   run -0 mv_ list
   [ "$output" = "No versions found" ]
 }

@@ -185,12 +185,18 @@ SH
   touch_adapter
   newest=$(bm backup adapter --type nightly -q)
   bm push "$pushed" -q
+  # Pushed but not yet restored and compared: the copy does not count yet.
+  run -0 bm cleanup --keep-last 1 --require-offsite
+  assert_output_contains "not verified yet (push only confirmed its listing"
+  run -0 bm offsite verify --backup "nightly/$(basename "$pushed")"
+  assert_output_contains "restored and matches its manifest"
+  [ "$(jq -r '.offsite[0].verification.state' "$pushed/backup.json")" = verified ]
   # Same source (the adapter dir): keep-last 1 would delete old and pushed.
   run -0 bm cleanup --keep-last 1 --require-offsite --execute --json
   [ "$(jq -r '[.backups[] | select(.action == "delete") | .id] | join(",")' <<< "$output")" = "nightly/$(basename "$pushed")" ]
   [ -d "$old" ] && [ ! -e "$pushed" ] && [ -d "$newest" ]
   run -0 bm cleanup --keep-last 1 --require-offsite
-  assert_output_contains "no remote copy (--require-offsite)"
+  assert_output_contains "without a remote copy (--require-offsite)"
 }
 
 @test "offsite forget applies the policy remotely, a dry run by default" {
@@ -205,7 +211,7 @@ SH
   [ "$(snapshot_count)" = 1 ]
   # The local records of forgotten copies no longer count for --require-offsite.
   run -0 bm cleanup --keep-last 1 --require-offsite
-  assert_output_contains "its recorded remote copy is gone"
+  assert_output_contains "forgotten 20"
 }
 
 @test "the nightly job pushes and verifies remote copies when MODELKEEP_OFFSITE=yes" {

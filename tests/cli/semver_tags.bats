@@ -4,6 +4,9 @@
 load helpers
 
 @test "--semver, --bump and next; a semver names a version" {
+  run -3 mv_ next
+  assert_output_contains "no store at $WORK/models"
+  mkdir -p models/versions
   run -0 mv_ next
   assert_output_contains "minor   0.1.0"
   mv_ create --adapter adapter --description a --bump minor -q

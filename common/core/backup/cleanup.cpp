@@ -19,7 +19,7 @@ namespace modelkeep::core {
 using nlohmann::json;
 
 RestoreResult restore_backup(const Store& store, const BackupInfo& backup, const fs::path& dest,
-                             bool show_progress)
+                             bool show_progress, const json& origin)
 {
   util::log_step("verifying " + backup.id() + " before restoring it");
   util::Progress progress("verifying backup", backup.manifest.total_size(), show_progress);
@@ -47,9 +47,13 @@ RestoreResult restore_backup(const Store& store, const BackupInfo& backup, const
   };
   RestoreResult result =
       restore_into(store, backup.manifest, dest, "backup " + backup.id(), show_progress, materialize);
-  json event = {{"backup", backup.path.string()},
+  json event = {{"backup", origin.is_object() ? json(nullptr) : json(backup.path.string())},
+                {"id", backup.id()},
                 {"target", result.target.string()},
                 {"already_identical", result.already_identical}};
+  if (origin.is_object()) {
+    event.update(origin);
+  }
   if (result.backup_path) {
     event["pre_restore_backup"] = result.backup_path->string();
   }

@@ -16,9 +16,12 @@ class Store;
 /// Verifies the backup in full (recording a failure in its backup.json and throwing
 /// Error(failed) if it is bad), then restores its files into `dest` with restore_into():
 /// copied from data/ or extracted from the archive (refusing unsafe entries), verified, and
-/// swapped in; what `dest` held is backed up first if it differs. The caller holds the lock.
+/// swapped in; what `dest` held is backed up first if it differs. Logs a backup_restore event
+/// naming the backup, or, for a copy restored from elsewhere, the fields of `origin` (such as
+/// the repository and snapshot of a remote copy) instead of its temporary path. The caller
+/// holds the lock.
 [[nodiscard]] RestoreResult restore_backup(const Store& store, const BackupInfo& backup, const fs::path& dest,
-                                           bool show_progress);
+                                           bool show_progress, const nlohmann::json& origin = nullptr);
 
 /// One line of a cleanup plan.
 struct CleanupItem {

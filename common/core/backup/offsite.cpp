@@ -1,9 +1,12 @@
 #include "core/backup/offsite.hpp"
 
 #include "core/layout/filenames.hpp"
+#include "core/layout/settings.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
+#include "util/failpoint.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
 #include "util/lockfile.hpp"
 #include "util/log.hpp"
 #include "util/progress.hpp"
@@ -27,15 +30,43 @@ std::optional<std::string> env(const char* name)
   return value != nullptr && *value != '\0' ? std::optional<std::string>(value) : std::nullopt;
 }
 
+/// A repository as restic takes it, with a relative local path made absolute against `base`;
+/// any other backend (sftp:, rest:, s3:, b2:, rclone:, ...) as it is.
+std::string local_repository_path(const std::string& repository, const fs::path& base)
+{
+  if (repository.empty()) {
+    return repository;
+  }
+  std::string path = repository;
+  std::string prefix;
+  if (path.rfind("local:", 0) == 0) {
+    prefix = "local:";
+    path = path.substr(prefix.size());
+  } else {
+    const auto colon = path.find(':');
+    const auto slash = path.find('/');
+    if (colon != std::string::npos && (slash == std::string::npos || colon < slash)) {
+      return repository; // a backend URL
+    }
+  }
+  if (fs::path(path).is_absolute()) {
+    return repository;
+  }
+  return prefix + (base / path).lexically_normal().string();
+}
+
 } // namespace
 
 ResticConfig load_restic_config(const Store& store, const std::optional<std::string>& repo_flag)
 {
-  const json settings = store.config();
-  json offsite = settings.value("offsite", json::object());
+  const auto section = setting(store, "offsite");
+  json offsite = section ? section->value : json::object();
   if (!offsite.is_object()) {
     throw Error(ExitCode::malformed, "bad store config: \"offsite\" is not an object");
   }
+  // Relative paths in a config file are relative to its directory, wherever the command runs
+  // from (cron's working directory must not pick the repository).
+  const fs::path base = section ? section->file.parent_path() : store.root_state_dir();
   const auto text = [&](const char* key) {
     const auto it = offsite.find(key);
     if (it == offsite.end()) {
@@ -48,8 +79,20 @@ ResticConfig load_restic_config(const Store& store, const std::optional<std::str
     return it->get<std::string>();
   };
   ResticConfig config;
-  config.repository = repo_flag ? *repo_flag : env("RESTIC_REPOSITORY").value_or(text("repository"));
-  std::string password_file = env("RESTIC_PASSWORD_FILE").value_or(text("password_file"));
+  // The flag and the environment are the user's own words: relative to the working directory.
+  std::string password_file;
+  if (const auto from_env = env("RESTIC_PASSWORD_FILE")) {
+    password_file = fs::absolute(*from_env).string();
+  } else if (const std::string configured = text("password_file"); !configured.empty()) {
+    password_file = (base / configured).lexically_normal().string();
+  }
+  if (repo_flag) {
+    config.repository = local_repository_path(*repo_flag, fs::current_path());
+  } else if (const auto from_env = env("RESTIC_REPOSITORY")) {
+    config.repository = local_repository_path(*from_env, fs::current_path());
+  } else {
+    config.repository = local_repository_path(text("repository"), base);
+  }
   const std::string config_file = (store.root_state_dir() / filenames::config).string();
   if (config.repository.empty()) {
     throw Error(ExitCode::usage, "no restic repository: pass --repo, set RESTIC_REPOSITORY, or put "
@@ -61,8 +104,7 @@ ResticConfig load_restic_config(const Store& store, const std::optional<std::str
                                  "{\"password_file\": \"...\"} in " +
                                      config_file + " (modelkeep never takes a password itself)");
   }
-  config.password_file =
-      fs::path(password_file).is_absolute() ? fs::path(password_file) : store.root() / password_file;
+  config.password_file = password_file;
   if (!std::ifstream(config.password_file).good()) {
     throw Error(ExitCode::failed, "cannot read the restic password file " + config.password_file.string());
   }
@@ -92,6 +134,7 @@ ResticConfig load_restic_config(const Store& store, const std::optional<std::str
     config.timeout = std::chrono::seconds(offsite["timeout_seconds"].get<std::uint64_t>());
   }
   config.program = env("MODELKEEP_RESTIC").value_or("restic");
+  config.used_before = [store, shown = config.shown_repository()] { return repository_was_used(store, shown); };
   return config;
 }
 
@@ -126,6 +169,36 @@ std::vector<RemoteCopy> remote_copies(const Restic& restic)
   return copies;
 }
 
+json OffsiteRecord::to_json() const
+{
+  json doc = {{"repository", repository},
+              {"snapshot", snapshot},
+              {"pushed_at", pushed_at},
+              {"verification", verification.to_json()}};
+  if (verification.verified()) {
+    doc["verified_at"] = verification.full_verified_at; // what 0.1 reads
+  }
+  if (!forgotten_at.empty()) {
+    doc["forgotten_at"] = forgotten_at;
+  }
+  return doc;
+}
+
+OffsiteRecord OffsiteRecord::from_json(const json& doc)
+{
+  OffsiteRecord record;
+  record.repository = doc.value("repository", "");
+  record.snapshot = doc.value("snapshot", "");
+  record.pushed_at = doc.value("pushed_at", "");
+  record.forgotten_at = doc.value("forgotten_at", "");
+  if (doc.contains("verification")) {
+    record.verification = VerificationRecord::from_json(doc["verification"]);
+  } else if (const std::string verified = doc.value("verified_at", ""); !verified.empty()) {
+    record.verification = VerificationRecord{}.apply(CheckDepth::full, {"restore", "sha256"}, {}, verified);
+  }
+  return record;
+}
+
 std::vector<OffsiteRecord> offsite_records(const BackupInfo& backup)
 {
   std::vector<OffsiteRecord> records;
@@ -135,8 +208,11 @@ std::vector<OffsiteRecord> offsite_records(const BackupInfo& backup)
   }
   for (const auto& item : list) {
     if (item.is_object()) {
-      records.push_back({item.value("repository", ""), item.value("snapshot", ""),
-                         item.value("pushed_at", ""), item.value("verified_at", "")});
+      try {
+        records.push_back(OffsiteRecord::from_json(item));
+      } catch (const json::exception&) {
+        continue; // a record of the wrong shape counts as no copy
+      }
     }
   }
   return records;
@@ -148,14 +224,21 @@ void write_offsite_records(const BackupInfo& backup, const std::vector<OffsiteRe
 {
   json list = json::array();
   for (const auto& record : records) {
-    json item = {
-        {"repository", record.repository}, {"snapshot", record.snapshot}, {"pushed_at", record.pushed_at}};
-    if (!record.verified_at.empty()) {
-      item["verified_at"] = record.verified_at;
-    }
-    list.push_back(std::move(item));
+    list.push_back(record.to_json());
   }
   update_backup_record(backup, "offsite", list);
+}
+
+fs::path offsite_state_path(const Store& store)
+{
+  return store.root_state_dir() / filenames::offsite_state;
+}
+
+json read_offsite_state(const Store& store)
+{
+  const auto doc = util::read_json_file_if_exists(offsite_state_path(store), util::JsonLimit::settings,
+                                                  "offsite state");
+  return doc && doc->is_object() ? *doc : json::object();
 }
 
 /// The files of a backup directory as `restic ls` shows them: by absolute path (restic keeps
@@ -172,15 +255,21 @@ std::map<std::string, std::uint64_t> local_listing(const fs::path& dir)
 } // namespace
 
 PushResult push_backup(const Store& store, const Restic& restic, const BackupInfo& backup,
-                       const std::vector<RemoteCopy>& existing, bool show_progress)
+                       const std::vector<RemoteCopy>& existing, bool show_progress, Resend resend)
 {
   const std::string repo = restic.config().shown_repository();
   auto records = offsite_records(backup);
   for (const auto& record : records) {
     const bool still_there = std::any_of(existing.begin(), existing.end(),
                                          [&](const RemoteCopy& copy) { return copy.id == record.snapshot; });
-    if (record.repository == repo && still_there) {
-      return {backup, record.snapshot, true};
+    if (record.repository != repo) {
+      continue;
+    }
+    if (still_there && record.forgotten_at.empty()) {
+      return {backup, record.snapshot, true, false};
+    }
+    if (!record.forgotten_at.empty() && resend == Resend::no) {
+      return {backup, record.snapshot, false, true};
     }
   }
   {
@@ -210,6 +299,7 @@ PushResult push_backup(const Store& store, const Restic& restic, const BackupInf
         }
       });
   progress.finish();
+  util::failpoint("offsite.before_record");
   // Confirm: the snapshot lists every file of the backup with its size.
   const auto listed = restic.files(short_id);
   if (listed != expected) {
@@ -224,9 +314,15 @@ PushResult push_backup(const Store& store, const Restic& restic, const BackupInf
       full_id = copy.id;
     }
   }
-  records.push_back({repo, full_id, util::utc_now_iso8601(), ""});
+  OffsiteRecord record;
+  record.repository = repo;
+  record.snapshot = full_id;
+  record.pushed_at = util::utc_now_iso8601();
+  record.verification = VerificationRecord{}.apply(CheckDepth::quick, {"listing", "file_sizes"}, {},
+                                                   record.pushed_at);
+  records.push_back(record);
   write_offsite_records(backup, records);
-  return {backup, full_id, false};
+  return {backup, full_id, false, false};
 }
 
 void with_restored_copy(const Restic& restic, const RemoteCopy& copy, const fs::path& near,
@@ -256,15 +352,73 @@ util::LockFile lock_offsite(const Store& store, const std::string& command, std:
   return util::LockFile::acquire(store.root_state_dir() / filenames::offsite_lock, command, timeout);
 }
 
-void record_remote_verification(const BackupInfo& backup, const std::string& snapshot)
+void record_remote_check(const BackupInfo& backup, const std::string& snapshot, CheckDepth depth,
+                         const std::vector<std::string>& problems)
 {
   auto records = offsite_records(backup);
   for (auto& record : records) {
     if (record.snapshot == snapshot) {
-      record.verified_at = util::utc_now_iso8601();
+      record.verification = record.verification.apply(
+          depth, depth == CheckDepth::full ? std::vector<std::string>{"restore", "sha256"}
+                                           : std::vector<std::string>{"listing", "file_sizes"},
+          problems, util::utc_now_iso8601());
     }
   }
   write_offsite_records(backup, records);
 }
 
+void record_forgotten(const BackupInfo& backup, const std::string& snapshot)
+{
+  auto records = offsite_records(backup);
+  for (auto& record : records) {
+    if (record.snapshot == snapshot && record.forgotten_at.empty()) {
+      record.forgotten_at = util::utc_now_iso8601();
+    }
+  }
+  write_offsite_records(backup, records);
+}
+
+VerificationRecord repository_state(const Store& store, const std::string& repository)
+{
+  const json doc = read_offsite_state(store);
+  const auto repos = doc.value("repositories", json::object());
+  return repos.contains(repository) ? VerificationRecord::from_json(repos[repository].value("check", json()))
+                                    : VerificationRecord{};
+}
+
+void record_repository_check(const Store& store, const std::string& repository, CheckDepth depth,
+                             const std::vector<std::string>& problems)
+{
+  json doc = read_offsite_state(store);
+  if (!doc.contains("repositories") || !doc["repositories"].is_object()) {
+    doc["repositories"] = json::object();
+  }
+  json& entry = doc["repositories"][repository];
+  const auto next = VerificationRecord::from_json(entry.is_object() ? entry.value("check", json()) : json())
+                        .apply(depth, {"restic check", depth == CheckDepth::full ? "read all pack data" : "read some pack data"},
+                               problems, util::utc_now_iso8601());
+  entry = {{"check", next.to_json()}};
+  util::create_directories(store.root_state_dir());
+  util::write_file_atomic(offsite_state_path(store), doc.dump(2) + '\n');
+}
+
+bool repository_was_used(const Store& store, const std::string& repository)
+{
+  if (read_offsite_state(store).value("repositories", json::object()).contains(repository)) {
+    return true;
+  }
+  for (const auto& model : discover_models(store.root())) {
+    for (const auto& entry : list_backups(Store(store.root(), model), std::nullopt)) {
+      if (!entry.info) {
+        continue;
+      }
+      const auto records = offsite_records(*entry.info);
+      if (std::any_of(records.begin(), records.end(),
+                      [&](const OffsiteRecord& record) { return record.repository == repository; })) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
 } // namespace modelkeep::core

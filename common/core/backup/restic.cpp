@@ -160,6 +160,12 @@ Restic::Output Restic::run(const std::vector<std::string>& args,
     if (contains(err, "Is there a repository at the following location?")) {
       if (contains(err, "no such file or directory") || contains(err, "file does not exist") ||
           contains(err, "404") || contains(err, "NoSuchKey") || contains(err, "not found")) {
+        if (m_config.used_before && m_config.used_before()) {
+          throw Error(ExitCode::failed,
+                      "the restic repository " + repo +
+                          " is not there, but backups here record copies in it: is its disk mounted "
+                          "and its path right? (do not run restic init: that would start an empty one)");
+        }
         throw Error(ExitCode::failed, "no restic repository at " + repo +
                                           ": create it once with\n  RESTIC_REPOSITORY='" + repo +
                                           "' RESTIC_PASSWORD_FILE='" + m_config.password_file.string() +

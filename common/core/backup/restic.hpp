@@ -26,6 +26,9 @@ struct ResticConfig {
   std::vector<std::pair<std::string, std::string>> options; ///< passed as -o KEY=VALUE
   std::chrono::seconds timeout{6 * 3600};
   std::string program = "restic"; ///< $MODELKEEP_RESTIC, else restic on PATH
+  /// True if copies are recorded in this repository (asked only when it turns out to be
+  /// missing): then never suggest `restic init`, which would start an empty one elsewhere.
+  std::function<bool()> used_before;
 
   /// The repository for messages and records: a password in a URL replaced by ***.
   [[nodiscard]] std::string shown_repository() const;

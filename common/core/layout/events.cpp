@@ -20,8 +20,9 @@ constexpr std::string_view k_names[] = {
     "create",      "delete",    "restore",  "status",         "tag",           "untag",
     "promote",     "rollback",  "backup",   "backup_restore", "backup_delete", "backup_cleanup",
     "consolidate", "ab_create", "ab_start", "ab_canary",      "ab_conclude",   "monitor_alert",
+    "offsite_push", "offsite_forget", "repair",
 };
-static_assert(std::size(k_names) == static_cast<std::size_t>(EventKind::monitor_alert) + 1);
+static_assert(std::size(k_names) == static_cast<std::size_t>(EventKind::repair) + 1);
 
 } // namespace
 

@@ -34,6 +34,9 @@ enum class EventKind {
   ab_canary,      ///< "ab_canary"
   ab_conclude,    ///< "ab_conclude"
   monitor_alert,  ///< "monitor_alert": a trigger fired without a rollback
+  offsite_push,   ///< "offsite_push": a backup was sent off the machine (repository, snapshot)
+  offsite_forget, ///< "offsite_forget": remote copies were forgotten on purpose (snapshots)
+  repair,         ///< "repair": damaged content was restored from an intact copy
 };
 
 /// The name of a kind in the log ("delete" for delete_version).

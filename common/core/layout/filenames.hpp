@@ -7,7 +7,7 @@
 //   <root>/                              the store root; the default model lives here
 //     catalog.json                       the catalog of every model (was registry.json)
 //     hooks/on-rollback.d/               rollback hooks
-//     .modelkeep/{config.json, offsite.lock, serve-token, catalog/lock}
+//     .modelkeep/{config.json, offsite.lock, offsite.json, serve-token, catalog/lock}
 //     <model>/                           a named model: the same layout as the default one
 //   <model dir>/
 //     versions/
@@ -54,6 +54,7 @@ inline constexpr std::string_view objects = "objects";
 inline constexpr std::string_view object_hash = "sha256"; ///< objects/sha256/ab/cdef...
 inline constexpr std::string_view catalog_state = "catalog";
 inline constexpr std::string_view offsite_lock = "offsite.lock";
+inline constexpr std::string_view offsite_state = "offsite.json"; ///< state of each restic repository
 inline constexpr std::string_view serve_token = "serve-token";
 
 // In versions/.

@@ -2,12 +2,29 @@
 
 #include "core/layout/store.hpp"
 #include "util/error.hpp"
+#include "util/json_file.hpp"
 
 #include <nlohmann/json.hpp>
 
 namespace modelkeep::core {
 
 using nlohmann::json;
+
+std::optional<Setting> setting(const Store& store, const std::string& key)
+{
+  std::vector<fs::path> files;
+  if (!store.is_default_model()) {
+    files.push_back(store.state_dir() / filenames::config);
+  }
+  files.push_back(store.root_state_dir() / filenames::config);
+  for (const auto& file : files) {
+    const auto doc = util::read_json_file_if_exists(file, util::JsonLimit::settings, "store config");
+    if (doc && doc->is_object() && doc->contains(key)) {
+      return Setting{(*doc)[key], file};
+    }
+  }
+  return std::nullopt;
+}
 
 AutoPromoteRule load_auto_promote_rule(const Store& store)
 {
