@@ -18,6 +18,7 @@ struct ConsolidateArgs {
   std::optional<std::string> adapter_dir;
   std::optional<std::string> base_model;
   std::string dtype = "keep";
+  bool allow_remerge = false;
   bool keep_adapter = false;
   bool dry_run = false;
 };
@@ -43,6 +44,7 @@ void run(const ConsolidateArgs& args, const GlobalOptions& options)
   request.model = options.model;
   request.dtype = parse_output_dtype(args.dtype);
   request.keep_adapter = args.keep_adapter;
+  request.allow_remerge = args.allow_remerge;
   request.dry_run = args.dry_run;
   request.show_progress = context.progress();
   request.lock_timeout_seconds = options.lock_timeout_seconds;
@@ -97,6 +99,9 @@ void add_consolidate(CLI::App& app, const GlobalOptions& options)
   app.add_option("--dtype", args->dtype, "Output dtype of merged tensors: keep (default), bf16, fp16, fp32")
       ->check(CLI::IsMember({"keep", "bf16", "fp16", "fp32"}));
   app.add_flag("--keep-adapter", args->keep_adapter, "Do not delete the adapter at the end");
+  app.add_flag("--allow-remerge", args->allow_remerge,
+               "Merge an adapter that the base model already contains (its consolidation history says "
+               "so): its delta is then applied twice");
   app.add_flag("--dry-run", args->dry_run,
                "Print the plan (modules, scales, bytes, free space); write nothing");
   app.callback([args, &options, &app] {

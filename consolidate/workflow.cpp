@@ -167,10 +167,12 @@ private:
     m_say(line);
   }
   void validate(const Settings& settings);
+  void refuse_remerge(const core::Store& store, const Settings& settings) const;
   void backup(const core::Store& store, const Settings& settings);
   void version(const core::Store& store, const Settings& settings);
   void merge(const core::Store& store, const Settings& settings);
   [[nodiscard]] std::string base_model_digest(const core::Store& store, const Settings& settings) const;
+  [[nodiscard]] std::string adapter_digest(const core::Store& store) const;
   void update_config(Settings& settings);
   void delete_adapter(const Settings& settings);
   bool journal_still_valid(const core::Store& store);
@@ -186,6 +188,58 @@ private:
   std::optional<core::MergePlan> m_plan;
 };
 
+namespace {
+
+/// The version request for the adapter (and evolution snapshots) in `dir`.
+core::CreateRequest version_request(const ConsolidateRequest& request, const Settings& settings,
+                                    const fs::path& dir)
+{
+  core::CreateRequest create;
+  create.adapter = settings.adapter;
+  create.description = request.description;
+  create.data_files = request.training_data;
+  create.steps = request.steps;
+  create.final_loss = request.loss;
+  create.base_model = settings.base_model.string();
+  const fs::path snapshots = dir / core::filenames::snapshots;
+  if (util::is_directory(snapshots)) {
+    create.snapshots = snapshots;
+  }
+  return create;
+}
+
+/// Where `digest` was merged into `base` or one of the bases it was merged from, following
+/// the chain of consolidation.json records; nullopt if nowhere.
+std::optional<std::string> merged_into(const core::Store& store, fs::path base, const std::string& digest)
+{
+  for (int depth = 0; depth < 64; ++depth) {
+    const auto record =
+        util::read_json_file_if_exists(base / "consolidation.json", util::JsonLimit::record, "consolidation record");
+    if (!record || !record->is_object()) {
+      return std::nullopt;
+    }
+    std::string merged = record->value("adapter_digest", "");
+    const std::string version = record->value("adapter_version", "");
+    if (merged.empty() && !version.empty()) {
+      try { // a record of 0.1: the digest is the version's
+        merged = core::load_metadata(store.versions_dir() / version).manifest.digest();
+      } catch (const Error&) {
+      }
+    }
+    if (merged == digest) {
+      return base.string() + " (merged from " + (version.empty() ? std::string("an adapter") : version) + ")";
+    }
+    const std::string parent = record->value("base_model", "");
+    if (parent.empty() || fs::path(parent) == base) {
+      return std::nullopt;
+    }
+    base = parent;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
 void Consolidation::validate(const Settings& settings)
 {
   step(1,
@@ -194,7 +248,7 @@ void Consolidation::validate(const Settings& settings)
   m_adapters.clear();
   m_adapters.push_back(core::Adapter::open(settings.adapter));
   m_plan.emplace(core::plan_merge(*m_base, m_adapters, {{}, 1, m_request.dtype, false}));
-  const auto adapter_bytes = core::total_size(core::scan_tree(settings.adapter));
+  const auto adapter_bytes = core::total_size(core::scan_input(settings.adapter, "adapter directory"));
   const std::uint64_t need = 2 * adapter_bytes + m_plan->output_bytes + m_plan->output_bytes / 20;
   fs::path existing = settings.store_root;
   while (!util::exists(existing) && existing.has_parent_path() && existing != existing.parent_path()) {
@@ -223,8 +277,8 @@ void Consolidation::backup(const core::Store& store, const Settings& settings)
                               "before consolidating: " + m_request.description,
                               core::default_critical_files(settings.adapter)};
   const auto record = core::create_verified_backup(store, request, m_request.show_progress);
-  const fs::path snapshots = m_dir / "evolution_snapshots";
-  if (util::is_directory(snapshots)) {
+  const fs::path snapshots = m_dir / core::filenames::snapshots;
+  if (util::is_directory(snapshots) && !core::scan_tree(snapshots, core::Symlinks::inside_only).empty()) {
     const auto snap = core::create_verified_backup(
         store, {snapshots, "pre_consolidation", "evolution_snapshots", "before consolidating", {}},
         m_request.show_progress);
@@ -242,17 +296,7 @@ void Consolidation::version(const core::Store& store, const Settings& settings)
     step(3, "version already recorded: " + m_journal.get("version"));
     return;
   }
-  core::CreateRequest request;
-  request.adapter = settings.adapter;
-  request.description = m_request.description;
-  request.data_files = m_request.training_data;
-  request.steps = m_request.steps;
-  request.final_loss = m_request.loss;
-  request.base_model = settings.base_model.string();
-  const fs::path snapshots = m_dir / "evolution_snapshots";
-  if (util::is_directory(snapshots)) {
-    request.snapshots = snapshots;
-  }
+  const core::CreateRequest request = version_request(m_request, settings, m_dir);
   std::string name;
   if (const auto existing = core::find_version_by_digest(store, core::source_manifest(request).digest())) {
     name = existing->name;
@@ -263,6 +307,23 @@ void Consolidation::version(const core::Store& store, const Settings& settings)
   }
   m_journal.set("version", name);
   util::failpoint("consolidate.after_version");
+}
+
+void Consolidation::refuse_remerge(const core::Store& store, const Settings& settings) const
+{
+  const std::string digest = core::source_manifest(version_request(m_request, settings, m_dir)).digest();
+  const auto where = merged_into(store, settings.base_model, digest);
+  if (!where) {
+    return;
+  }
+  if (m_request.allow_remerge) {
+    m_say("the base already contains this adapter: " + *where + "; merging it again (--allow-remerge)");
+    return;
+  }
+  throw Error(ExitCode::refused, "refusing to merge " + settings.adapter.string() +
+                                     ": the base model already contains it: " + *where +
+                                     "; merging it again would apply its delta twice (add --allow-remerge "
+                                     "to do it anyway)");
 }
 
 std::string Consolidation::base_model_digest(const core::Store& store, const Settings& settings) const
@@ -281,6 +342,15 @@ std::string Consolidation::base_model_digest(const core::Store& store, const Set
   }
   const fs::path file = m_base->shards().front().path();
   return core::hash_files({{file.filename().string(), file, fs::file_size(file), 0644}}, nullptr).digest();
+}
+
+std::string Consolidation::adapter_digest(const core::Store& store) const
+{
+  try {
+    return core::load_metadata(store.versions_dir() / m_journal.get("version")).manifest.digest();
+  } catch (const Error&) {
+    return {};
+  }
 }
 
 void Consolidation::merge(const core::Store& store, const Settings& settings)
@@ -338,6 +408,7 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
       {"base_manifest_digest", base_digest},
       {"adapter", settings.adapter.string()},
       {"adapter_version", m_journal.get("version")},
+      {"adapter_digest", adapter_digest(store)},
       {"backup", m_journal.get("backup")},
       {"modules", modules},
       {"merged_tensors", m_plan->merged_tensors},
@@ -452,6 +523,7 @@ ConsolidateResult Consolidation::run()
   const bool adapter_present = util::exists(settings.adapter);
   if (m_request.dry_run || (!m_journal.resumed() && adapter_present)) {
     validate(settings); // read-only: a failure here leaves everything as it was
+    refuse_remerge(store, settings);
   }
   if (m_request.dry_run) {
     m_say("dry run: nothing was written");

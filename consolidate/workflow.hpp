@@ -29,6 +29,7 @@ struct ConsolidateRequest {
   std::optional<std::string> model;       ///< --model: overrides $MODELKEEP_MODEL and modelkeep.json's model
   std::optional<core::DType> dtype;
   bool keep_adapter = false;
+  bool allow_remerge = false; ///< merge an adapter the base already contains (applies it twice)
   bool dry_run = false;
   bool show_progress = false;
   double lock_timeout_seconds = 30;

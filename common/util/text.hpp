@@ -23,6 +23,9 @@ namespace modelkeep::util {
 /// The items with `separator` between them.
 [[nodiscard]] std::string join(const std::vector<std::string>& items, std::string_view separator);
 
+/// True if `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+[[nodiscard]] bool is_utf8(std::string_view text);
+
 /// `text` fit for a message: control and non-ASCII bytes as \xNN, cut after `max_length`
 /// characters with "...".
 [[nodiscard]] std::string printable(std::string_view text, std::size_t max_length = 80);

@@ -63,6 +63,23 @@ cm() { "$CM" "$@"; }
   [ -d train/current_model ]
 }
 
+@test "an adapter the base already contains is not merged again (exit 4) unless --allow-remerge" {
+  run -0 cm --base-dir train --description first --keep-adapter
+  first=$(jq -r .base_model train/modelkeep.json)
+  [ "$(jq -r .adapter_digest "$first/consolidation.json")" = \
+    "$(jq -r .manifest_digest train/models/versions/v001_*/metadata.json)" ]
+  config_before=$(cat train/modelkeep.json)
+  run -4 cm --base-dir train --description again --keep-adapter
+  assert_output_contains "the base model already contains it: $first (merged from v001_"
+  assert_output_contains "--allow-remerge"
+  [ "$(cat train/modelkeep.json)" = "$config_before" ]
+  [ "$(ls train/models/consolidated_models | wc -l)" = 1 ]
+  # Two merges later the first is still found through the chain of consolidation records.
+  run -0 cm --base-dir train --description again --keep-adapter --allow-remerge
+  assert_output_contains "merging it again (--allow-remerge)"
+  run -4 cm --base-dir train --description thrice --keep-adapter
+}
+
 @test "killed at every step boundary, a rerun finishes the job and nothing is lost" {
   for fp in backup.after_copy consolidate.after_backup create.after_copy consolidate.after_version merge.after_shard \
             consolidate.after_merge consolidate.before_record consolidate.after_rename consolidate.after_config consolidate.after_adapter_rename; do
@@ -106,6 +123,12 @@ cm() { "$CM" "$@"; }
   run -6 cm --base-dir train --description d
   assert_output_contains "only LORA adapters"
   [ -d train/current_model ] && [ ! -e train/models/versions ]
+  # The input policy of create and backup: no symlink out of the adapter.
+  sed -i 's/, "peft_type_x": 1//; s/"IA3"/"LORA"/' train/current_model/adapter_config.json
+  ln -s /etc/passwd train/current_model/passwd
+  run -6 cm --base-dir train --description d
+  assert_output_contains "symlink pointing outside the directory refused"
+  [ ! -e train/models/versions ]
 }
 
 @test "\"model\" in modelkeep.json selects a named model; --model and MODELKEEP_MODEL win over it" {

@@ -168,3 +168,54 @@ offsite_setup() {
   run -0 bm cleanup --keep-last 1 --require-offsite
   assert_output_contains "KEEP   emergency/$(basename "$old")"
 }
+
+@test "7. create and backup judge inputs by one policy; archives keep non-ASCII names in any locale" {
+  ln -s /etc/passwd adapter/passwd
+  run -6 mv_ create --adapter adapter --description x
+  assert_output_contains "symlink pointing outside the directory refused"
+  run -6 bm backup adapter
+  assert_output_contains "symlink pointing outside the directory refused"
+  [ -z "$(find models/backups -name passwd 2>/dev/null)" ]
+  rm adapter/passwd
+  mkdir empty
+  run -6 mv_ create --adapter empty --description x
+  assert_output_contains "holds no files"
+  run -6 bm backup empty
+  assert_output_contains "holds no files"
+  mkdir config_only && cp adapter/adapter_config.json config_only/
+  run -6 mv_ create --adapter config_only --description x
+  assert_output_contains "adapter without weights"
+  run -6 bm backup config_only
+  assert_output_contains "adapter without weights"
+  printf 'x\n' > "adapter/ü ñ file.txt"
+  for format in dir tar tar.zst; do
+    LANG=C LC_ALL=C run -0 bm backup adapter --format "$format" -q
+  done
+  LANG=C.UTF-8 run -0 bm backup adapter --format tar -q
+  run -0 mv_ create --adapter adapter --description "non-ASCII" -q
+  run -0 bm verify --all
+  tarball=$(ls -d models/backups/emergency/*/data.tar.zst | head -1)
+  run -0 bm restore "emergency/$(basename "$(dirname "$tarball")")" restored
+  [ "$(cat "restored/ü ñ file.txt")" = x ]
+  # A name that is not UTF-8 cannot go into a manifest: a clear error, nothing written.
+  before=$(ls models/backups/emergency | wc -l)
+  touch "adapter/$(printf 'bad\377name')"
+  run -6 mv_ create --adapter adapter --description x
+  assert_output_contains "is not valid UTF-8"
+  run -6 bm backup adapter
+  assert_output_contains "is not valid UTF-8"
+  [ "$(ls models/backups/emergency | wc -l)" = "$before" ]
+}
+
+@test "8. a status that names a stage follows the stage link: status never contradicts promote" {
+  new_version 0.80; new_version 0.85; new_version 0.90
+  mv_ promote 1 -q
+  run -4 mv_ status 3 production
+  assert_output_contains "follows the stage link (production points to $(basename "$(version_dir 1)"))"
+  assert_output_contains "model-versioner promote $(basename "$(version_dir 3)") --stage production"
+  run -4 mv_ status 1 archived
+  assert_output_contains "stage production points to it"
+  [ "$(jq -r '[.versions[].summary.status] | map(select(. == "production")) | length' models/versions/index.json)" = 1 ]
+  run -0 mv_ status 1 failed --reason "bad answers"
+  run -0 mv_ status 2 archived
+}

@@ -123,7 +123,7 @@ BackupRecord create_verified_backup(const Store& store, const BackupRequest& req
   if (!util::is_directory(request.source)) {
     throw Error(ExitCode::not_found, "cannot back up " + request.source.string() + ": not a directory");
   }
-  const auto files = scan_tree(request.source);
+  const auto files = scan_input(request.source, "backup source");
   require_critical_files(files, request);
   const fs::path type_dir = store.backups_dir() / request.type;
   util::create_directories(type_dir);

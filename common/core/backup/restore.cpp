@@ -97,7 +97,7 @@ RestoreResult restore_into(const Store& store, const Manifest& manifest, const f
                                       "); " + label + " may be damaged: run verify");
   }
 
-  if (target_exists && !fs::is_empty(target, ec)) {
+  if (target_exists && !scan_tree(target, Symlinks::inside_only).empty()) {
     const BackupRecord backup =
         create_verified_backup(store,
                                {target,

@@ -128,6 +128,22 @@ void set_status(const Store& store, const VersionDir& version, const std::string
     }
     throw Error(ExitCode::usage, "invalid status '" + status + "': use one of " + list);
   }
+  // production and canary are what their stage links say: set by promote (which verifies the
+  // version first) and rollback, never by hand, so that a status never contradicts a stage.
+  for (const char* stage : {"production", "canary"}) {
+    const auto holder = stage_holder(store, stage);
+    if (status == stage) {
+      throw Error(ExitCode::refused,
+                  "refusing to set status " + status + " by hand: it follows the stage link (" + stage +
+                      " points to " + holder.value_or("no version") + "); run model-versioner promote " +
+                      version.name + " --stage " + stage + " (it verifies the version first)");
+    }
+    if (holder == version.name && status != "failed") {
+      throw Error(ExitCode::refused, "refusing to set " + version.name + " to " + status + ": stage " + stage +
+                                         " points to it and its status follows the stage; promote another "
+                                         "version or roll back first (or mark it failed)");
+    }
+  }
   const std::string old = load_metadata(version.path).status;
   write_status(version, status);
   append_event(store, EventKind::status,

@@ -11,7 +11,9 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <clocale>
 #include <fcntl.h>
+#include <locale.h>
 #include <map>
 #include <memory>
 #include <set>
@@ -35,6 +37,29 @@ struct EntryDeleter {
 using Writer = std::unique_ptr<archive, WriterDeleter>;
 using Reader = std::unique_ptr<archive, ReaderDeleter>;
 using Entry = std::unique_ptr<archive_entry, EntryDeleter>;
+
+/// Makes this thread's character set UTF-8 while libarchive runs: it converts names through
+/// the locale's charset (the tools never call setlocale, so that is ASCII, where any non-ASCII
+/// name fails or, in the pax writer, crashes), and archive names are UTF-8 by the input policy.
+class Utf8Names {
+public:
+  Utf8Names() : m_previous(::uselocale(utf8_locale())) {}
+  Utf8Names(const Utf8Names&) = delete;
+  Utf8Names& operator=(const Utf8Names&) = delete;
+  ~Utf8Names() { ::uselocale(m_previous); }
+
+private:
+  static locale_t utf8_locale()
+  {
+    static const locale_t utf8 = [] {
+      locale_t made = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+      // Without C.UTF-8 (not a glibc system) names stay ASCII-only, as before.
+      return made != static_cast<locale_t>(nullptr) ? made : LC_GLOBAL_LOCALE;
+    }();
+    return utf8;
+  }
+  locale_t m_previous;
+};
 
 [[noreturn]] void archive_failure(archive* a, const char* what, const fs::path& path, ExitCode code)
 {
@@ -91,7 +116,9 @@ FileEntry add_file(archive* a, const SourceFile& file, const fs::path& archive_p
     throw_errno("cannot stat", file.absolute);
   }
   Entry entry(archive_entry_new());
-  archive_entry_set_pathname(entry.get(), file.relative.c_str());
+  // Names are UTF-8 whatever the locale (tools never call setlocale, so it is "C", where
+  // libarchive's conversion from the locale's charset fails on any non-ASCII name).
+  archive_entry_set_pathname_utf8(entry.get(), file.relative.c_str());
   archive_entry_set_filetype(entry.get(), AE_IFREG);
   archive_entry_set_perm(entry.get(), file.mode);
   archive_entry_set_size(entry.get(), st.st_size);
@@ -176,7 +203,10 @@ void for_each_entry(const fs::path& path, OnFile&& on_file, OnUnsafe&& on_unsafe
     if (status != ARCHIVE_OK && status != ARCHIVE_WARN) {
       archive_failure(a, "bad archive", path, ExitCode::malformed);
     }
-    const char* raw_name = archive_entry_pathname(entry);
+    const char* raw_name = archive_entry_pathname_utf8(entry);
+    if (raw_name == nullptr) {
+      raw_name = archive_entry_pathname(entry); // a name in no known charset: judged as bytes
+    }
     std::string name = raw_name != nullptr ? raw_name : "";
     while (name.size() > 1 && name.back() == '/') {
       name.pop_back();
@@ -228,6 +258,7 @@ void for_each_entry(const fs::path& path, OnFile&& on_file, OnUnsafe&& on_unsafe
 Manifest write_archive(const std::vector<SourceFile>& files, const fs::path& archive_path,
                        Compression compression, int level, util::Progress* progress)
 {
+  const Utf8Names names;
   util::SequentialWriter sink(archive_path, 0644);
   std::vector<FileEntry> entries;
   entries.reserve(files.size());
@@ -253,6 +284,7 @@ Manifest write_archive(const std::vector<SourceFile>& files, const fs::path& arc
 TreeCheck check_archive(const fs::path& archive_path, const Manifest& manifest, Hashing hashing,
                         util::Progress* progress)
 {
+  const Utf8Names names;
   TreeCheck check;
   util::AsyncHasher hasher;
   std::map<std::string, bool> seen;
@@ -297,6 +329,7 @@ TreeCheck check_archive(const fs::path& archive_path, const Manifest& manifest, 
 
 Manifest extract_archive(const fs::path& archive_path, const fs::path& dest, util::Progress* progress)
 {
+  const Utf8Names names;
   util::create_directories(dest);
   std::vector<FileEntry> entries;
   std::set<fs::path> dirs{dest};

@@ -6,6 +6,7 @@
 #include "util/parallel.hpp"
 #include "util/process.hpp"
 #include "util/progress.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <map>
@@ -204,8 +205,14 @@ std::optional<SourceFile> source_file(const fs::path& root, const fs::path& path
     throw Error(ExitCode::malformed,
                 "not a regular file " + path.string() + ": sockets, devices and FIFOs cannot be versioned");
   }
-  return SourceFile{path.lexically_relative(root).generic_string(), path,
-                    static_cast<std::uint64_t>(st.st_size), static_cast<std::uint32_t>(st.st_mode & 07777)};
+  std::string relative = path.lexically_relative(root).generic_string();
+  if (!util::is_utf8(relative)) {
+    // Manifests are JSON, which holds UTF-8 only; an escaped name would not be the file's name.
+    throw Error(ExitCode::malformed, "file name is not valid UTF-8: " + util::printable(path.string(), 200) +
+                                         ": rename it (for example with convmv) and try again");
+  }
+  return SourceFile{std::move(relative), path, static_cast<std::uint64_t>(st.st_size),
+                    static_cast<std::uint32_t>(st.st_mode & 07777)};
 }
 
 } // namespace
@@ -220,6 +227,23 @@ std::vector<SourceFile> scan_tree(const fs::path& root, Symlinks symlinks)
   });
   std::sort(files.begin(), files.end(),
             [](const SourceFile& a, const SourceFile& b) { return a.relative < b.relative; });
+  return files;
+}
+
+std::vector<SourceFile> scan_input(const fs::path& dir, std::string_view what)
+{
+  auto files = scan_tree(dir, Symlinks::inside_only);
+  if (files.empty()) {
+    throw Error(ExitCode::malformed, std::string(what) + " holds no files " + dir.string());
+  }
+  const auto has = [&](std::string_view name) {
+    return std::any_of(files.begin(), files.end(), [&](const SourceFile& file) { return file.relative == name; });
+  };
+  if (has("adapter_config.json") && !has("adapter_model.safetensors") && !has("adapter_model.bin")) {
+    throw Error(ExitCode::malformed,
+                "adapter without weights " + dir.string() +
+                    ": adapter_config.json but no adapter_model.safetensors or adapter_model.bin");
+  }
   return files;
 }
 

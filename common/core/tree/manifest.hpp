@@ -85,6 +85,13 @@ enum class Symlinks { follow, inside_only };
 /// user data, not the store.
 [[nodiscard]] std::vector<SourceFile> scan_tree(const fs::path& root, Symlinks symlinks = Symlinks::follow);
 
+/// The files of a directory of user input — an adapter to version, a directory to back up, an
+/// adapter to consolidate — under one policy for every tool: symlinks only to files inside it
+/// (never followed out of it), every name valid UTF-8, at least one file, and an
+/// adapter_config.json only together with its weights. Error(malformed) naming the directory
+/// (`what` says what it is for) and the rule otherwise.
+[[nodiscard]] std::vector<SourceFile> scan_input(const fs::path& dir, std::string_view what);
+
 /// Indices of `files`, largest first: handed to threads in this order, they finish at about
 /// the same time.
 [[nodiscard]] std::vector<std::size_t> largest_first(const std::vector<SourceFile>& files);

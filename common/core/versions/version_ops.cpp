@@ -213,10 +213,7 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
     throw Error(ExitCode::usage, "--description must not be empty");
   }
   const fs::path adapter = require_dir(request.adapter, "adapter directory");
-  const auto adapter_files = scan_tree(adapter, Symlinks::inside_only);
-  if (adapter_files.empty()) {
-    throw Error(ExitCode::malformed, "adapter directory holds no files " + adapter.string());
-  }
+  const auto adapter_files = scan_input(adapter, "adapter directory");
   std::vector<SourceFile> snapshot_files;
   std::string snapshots_source;
   if (request.snapshots) {
