@@ -148,7 +148,7 @@ cm() { "$CM" "$@"; }
   [ "$(tree_sum train)" = "$before" ]
   # The flag and the environment win over the file (and a bad flag is a usage error).
   run -2 cm --base-dir train --description "bad" --model "Bad"
-  MODELKEEP_MODEL=other run -0 cm --base-dir train --description "env" --keep-adapter --dry-run
+  MODELKEEP_MODEL=other run -0 cm --base-dir train --description "env" --keep-adapter --dry-run --allow-remerge
   assert_output_contains "dry run"
 }
 
