@@ -21,6 +21,7 @@ void add_verify(CLI::App& app, const GlobalOptions& options);
 void add_restore(CLI::App& app, const GlobalOptions& options);
 void add_cleanup(CLI::App& app, const GlobalOptions& options);
 void add_delete(CLI::App& app, const GlobalOptions& options);
+void add_repair(CLI::App& app, const GlobalOptions& options);
 void add_offsite(CLI::App& app, const GlobalOptions& options);
 
 /// The retention flags shared by cleanup and offsite forget (`what`: "backup", "copy").

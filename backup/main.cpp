@@ -11,6 +11,7 @@ int main(int argc, char** argv)
                          backup::add_restore(app, options);
                          backup::add_cleanup(app, options);
                          backup::add_delete(app, options);
+                         backup::add_repair(app, options);
                          backup::add_offsite(app, options);
                        });
 }

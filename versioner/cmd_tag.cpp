@@ -38,8 +38,7 @@ void edit_tags(const GlobalOptions& options, const std::string& ref_text, core::
   const auto version = core::resolve_version(store, ref);
   auto meta = core::load_metadata(version.path);
   change(meta.tags);
-  util::write_file_atomic(version.path / core::filenames::metadata, meta.to_json().dump(2) + '\n', 0644,
-                          version.path.parent_path());
+  core::write_metadata(version.path, meta);
   nlohmann::json record = detail;
   record["version"] = version.name;
   core::append_event(store, event, record);

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "core/trust/repair.hpp"
 #include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
@@ -11,7 +12,19 @@ namespace modelkeep::versioner {
 
 namespace {
 
-nlohmann::json check_json(const core::VersionCheck& check)
+/// The versions sharing the stored copy of `path` in `version`, from `damaged`.
+std::vector<std::string> shared_with(const std::vector<core::DamagedFile>& damaged, const std::string& version,
+                                     const std::string& path)
+{
+  for (const auto& file : damaged) {
+    if (file.version == version && file.path == path) {
+      return file.shared_with;
+    }
+  }
+  return {};
+}
+
+nlohmann::json check_json(const core::VersionCheck& check, const std::vector<core::DamagedFile>& damaged)
 {
   nlohmann::json item = {{"name", check.version.name}, {"ok", check.ok()}};
   if (check.metadata_error) {
@@ -22,11 +35,18 @@ nlohmann::json check_json(const core::VersionCheck& check)
     item["missing"] = check.files.missing;
     item["modified"] = check.files.modified;
     item["extra"] = check.files.extra;
+    nlohmann::json shared = nlohmann::json::object();
+    for (const auto& path : check.files.modified) {
+      if (auto others = shared_with(damaged, check.version.name, path); !others.empty()) {
+        shared[path] = std::move(others);
+      }
+    }
+    item["shared_with"] = shared;
   }
   return item;
 }
 
-void print_check(const core::VersionCheck& check)
+void print_check(const core::VersionCheck& check, const std::vector<core::DamagedFile>& damaged)
 {
   if (check.ok()) {
     std::cout << check.version.name << ": OK (" << check.file_count << " files, "
@@ -42,7 +62,11 @@ void print_check(const core::VersionCheck& check)
     std::cout << "  missing:  " << path << '\n';
   }
   for (const auto& path : check.files.modified) {
-    std::cout << "  modified: " << path << '\n';
+    std::cout << "  modified: " << path;
+    if (const auto others = shared_with(damaged, check.version.name, path); !others.empty()) {
+      std::cout << " (the same stored copy as in " << util::join(others, ", ") << ": damaged there too)";
+    }
+    std::cout << '\n';
   }
   for (const auto& path : check.files.extra) {
     std::cout << "  extra:    " << path << '\n';
@@ -73,6 +97,18 @@ std::string latest_problem_of(const core::Store& store)
          " (the next write repairs it)";
 }
 
+/// Records the objects `damaged` files are linked to, so that no new version links to them
+/// (taken under the writer lock; if another writer holds it, the next verify or repair records them).
+void remember_damage(const Context& context, const core::Store& store, const std::vector<core::DamagedFile>& damaged)
+{
+  try {
+    const auto lock = context.lock(store, "verify");
+    core::record_damage(store, damaged);
+  } catch (const Error& e) {
+    context.note(std::string("note: the damaged objects were not recorded (") + e.what() + ")");
+  }
+}
+
 void run(const std::vector<std::string>& refs, bool all_models, const GlobalOptions& options)
 {
   if (all_models && !refs.empty()) {
@@ -80,14 +116,24 @@ void run(const std::vector<std::string>& refs, bool all_models, const GlobalOpti
   }
   const Context context(options);
   std::vector<std::pair<std::string, core::VersionCheck>> checks;
+  std::vector<core::DamagedFile> damaged;
   std::vector<std::string> latest_problems;
   for (const auto& store : context.stores(all_models)) {
     if (!refs.empty()) {
       store.require_exists();
     }
+    std::vector<core::VersionCheck> store_checks;
     for (const auto& version : selected(store, refs)) {
-      checks.emplace_back(store.model(), core::verify_version(version, context.progress()));
+      store_checks.push_back(core::verify_version(version, context.progress()));
     }
+    auto store_damaged = core::damaged_files(store, store_checks);
+    if (!store_damaged.empty()) {
+      remember_damage(context, store, store_damaged);
+    }
+    for (auto& check : store_checks) {
+      checks.emplace_back(store.model(), std::move(check));
+    }
+    damaged.insert(damaged.end(), store_damaged.begin(), store_damaged.end());
     if (refs.empty()) {
       if (auto problem = latest_problem_of(store); !problem.empty()) {
         latest_problems.push_back(std::move(problem));
@@ -99,7 +145,7 @@ void run(const std::vector<std::string>& refs, bool all_models, const GlobalOpti
   nlohmann::json doc = {{"versions", nlohmann::json::array()}};
   for (const auto& [model, check] : checks) {
     failed += check.ok() ? 0 : 1;
-    auto item = check_json(check);
+    auto item = check_json(check, damaged);
     item["model"] = model;
     doc["versions"].push_back(std::move(item));
   }
@@ -113,10 +159,13 @@ void run(const std::vector<std::string>& refs, bool all_models, const GlobalOpti
       if (all_models) {
         std::cout << model << ": ";
       }
-      print_check(check);
+      print_check(check, damaged);
     }
     for (const auto& problem : latest_problems) {
       std::cout << "FAILED: " << problem << '\n';
+    }
+    if (failed > 0) {
+      std::cout << "Damaged files can be restored from an intact copy: model-versioner repair\n";
     }
   });
   if (checks.empty()) {

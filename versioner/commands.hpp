@@ -14,6 +14,7 @@ void add_list(CLI::App& app, const GlobalOptions& options);
 void add_catalog(CLI::App& app, const GlobalOptions& options);
 void add_show(CLI::App& app, const GlobalOptions& options);
 void add_restore(CLI::App& app, const GlobalOptions& options);
+void add_repair(CLI::App& app, const GlobalOptions& options);
 void add_delete(CLI::App& app, const GlobalOptions& options);
 void add_verify(CLI::App& app, const GlobalOptions& options);
 void add_promote(CLI::App& app, const GlobalOptions& options);

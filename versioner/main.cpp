@@ -12,6 +12,7 @@ int main(int argc, char** argv)
                          versioner::add_restore(app, options);
                          versioner::add_delete(app, options);
                          versioner::add_verify(app, options);
+                         versioner::add_repair(app, options);
                          versioner::add_promote(app, options);
                          versioner::add_rollback(app, options);
                          versioner::add_status(app, options);

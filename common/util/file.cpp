@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <vector>
 
 namespace modelkeep::util {
 
@@ -116,6 +117,12 @@ void fsync_fd(int fd, const fs::path& path)
   if (::fsync(fd) != 0) {
     throw_errno("cannot fsync", path);
   }
+}
+
+void fsync_file(const fs::path& path)
+{
+  UniqueFd fd = open_for_reading(path);
+  fsync_fd(fd.get(), path);
 }
 
 void fsync_dir(const fs::path& dir)
@@ -303,8 +310,97 @@ void remove_all(const fs::path& path)
 {
   std::error_code ec;
   fs::remove_all(path, ec);
+  if (ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted) {
+    make_dirs_writable(path);
+    ec.clear();
+    fs::remove_all(path, ec);
+  }
   if (ec) {
     throw sys_error("cannot remove", path, ec.value());
+  }
+}
+
+namespace {
+
+/// Calls visit(path, st) for `root` and everything under it, directories after their
+/// entries; symlinks are visited, never followed.
+template <typename Visit> void walk_bottom_up(const fs::path& root, Visit&& visit)
+{
+  struct stat st {};
+  if (::lstat(root.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return;
+    }
+    throw_errno("cannot stat", root);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    std::error_code ec;
+    std::vector<fs::path> children;
+    for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+      children.push_back(it->path());
+    }
+    check_listing(ec, root);
+    for (const auto& child : children) {
+      walk_bottom_up(child, visit);
+    }
+  }
+  visit(root, st);
+}
+
+void change_mode(const fs::path& path, unsigned mode)
+{
+  if (::chmod(path.c_str(), mode) != 0) {
+    throw_errno("cannot change the permissions of", path);
+  }
+}
+
+} // namespace
+
+void make_tree_read_only(const fs::path& root)
+{
+  walk_bottom_up(root, [](const fs::path& path, const struct stat& st) {
+    if (!S_ISLNK(st.st_mode) && (st.st_mode & 0222) != 0) {
+      change_mode(path, st.st_mode & 07555);
+    }
+  });
+}
+
+void make_dirs_writable(const fs::path& root)
+{
+  // Top-down: a read-only directory must be opened for writing before its children change.
+  struct stat st {};
+  if (::lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return;
+  }
+  if ((st.st_mode & 0700) != 0700) {
+    change_mode(root, (st.st_mode & 07777) | 0700);
+  }
+  std::error_code ec;
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (it->is_directory(type_ec) && !it->is_symlink(type_ec)) {
+      make_dirs_writable(it->path());
+    }
+  }
+}
+
+WritableDir::WritableDir(fs::path dir) : m_dir(std::move(dir))
+{
+  struct stat st {};
+  if (::stat(m_dir.c_str(), &st) != 0) {
+    throw_errno("cannot stat", m_dir);
+  }
+  m_mode = st.st_mode & 07777;
+  if ((m_mode & 0200) == 0) {
+    change_mode(m_dir, m_mode | 0200);
+    m_changed = true;
+  }
+}
+
+WritableDir::~WritableDir()
+{
+  if (m_changed) {
+    (void)::chmod(m_dir.c_str(), m_mode);
   }
 }
 

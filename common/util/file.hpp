@@ -78,6 +78,9 @@ void fsync_fd(int fd, const fs::path& path);
 /// Opens a directory and fsyncs it, making renames and creations in it durable.
 void fsync_dir(const fs::path& dir);
 
+/// Opens a file read-only and fsyncs its data (a link or copy just made).
+void fsync_file(const fs::path& path);
+
 /// Reads a whole (small) file; refuses files larger than `max_size` bytes.
 [[nodiscard]] std::string read_file(const fs::path& path, std::uint64_t max_size = 64 << 20);
 
@@ -122,8 +125,33 @@ void check_listing(const std::error_code& ec, const fs::path& dir);
 /// Creates a directory and its parents, with the path in the error message.
 void create_directories(const fs::path& dir);
 
-/// Removes a file or tree if it exists, with the path in the error message.
+/// Removes a file or tree if it exists, with the path in the error message. A read-only tree
+/// (a version directory) is made writable first when that is what stops the removal.
 void remove_all(const fs::path& path);
+
+/// Takes write permission away from every file and directory under `root` (and `root`
+/// itself), so that nothing can be added, removed or rewritten in it by accident (root
+/// ignores this; see DESIGN.md); does not follow symlinks.
+void make_tree_read_only(const fs::path& root);
+
+/// Gives the owner write permission on every directory under `root` (and `root`), so that
+/// its entries can be removed or replaced.
+void make_dirs_writable(const fs::path& root);
+
+/// Owner write permission on one directory for the guard's lifetime (to rename a file into a
+/// read-only version directory), taken away again afterwards.
+class WritableDir {
+public:
+  explicit WritableDir(fs::path dir);
+  WritableDir(const WritableDir&) = delete;
+  WritableDir& operator=(const WritableDir&) = delete;
+  ~WritableDir();
+
+private:
+  fs::path m_dir;
+  unsigned m_mode = 0;
+  bool m_changed = false;
+};
 
 /// Bytes available to an unprivileged writer on the filesystem holding `path`.
 [[nodiscard]] std::uint64_t available_space(const fs::path& path);

@@ -219,3 +219,47 @@ offsite_setup() {
   run -0 mv_ status 1 failed --reason "bad answers"
   run -0 mv_ status 2 archived
 }
+
+@test "10. damage in a shared file is named in every version that shares it, and repair restores it" {
+  new_version 0.80; new_version 0.85
+  v1=$(version_dir 1); v2=$(version_dir 2)
+  # Versions are read-only, directories too (root ignores it, hence the rest of the test).
+  [ "$(stat -c %a "$v2")" = 555 ]
+  [ "$(stat -c %a "$v2/metadata.json")" = 444 ]
+  [ "$(stat -c %a "$v2/adapter")" = 555 ]
+  # adapter_config.json did not change between the versions: one stored copy for both.
+  flip_byte "$v2/adapter/adapter_config.json" 3
+  run -1 mv_ verify
+  assert_output_contains "$(basename "$v1"): FAILED"
+  assert_output_contains "modified: adapter/adapter_config.json (the same stored copy as in $(basename "$v2")"
+  run -1 --separate-stderr mv_ verify --json
+  [ "$(echo "$output" | jq -r ".versions[0].shared_with[\"adapter/adapter_config.json\"][0]")" = "$(basename "$v2")" ]
+  # No intact copy anywhere: said so, nothing changed.
+  sum1=$(tree_sum "$v1"); sum2=$(tree_sum "$v2")
+  run -1 mv_ repair
+  assert_output_contains "NOT REPAIRED (no intact copy"
+  assert_output_contains "have no intact copy anywhere"
+  [ "$(tree_sum "$v1")" = "$sum1" ] && [ "$(tree_sum "$v2")" = "$sum2" ]
+  # A new version does not link to the damaged copy: it stores the content afresh.
+  new_version 0.90
+  run -0 mv_ verify 3
+  # ... which repair then finds, for both damaged versions.
+  run -0 mv_ repair
+  assert_output_contains "$(basename "$v1")/adapter/adapter_config.json: repaired from "
+  assert_output_contains "$(basename "$v2"): OK after repair"
+  run -0 mv_ verify
+  [ "$(stat -c %a "$v2/adapter")" = 555 ]
+  [ "$(jq -r .event models/versions/events.jsonl | tail -1)" = repair ]
+  # A version's own file restored from a local backup of the same content; a backup from a version.
+  backup=$(bm backup adapter -q)
+  v3=$(version_dir 3)
+  flip_byte "$v3/adapter/adapter_model.safetensors" 50
+  run -0 mv_ repair 3
+  assert_output_contains "repaired from backup emergency/$(basename "$backup")"
+  flip_byte "$backup/data/adapter_model.safetensors" 50
+  run -1 bm verify --all
+  run -0 bm repair "$backup"
+  assert_output_contains "adapter_model.safetensors: repaired from "
+  [ "$(jq -r .verification.state "$backup/backup.json")" = verified ]
+  run -0 bm verify --all
+}

@@ -50,6 +50,7 @@ inline constexpr std::string_view lock = "lock";
 inline constexpr std::string_view next_version = "next_version";
 inline constexpr std::string_view config = "config.json";
 inline constexpr std::string_view stat_cache = "statcache.json";
+inline constexpr std::string_view damaged_objects = "damaged.json"; ///< objects a verification found damaged
 inline constexpr std::string_view objects = "objects";
 inline constexpr std::string_view object_hash = "sha256"; ///< objects/sha256/ab/cdef...
 inline constexpr std::string_view catalog_state = "catalog";

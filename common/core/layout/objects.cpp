@@ -1,6 +1,7 @@
 #include "core/layout/objects.hpp"
 
 #include "core/layout/store.hpp"
+#include "util/clock.hpp"
 #include "util/copy.hpp"
 #include "util/enum_names.hpp"
 #include "util/error.hpp"
@@ -259,6 +260,8 @@ Manifest ingest_tree(const Store& store, const std::vector<SourceFile>& files, c
   std::atomic<int> used{static_cast<int>(LinkMode::copy)};
   std::mutex shard_mutex;
   std::set<fs::path> new_shards;
+  const std::set<std::string> damaged = damaged_objects(store);
+  std::set<std::string> mended;
   const auto order = largest_first(files);
   util::parallel_for(order.size(), util::worker_threads(order.size()), [&](std::size_t k) {
     const auto& file = files[order[k]];
@@ -267,7 +270,7 @@ Manifest ingest_tree(const Store& store, const std::vector<SourceFile>& files, c
     if (stamp) {
       sha = cache.lookup(file.absolute, *stamp);
     }
-    if (sha && util::exists(object_path(store, *sha))) {
+    if (sha && damaged.count(*sha) == 0 && util::exists(object_path(store, *sha))) {
       ++linked;
       if (progress != nullptr) {
         progress->add(file.size);
@@ -281,9 +284,14 @@ Manifest ingest_tree(const Store& store, const std::vector<SourceFile>& files, c
       bytes_read += copied.size;
       sha = copied.sha256;
       const fs::path object = object_path(store, *sha);
-      if (util::exists(object)) {
+      if (util::exists(object) && damaged.count(*sha) == 0) {
         ++linked; // the content was there already (under another name or stamp)
       } else {
+        if (damaged.count(*sha) != 0) {
+          // The stored copy was damaged: this fresh one (its hash just computed) replaces it.
+          const std::lock_guard<std::mutex> lock(shard_mutex);
+          mended.insert(*sha);
+        }
         {
           const std::lock_guard<std::mutex> lock(shard_mutex);
           if (!util::is_directory(object.parent_path())) {
@@ -314,6 +322,7 @@ Manifest ingest_tree(const Store& store, const std::vector<SourceFile>& files, c
   for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
     util::fsync_dir(*it);
   }
+  clear_damaged(store, mended);
   stats.files_linked += linked;
   stats.files_stored += stored;
   stats.bytes_read += bytes_read;
@@ -342,6 +351,88 @@ Manifest hash_files_cached(const std::vector<SourceFile>& files, StatCache& cach
     entries[order[k]] = {file.relative, file.size, file.mode, *sha};
   });
   return Manifest(std::move(entries));
+}
+
+namespace {
+
+fs::path damaged_path(const Store& store)
+{
+  return store.state_dir() / filenames::damaged_objects;
+}
+
+json read_damaged(const Store& store)
+{
+  const auto doc = util::read_json_file_if_exists(damaged_path(store), util::JsonLimit::record, "damaged objects");
+  return doc && doc->is_object() && doc->contains("objects") && (*doc)["objects"].is_object()
+             ? *doc
+             : json{{"objects", json::object()}};
+}
+
+} // namespace
+
+std::set<std::string> damaged_objects(const Store& store)
+{
+  std::set<std::string> shas;
+  const json doc = read_damaged(store); // kept alive for the loop (items() refers into it)
+  for (const auto& [sha, where] : doc["objects"].items()) {
+    shas.insert(sha);
+  }
+  return shas;
+}
+
+void mark_damaged(const Store& store, const std::map<std::string, std::string>& where)
+{
+  if (where.empty()) {
+    return;
+  }
+  json doc = read_damaged(store);
+  for (const auto& [sha, seen] : where) {
+    if (!doc["objects"].contains(sha)) {
+      doc["objects"][sha] = {{"since", util::utc_now_iso8601()}, {"seen_in", seen}};
+    }
+  }
+  util::write_file_atomic(damaged_path(store), doc.dump(2) + '\n');
+}
+
+void clear_damaged(const Store& store, const std::set<std::string>& shas)
+{
+  json doc = read_damaged(store);
+  bool changed = false;
+  for (const auto& sha : shas) {
+    changed = doc["objects"].erase(sha) > 0 || changed;
+  }
+  if (changed) {
+    util::write_file_atomic(damaged_path(store), doc.dump(2) + '\n');
+  }
+}
+
+fs::path store_object(const Store& store, const fs::path& source, const std::string& sha256)
+{
+  const fs::path object = object_path(store, sha256);
+  util::create_directories(object.parent_path());
+  util::TempPath temp(util::temp_path_for(store.state_dir() / filenames::objects / "object"));
+  const auto copied = util::copy_file_hashed(source, temp.path(), 0444, nullptr);
+  if (copied.sha256 != sha256) {
+    throw Error(ExitCode::failed, "the copy in " + source.string() + " is not intact either (SHA-256 " +
+                                      copied.sha256.substr(0, 12) + ", expected " + sha256.substr(0, 12) + ")");
+  }
+  util::rename_durable(temp.path(), object);
+  temp.commit();
+  return object;
+}
+
+void relink_file(const Store& store, const fs::path& object, const fs::path& dest, std::uint32_t mode)
+{
+  util::TempPath temp(util::temp_path_for(store.versions_dir() / dest.filename()));
+  std::atomic<bool> reflink_works{true};
+  (void)link_object(object, temp.path(), configured_link_mode(store), reflink_works, mode & 07555);
+  util::fsync_file(temp.path());
+  const util::WritableDir writable(dest.parent_path());
+  if (::rename(temp.path().c_str(), dest.c_str()) != 0) {
+    throw_errno("cannot replace " + dest.string() + " with", temp.path());
+  }
+  temp.commit();
+  util::fsync_dir(dest.parent_path());
 }
 
 std::size_t prune_objects(const Store& store, const std::set<std::string>& referenced)

@@ -103,6 +103,29 @@ struct IngestStats {
 [[nodiscard]] Manifest hash_files_cached(const std::vector<SourceFile>& files, StatCache& cache,
                                          util::Progress* progress);
 
+/// The SHA-256 of every object known to be damaged (a verification found a file linked to it
+/// changed): ingest never links a new version to one of them, it stores the content afresh
+/// (which also mends the object for later links). From .modelkeep/damaged.json; none if missing.
+[[nodiscard]] std::set<std::string> damaged_objects(const Store& store);
+
+/// Adds objects to the damaged list (`where` says in which file the damage was seen). The
+/// caller holds the lock.
+void mark_damaged(const Store& store, const std::map<std::string, std::string>& where);
+
+/// Removes objects from the damaged list once their content was restored. The caller holds the lock.
+void clear_damaged(const Store& store, const std::set<std::string>& shas);
+
+/// Stores the content of `source` as object `sha256`: copied and hashed in one pass into a
+/// temporary, refused (Error(failed), nothing changed) unless it hashes to `sha256`, fsynced and
+/// renamed over the object (a damaged one is replaced; versions that hard-link the old one keep
+/// it until relinked). Returns the object's path. The caller holds the lock.
+fs::path store_object(const Store& store, const fs::path& source, const std::string& sha256);
+
+/// Replaces `dest` (a file of a version, perhaps in a read-only directory) with a link to the
+/// object `object` made the store's way (reflink, hardlink, else a copy with `mode`): a
+/// temporary beside the versions is renamed over it, and its directory fsynced.
+void relink_file(const Store& store, const fs::path& object, const fs::path& dest, std::uint32_t mode);
+
 /// Removes every object whose SHA-256 is not in `referenced` (the caller collects the hashes
 /// of everything that still uses objects: see prune_unreferenced_objects()); the caller holds
 /// the lock. Returns how many were removed.

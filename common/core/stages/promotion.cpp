@@ -85,8 +85,7 @@ void write_status(const VersionDir& version, const std::string& status)
 {
   VersionMetadata meta = load_metadata(version.path);
   meta.status = status;
-  util::write_file_atomic(version.path / filenames::metadata, meta.to_json().dump(2) + '\n', 0644,
-                          version.path.parent_path());
+  write_metadata(version.path, meta);
 }
 
 } // namespace

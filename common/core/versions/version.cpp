@@ -281,6 +281,13 @@ VersionMetadata VersionMetadata::from_json(const json& doc, const fs::path& orig
   return meta;
 }
 
+void write_metadata(const fs::path& version_dir, const VersionMetadata& meta)
+{
+  const util::WritableDir writable(version_dir);
+  util::write_file_atomic(version_dir / filenames::metadata, meta.to_json().dump(2) + '\n', 0444,
+                          version_dir.parent_path());
+}
+
 VersionMetadata load_metadata(const fs::path& version_dir)
 {
   const fs::path path = version_dir / filenames::metadata;

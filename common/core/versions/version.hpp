@@ -98,4 +98,9 @@ struct VersionMetadata {
 /// Reads and parses `<version dir>/metadata.json`; throws Error(malformed) naming the file.
 [[nodiscard]] VersionMetadata load_metadata(const fs::path& version_dir);
 
+/// Replaces `<version dir>/metadata.json` atomically (its temporary in versions/, where the
+/// next writer's cleanup looks), opening the read-only version directory just for the rename.
+/// The caller holds the lock.
+void write_metadata(const fs::path& version_dir, const VersionMetadata& meta);
+
 } // namespace modelkeep::core

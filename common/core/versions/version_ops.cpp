@@ -268,7 +268,10 @@ VersionMetadata create_version(const Store& store, const CreateRequest& request,
   meta.user = util::user_name();
   meta.tool_version = tool_version;
 
-  util::write_file_atomic(build.path() / filenames::metadata, meta.to_json().dump(2) + '\n');
+  util::write_file_atomic(build.path() / filenames::metadata, meta.to_json().dump(2) + '\n', 0444);
+  // Nothing is added to, removed from or rewritten in a version by accident (a save into
+  // models/latest/adapter): its directories are read-only as well as its files.
+  util::make_tree_read_only(build.path());
   util::fsync_dir(build.path());
   util::write_file_atomic(store.state_dir() / "next_version", std::to_string(meta.number + 1) + '\n');
   util::failpoint("create.before_rename");
