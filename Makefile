@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 SANITIZE ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: build deps configure demo test test-browser bench fuzz torture test-sanitize tidy install clean format
+.PHONY: build deps configure demo test test-browser bench fuzz torture modelcheck test-sanitize tidy install clean format
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -64,6 +64,14 @@ fuzz:
 	  runs=$$(grep -o 'Done [0-9]* runs' build-fuzz/fuzz_$$t.log | grep -o '[0-9]*'); \
 	  echo "fuzz_$$t: $$runs executions, no crash"; total=$$((total + runs)); \
 	done; echo "fuzzing done: $$total executions over $(words $(FUZZ_TARGETS)) targets, no crash"
+
+# Random command sequences checked against the trust invariants (MODELCHECK_SEQUENCES, default
+# 2,000, a fresh seed each run unless MODELCHECK_SEED is set; about 10 minutes on 2 cores).
+MODELCHECK_SEQUENCES ?= 2000
+MODELCHECK_SEED ?=
+modelcheck: build
+	python3 tests/modelcheck/modelcheck.py --build $(BUILD_DIR) --sequences $(MODELCHECK_SEQUENCES) \
+	  --jobs $(JOBS) $(if $(MODELCHECK_SEED),--seed $(MODELCHECK_SEED))
 
 # Random SIGKILLs at every kind of write, then the store's invariants (TORTURE_KILLS, default 1000;
 # about 9 minutes on 2 cores).
