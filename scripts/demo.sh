@@ -46,13 +46,13 @@ mv list
 mv show v2
 mv verify
 
-echo; echo "# a byte of v001 flips on disk ..."
-v1_file=$(ls -d models/versions/v001_*)/adapter/adapter_model.safetensors
-cp -p "$v1_file" "$scratch/good.safetensors"
-printf 'X' | dd of="$v1_file" bs=1 seek=100 conv=notrunc status=none
+echo; echo "# v001 is backed up; then a byte of it flips on disk ..."
+v1_dir=$(ls -d models/versions/v001_*)
+bm backup "$v1_dir" --reason "before the demo damages it"
+printf 'X' | dd of="$v1_dir/adapter/adapter_model.safetensors" bs=1 seek=100 conv=notrunc status=none
 mv verify || echo "(verify failed with exit $?, as it must)"
-echo; echo "# ... and is repaired"
-cp -p "$scratch/good.safetensors" "$v1_file"
+echo; echo "# ... and is repaired from the intact copy in the backup"
+mv repair v1
 mv verify v1
 
 mv restore v1
