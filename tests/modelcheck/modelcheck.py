@@ -179,10 +179,14 @@ class Sequence:
         return self.archive_cache[key]
 
     def backup_record(self, path):
+        """The recorded verification ({"state": ...}); a 0.1 record says "result" instead."""
         try:
-            return json.loads((Path(path) / "backup.json").read_text()).get("verification", {})
+            record = json.loads((Path(path) / "backup.json").read_text()).get("verification", {})
         except FileNotFoundError:
             return None
+        if "state" not in record and "result" in record:
+            record = dict(record, state=record["result"])
+        return record
 
     def live_backups(self):
         return [p for p in self.backups if Path(p).is_dir()]
@@ -325,7 +329,9 @@ class Sequence:
                 continue
             self.checks += 1
             truth = self.backup_intact(p)
-            if item["depth"] == "full":
+            depth = item.get("depth", "quick" if mode == "quick" else "full")
+            state = item.get("state", (self.backup_record(p) or {}).get("state"))
+            if depth == "full":
                 if item["ok"] != truth:
                     raise Violation(f"I1: full verify reported {item['id']} ok={item['ok']}, content "
                                     f"{'intact' if truth else 'damaged'}")
@@ -333,8 +339,8 @@ class Sequence:
             else:
                 if item["ok"] and before[p] == "failed":
                     raise Violation(f"I1: a quick check reported {item['id']} good after a failed full check")
-                if before[p] == "failed" and item["state"] != "failed":
-                    raise Violation(f"I1: a quick check upgraded {item['id']} from failed to {item['state']}")
+                if before[p] == "failed" and state != "failed":
+                    raise Violation(f"I1: a quick check upgraded {item['id']} from failed to {state}")
 
     def launder(self):
         """The fault --inject launder plants, to show the checker sees it: every failed record
@@ -467,15 +473,12 @@ class Sequence:
             for test in ab.iterdir():
                 doc = json.loads((test / "test.json").read_text())
                 if doc.get("status") in ("draft", "running"):
-                    for variant in doc.get("variants", []):
+                    for role in ("control", "treatment"):
                         self.checks += 1
-                        path = variant.get("version_dir") or variant.get("path")
-                        name = variant.get("version")
-                        if name and not any(n == name or n.startswith(name + "_") for n in self.version_dirs()):
-                            raise Violation(f"I5: A/B test {test.name} ({doc.get('status')}) uses {name}, "
-                                            f"which no longer exists")
-                        if path and not Path(path).is_dir():
-                            raise Violation(f"I5: A/B test {test.name} uses {path}, which no longer exists")
+                        name = doc.get(role)
+                        if not name or not (versions / name / "metadata.json").is_file():
+                            raise Violation(f"I5: the {role} of A/B test {test.name} ({doc.get('status')}), "
+                                            f"{name}, no longer exists")
 
     def check_records(self):
         for p in self.live_backups():
