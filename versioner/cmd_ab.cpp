@@ -1,6 +1,6 @@
-#include "app/documents.hpp"
 #include "app/observation_args.hpp"
 #include "commands.hpp"
+#include "commands/ab.hpp"
 #include "core/layout/names.hpp"
 #include "core/stages/promotion.hpp"
 #include "core/telemetry/ab.hpp"
@@ -54,12 +54,6 @@ std::string opt_text(std::optional<double> value, int places = 3)
   return value ? fixed(*value, places) : "-";
 }
 
-core::Store open_store(const Context& context)
-{
-  core::Store store = context.store();
-  store.require_exists();
-  return store;
-}
 
 void print_test(const core::AbTest& t)
 {
@@ -87,21 +81,9 @@ void print_test(const core::AbTest& t)
 void run_create(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  core::validate_test_id(args.id);
-  const core::Store store = open_store(context);
-  const auto lock = context.lock(store, "ab create");
-  core::AbTest test;
-  test.id = args.id;
-  test.name = args.name;
-  test.description = args.description;
-  test.control = core::resolve_version(store, core::VersionRef::parse(args.control)).name;
-  test.treatment = core::resolve_version(store, core::VersionRef::parse(args.treatment)).name;
-  test.split = args.split;
-  test.strategy = core::parse_strategy(args.strategy);
-  test.canary_step = args.canary_step;
-  test.target_samples = args.target_samples;
-  core::create_ab_test(store, test);
-  const auto created = core::load_ab_test(store, args.id);
+  const auto created = commands::ab_create(context.session(), {args.id, args.control, args.treatment, args.split,
+                                                                args.strategy, args.canary_step, args.target_samples,
+                                                                args.name, args.description});
   context.emit(created.to_json(), [&] {
     std::cout << "created A/B test " << created.id << ": " << created.control << " (control) vs "
               << created.treatment << " (treatment), " << core::to_string(created.strategy)
@@ -113,35 +95,25 @@ void run_create(const AbArgs& args, const GlobalOptions& options)
 void run_start(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = open_store(context);
-  const auto lock = context.lock(store, "ab start");
-  const auto test = core::start_ab_test(store, args.id);
+  const auto test = commands::ab_start(context.session(), args.id);
   context.emit(test.to_json(), [&] { std::cout << "started A/B test " << test.id << '\n'; });
 }
 
 void run_canary(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = open_store(context);
-  const auto lock = context.lock(store, "ab canary");
-  const double before = core::load_ab_test(store, args.id).canary_share;
-  const auto test = core::raise_canary(store, args.id);
-  context.emit(test.to_json(), [&] {
-    std::cout << "canary share of " << test.id << ": " << fixed(before) << " -> " << fixed(test.canary_share)
-              << '\n';
+  const auto result = commands::ab_canary(context.session(), args.id);
+  context.emit(result.to_json(), [&] {
+    std::cout << "canary share of " << result.test.id << ": " << fixed(result.before) << " -> "
+              << fixed(result.test.canary_share) << '\n';
   });
 }
 
 void run_list(const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = open_store(context);
-  const auto tests = core::list_ab_tests(store);
-  json doc = json::array();
-  for (const auto& t : tests) {
-    doc.push_back(t.to_json());
-  }
-  context.emit(doc, [&] {
+  const auto tests = commands::ab_list(context.session());
+  context.emit(commands::to_json(tests), [&] {
     if (tests.empty()) {
       std::cout << "no A/B tests\n";
       return;
@@ -160,8 +132,7 @@ void run_list(const GlobalOptions& options)
 void run_show(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = open_store(context);
-  const auto test = core::load_ab_test(store, args.id);
+  const auto test = commands::ab_show(context.session(), args.id);
   context.emit(test.to_json(), [&] {
     print_test(test);
     if (!test.result.is_null()) {
@@ -173,11 +144,10 @@ void run_show(const AbArgs& args, const GlobalOptions& options)
 void run_route(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = open_store(context);
-  const auto route = core::route_ab(store, args.id, args.user);
-  context.emit(app::ab_route_document(args.id, route), [&] {
-    std::cout << core::to_string(route.variant) << '\t' << route.version << '\t' << route.adapter.string()
-              << '\n';
+  const auto routed = commands::ab_route(context.session(), args.id, args.user);
+  context.emit(routed.to_json(), [&] {
+    std::cout << core::to_string(routed.route.variant) << '\t' << routed.route.version << '\t'
+              << routed.route.adapter.string() << '\n';
   });
 }
 
@@ -185,10 +155,8 @@ void run_record(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
   const auto observation = args.observation.observation();
-  const core::Store store = open_store(context);
   const auto variant = core::parse_variant(args.variant);
-  core::record_ab(store, args.id, variant, observation);
-  context.emit(app::ab_record_document(args.id, variant, observation), [] {});
+  context.emit(commands::ab_record(context.session(), args.id, variant, observation).to_json(), [] {});
 }
 
 void print_variant(const char* label, const std::string& version, const core::ObservationSummary& s)
@@ -205,11 +173,8 @@ void print_variant(const char* label, const std::string& version, const core::Ob
 void run_status(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = open_store(context);
-  const auto status = core::ab_status(store, args.id);
-  json doc = status.test.to_json();
-  doc["variants"] = {{"control", status.control.to_json()}, {"treatment", status.treatment.to_json()}};
-  context.emit(doc, [&] {
+  const auto status = commands::ab_status(context.session(), args.id);
+  context.emit(commands::to_json(status), [&] {
     std::cout << status.test.id << " (" << core::to_string(status.test.status) << ", "
               << core::to_string(status.test.strategy) << ", treatment share "
               << fixed(status.test.treatment_share()) << ")\n";
@@ -223,34 +188,9 @@ void run_status(const AbArgs& args, const GlobalOptions& options)
 void run_conclude(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  core::validate_stage_name(args.stage);
-  const core::Store store = open_store(context);
-  const auto lock = context.lock(store, "ab conclude");
-  std::function<json(const core::AbConclusion&)> promote;
-  if (args.promote_winner) {
-    promote = [&](const core::AbConclusion& c) -> json {
-      const auto winner = core::resolve_version(
-          store, core::VersionRef::parse(core::load_ab_test(store, args.id).version_of(*c.winner)));
-      const auto holder = core::stage_holder(store, args.stage);
-      if (holder == winner.name) {
-        return {{"stage", args.stage}, {"version", winner.name}, {"changed", false}};
-      }
-      core::require_verified(winner, "promote", context.progress());
-      core::move_stage(store, args.stage, winner, core::EventKind::promote,
-                       "A/B test " + args.id + ": " + std::string(core::to_string(*c.winner)) + " won (" +
-                           c.metric + " " + fixed(c.control_value) + " vs " + fixed(c.treatment_value) +
-                           ", p = " + p_text(c.p_value) + ")",
-                       {{"ab_test", args.id}});
-      return {{"stage", args.stage},
-              {"version", winner.name},
-              {"changed", true},
-              {"from", holder ? json(*holder) : json(nullptr)}};
-    };
-  }
-  const auto result = core::conclude_ab_test(store, args.id, promote);
+  const auto result = commands::ab_conclude(context.session(), {args.id, args.promote_winner, args.stage});
   const auto& c = result.conclusion;
-  json doc = result.test.to_json();
-  context.emit(doc, [&] {
+  context.emit(result.test.to_json(), [&] {
     std::cout << "concluded A/B test " << args.id << " on " << c.metric << ": control "
               << fixed(c.control_value) << " (n=" << c.control_samples << "), treatment "
               << fixed(c.treatment_value) << " (n=" << c.treatment_samples << ")\n";

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "commands/versions.hpp"
 #include "core/versions/diff.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -15,32 +16,6 @@ struct DiffArgs {
   std::string b;
   bool fail_on_breaking = false;
 };
-
-nlohmann::json to_json(const core::VersionDiff& diff)
-{
-  nlohmann::json files = nlohmann::json::array();
-  for (const auto& f : diff.files) {
-    nlohmann::json tensors = nlohmann::json::array();
-    for (const auto& t : f.tensors) {
-      tensors.push_back({{"name", t.name},
-                         {"kind", t.kind},
-                         {"detail", t.detail},
-                         {"max_abs", t.max_abs},
-                         {"rel_frobenius", t.rel_frobenius},
-                         {"breaking", t.breaking}});
-    }
-    files.push_back({{"path", f.path},
-                     {"kind", f.kind},
-                     {"old_size", f.old_size},
-                     {"new_size", f.new_size},
-                     {"text_diff", f.text_diff},
-                     {"tensors", tensors}});
-  }
-  return {{"files", files},
-          {"breaking", !diff.breaking.empty()},
-          {"breaking_changes", diff.breaking},
-          {"metrics", diff.metrics}};
-}
 
 std::string number(const nlohmann::json& value)
 {
@@ -99,18 +74,11 @@ void print(const core::VersionDiff& diff, const std::string& a, const std::strin
 void run(const DiffArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = context.store();
-  store.require_exists();
-  const auto a = core::resolve_version(store, core::VersionRef::parse(args.a));
-  const auto b = core::resolve_version(store, core::VersionRef::parse(args.b));
-  const auto diff = core::diff_versions(a, b);
-  nlohmann::json doc = to_json(diff);
-  doc["a"] = a.name;
-  doc["b"] = b.name;
-  context.emit(doc, [&] { print(diff, a.name, b.name); });
-  if (args.fail_on_breaking && !diff.breaking.empty()) {
-    throw Error(ExitCode::failed, std::to_string(diff.breaking.size()) + " breaking change(s) from " +
-                                      a.name + " to " + b.name);
+  const auto result = commands::diff_versions(context.session(), args.a, args.b);
+  context.emit(result.to_json(), [&] { print(result.diff, result.a, result.b); });
+  if (args.fail_on_breaking && !result.diff.breaking.empty()) {
+    throw Error(ExitCode::failed, std::to_string(result.diff.breaking.size()) + " breaking change(s) from " +
+                                      result.a + " to " + result.b);
   }
 }
 

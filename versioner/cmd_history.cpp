@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "commands/versions.hpp"
 #include "core/layout/events.hpp"
 #include "core/stages/promotion.hpp"
 #include "util/error.hpp"
@@ -10,22 +11,6 @@
 namespace modelkeep::versioner {
 
 namespace {
-
-struct HistoryArgs {
-  std::optional<std::string> stage;
-  std::optional<std::string> version;
-  std::optional<std::string> at;
-};
-
-bool concerns(const nlohmann::json& event, const std::string& name)
-{
-  for (const char* key : {"version", "from", "to"}) {
-    if (event.contains(key) && event[key].is_string() && event[key].get<std::string>() == name) {
-      return true;
-    }
-  }
-  return false;
-}
 
 std::string describe(const nlohmann::json& e)
 {
@@ -62,81 +47,18 @@ std::string describe(const nlohmann::json& e)
   return line;
 }
 
-/// The version a --version argument names: an existing one, or a deleted one the log knows.
-std::string version_for_history(const core::Store& store, const std::string& text,
-                                const std::vector<nlohmann::json>& events)
-{
-  const auto ref = core::VersionRef::parse(text);
-  try {
-    return core::resolve_version(store, ref).name;
-  } catch (const Error& error) {
-    if (error.code() != ExitCode::not_found) {
-      throw;
-    }
-    for (const auto& event : events) {
-      const std::string name = event.value("version", "");
-      const bool match =
-          ref.kind == core::VersionRef::Kind::name
-              ? name == ref.name
-              : ref.kind == core::VersionRef::Kind::number &&
-                    core::parse_version_dir_name(name) == std::optional<std::uint64_t>(ref.number);
-      if (match) {
-        return name;
-      }
-    }
-    throw;
-  }
-}
-
-void run(const HistoryArgs& args, const GlobalOptions& options)
+void run(const commands::HistoryOptions& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = context.store();
-  auto events = core::read_events(store);
-  if (args.at) {
-    const auto time = util::parse_utc_iso8601(*args.at);
-    if (!time) {
-      throw Error(ExitCode::usage,
-                  "invalid --at '" + *args.at + "': use UTC ISO-8601, e.g. 2025-11-18T09:00:00Z");
-    }
-    std::vector<std::string> stages;
-    if (args.stage) {
-      stages.push_back(*args.stage);
-    } else {
-      for (const auto& e : events) {
-        if ((core::is_event(e, core::EventKind::promote) || core::is_event(e, core::EventKind::rollback)) &&
-            std::find(stages.begin(), stages.end(), e.value("stage", "")) == stages.end()) {
-          stages.push_back(e.value("stage", ""));
-        }
+  const auto result = commands::history(context.session(), args);
+  context.emit(result.to_json(), [&] {
+    if (result.at) {
+      for (const auto& [stage, holder] : result.holders) {
+        std::printf("%s at %s: %s\n", stage.c_str(), result.at->c_str(), holder ? holder->c_str() : "(none)");
       }
+      return;
     }
-    nlohmann::json doc = {{"at", *args.at}, {"stages", nlohmann::json::object()}};
-    for (const auto& stage : stages) {
-      const auto holder = core::holder_at(events, stage, *time);
-      doc["stages"][stage] = holder ? nlohmann::json(*holder) : nlohmann::json(nullptr);
-    }
-    context.emit(doc, [&] {
-      for (const auto& stage : stages) {
-        const auto holder = core::holder_at(events, stage, *time);
-        std::printf("%s at %s: %s\n", stage.c_str(), args.at->c_str(), holder ? holder->c_str() : "(none)");
-      }
-    });
-    return;
-  }
-  std::optional<std::string> version_name;
-  if (args.version) {
-    version_name = version_for_history(store, *args.version, events);
-  }
-  std::vector<nlohmann::json> selected;
-  for (auto it = events.rbegin(); it != events.rend(); ++it) {
-    if ((args.stage && it->value("stage", "") != *args.stage) ||
-        (version_name && !concerns(*it, *version_name))) {
-      continue;
-    }
-    selected.push_back(*it);
-  }
-  context.emit({{"events", selected}}, [&] {
-    for (const auto& e : selected) {
+    for (const auto& e : result.events) {
       std::printf("%-20s %-14s %-10s %s\n", e.value("time", "?").c_str(), e.value("event", "?").c_str(),
                   e.value("user", "?").c_str(), describe(e).c_str());
     }
@@ -147,7 +69,7 @@ void run(const HistoryArgs& args, const GlobalOptions& options)
 
 void add_history(CLI::App& app, const GlobalOptions& options)
 {
-  auto args = std::make_shared<HistoryArgs>();
+  auto args = std::make_shared<commands::HistoryOptions>();
   auto* cmd =
       app.add_subcommand("history", "Every event (create, promote, rollback, status, restore, delete, ...), "
                                     "newest first; --at TIME tells which version held each stage then");

@@ -1,5 +1,6 @@
 #include "app/observation_args.hpp"
 #include "commands.hpp"
+#include "commands/monitor.hpp"
 #include "core/layout/events.hpp"
 #include "core/layout/names.hpp"
 #include "core/stages/promotion.hpp"
@@ -38,12 +39,6 @@ std::string num(double value)
   return text;
 }
 
-core::Store open_store(const Context& context)
-{
-  core::Store store = context.store();
-  store.require_exists();
-  return store;
-}
 
 void print_thresholds(const std::string& stage, const core::Thresholds& t)
 {
@@ -62,46 +57,28 @@ void print_thresholds(const std::string& stage, const core::Thresholds& t)
 void run_thresholds(const MonitorArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  core::validate_stage_name(args.stage);
-  const core::Store store = open_store(context);
-  core::Thresholds t = core::load_thresholds(store, args.stage);
-  bool changed = false;
-  const auto set = [&changed](auto& field, const auto& value) {
-    if (value) {
-      field = *value;
-      changed = true;
-    }
-  };
-  set(t.min_accuracy, args.min_accuracy);
-  set(t.max_error_rate, args.max_error_rate);
-  set(t.max_latency_ms, args.max_latency_ms);
-  set(t.min_confidence, args.min_confidence);
-  set(t.window, args.window);
-  set(t.consecutive_failures, args.consecutive_failures);
-  set(t.max_accuracy_drop, args.max_accuracy_drop);
-  set(t.max_drift_psi, args.max_drift_psi);
+  commands::ThresholdOptions set{args.stage,
+                                 args.min_accuracy,
+                                 args.max_error_rate,
+                                 args.max_latency_ms,
+                                 args.min_confidence,
+                                 args.window,
+                                 args.consecutive_failures,
+                                 args.max_accuracy_drop,
+                                 args.max_drift_psi,
+                                 std::nullopt};
   if (args.auto_rollback) {
-    t.auto_rollback = *args.auto_rollback == "on";
-    changed = true;
+    set.auto_rollback = *args.auto_rollback == "on";
   }
-  if (changed) {
-    core::save_thresholds(store, args.stage, t);
-  }
-  json doc = t.to_json();
-  doc["stage"] = args.stage;
-  doc["changed"] = changed;
-  context.emit(doc, [&] { print_thresholds(args.stage, t); });
+  const auto result = commands::monitor_thresholds(context.session(), set);
+  context.emit(result.to_json(), [&] { print_thresholds(result.stage, result.thresholds); });
 }
 
 void run_record(const MonitorArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
   const auto observation = args.observation.observation();
-  const core::Store store = open_store(context);
-  core::RecordOptions record_options;
-  record_options.lock_timeout = context.lock_timeout();
-  record_options.show_progress = context.progress();
-  const auto outcome = core::record_prediction(store, args.stage, observation, record_options);
+  const auto outcome = commands::monitor_record(context.session(), args.stage, observation);
   context.emit(outcome.to_json(), [&] {
     if (outcome.trigger) {
       std::cout << outcome.message() << '\n';
@@ -122,8 +99,7 @@ struct Row {
 void run_status(const MonitorArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = open_store(context);
-  const auto status = core::monitor_status(store, args.stage);
+  const auto status = commands::monitor_status(context.session(), args.stage);
   context.emit(status.to_json(), [&] {
     if (!status.version) {
       std::cout << args.stage << " points to no version\n";
@@ -166,15 +142,8 @@ void run_status(const MonitorArgs& args, const GlobalOptions& options)
 void run_history(const MonitorArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = open_store(context);
-  json doc = json::array();
-  for (const auto& event : core::read_events(store)) {
-    const auto kind = core::event_kind(event);
-    if ((kind == core::EventKind::rollback || kind == core::EventKind::monitor_alert) &&
-        (args.all_stages || event.value("stage", "") == args.stage)) {
-      doc.push_back(event);
-    }
-  }
+  const json doc = commands::monitor_history(context.session(),
+                                             args.all_stages ? std::nullopt : std::optional<std::string>(args.stage));
   context.emit(doc, [&] {
     if (doc.empty()) {
       std::cout << "no rollbacks" << (args.all_stages ? "" : " of " + args.stage) << '\n';

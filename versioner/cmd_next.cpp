@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "commands/versions.hpp"
 #include "core/versions/version_ops.hpp"
 
 #include <iostream>
@@ -10,19 +11,12 @@ void add_next(CLI::App& app, const GlobalOptions& options)
   auto* cmd = app.add_subcommand("next", "Print the next major, minor and patch semantic versions");
   cmd->callback([&options] {
     const Context context(options);
-    const core::Store store = context.store();
-    const auto highest = core::highest_semver(store);
-    const core::SemVer base = highest.value_or(core::SemVer{});
-    const nlohmann::json doc = {
-        {"current", highest ? nlohmann::json(highest->to_string()) : nlohmann::json(nullptr)},
-        {"major", base.bump("major").to_string()},
-        {"minor", base.bump("minor").to_string()},
-        {"patch", base.bump("patch").to_string()}};
-    context.emit(doc, [&] {
-      std::cout << "current " << (highest ? highest->to_string() : std::string("(none)")) << '\n'
-                << "major   " << doc["major"].get<std::string>() << '\n'
-                << "minor   " << doc["minor"].get<std::string>() << '\n'
-                << "patch   " << doc["patch"].get<std::string>() << '\n';
+    const auto next = commands::next_versions(context.session());
+    context.emit(next.to_json(), [&] {
+      std::cout << "current " << (next.current ? next.current->to_string() : std::string("(none)")) << '\n'
+                << "major   " << next.major.to_string() << '\n'
+                << "minor   " << next.minor.to_string() << '\n'
+                << "patch   " << next.patch.to_string() << '\n';
     });
   });
 }

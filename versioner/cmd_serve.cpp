@@ -17,6 +17,7 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:8765";
   std::string unix_path;
   std::string token_file;
+  std::vector<std::string> allowed_hosts;
   unsigned threads = 8;
   std::size_t body_limit = 1024 * 1024;
 };
@@ -32,10 +33,11 @@ void run(const ServeArgs& args, const GlobalOptions& options)
   limits.body_bytes = args.body_limit;
   serve::ApiOptions api_options;
   api_options.root = store.root();
-  api_options.token_file =
-      args.token_file.empty() ? store.root_state_dir() / "serve-token" : fs::path(args.token_file);
-  api_options.program = fs::read_symlink("/proc/self/exe");
+  // A relative --token-file is the user's own words: relative to the working directory.
+  api_options.token_file = args.token_file.empty() ? store.root_state_dir() / "serve-token"
+                                                   : fs::absolute(args.token_file).lexically_normal();
   api_options.endpoint = endpoint;
+  api_options.allowed_hosts = args.allowed_hosts;
   api_options.lock_timeout_seconds = options.lock_timeout_seconds;
   std::unique_ptr<serve::Api> api;
   serve::Server server(
@@ -78,6 +80,9 @@ void add_serve(CLI::App& app, const GlobalOptions& options)
   cmd->add_option("--unix", args->unix_path, "Listen on this unix socket instead (mode 0600)");
   cmd->add_option("--token-file", args->token_file,
                   "The bearer token's file (default <root>/.modelkeep/serve-token, created at first start)");
+  cmd->add_option("--allow-host", args->allowed_hosts,
+                  "A name clients may use in the Host header besides the listen address (repeatable), "
+                  "e.g. the machine's name when listening on 0.0.0.0");
   cmd->add_option("--threads", args->threads, "Requests handled at the same time (default 8)")
       ->check(CLI::Range(1U, 1024U));
   cmd->add_option("--body-limit", args->body_limit, "Largest request body in bytes (default 1 MiB)")

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "commands/versions.hpp"
 #include "core/versions/refs.hpp"
 #include "core/versions/version.hpp"
 #include "util/text.hpp"
@@ -69,16 +70,8 @@ void print_metadata(const core::VersionMetadata& meta, bool latest)
 void run(const std::string& ref_text, const GlobalOptions& options)
 {
   const Context context(options);
-  const auto ref = core::VersionRef::parse(ref_text);
-  const core::Store store = context.store();
-  store.require_exists();
-  const auto version = core::resolve_version(store, ref);
-  const auto meta = core::load_metadata(version.path);
-  const bool latest = core::read_latest_link(store) == version.name;
-  nlohmann::json doc = meta.to_json();
-  doc["path"] = version.path.string();
-  doc["latest"] = latest;
-  context.emit(doc, [&] { print_metadata(meta, latest); });
+  const auto shown = commands::show_version(context.session(), ref_text);
+  context.emit(shown.to_json(), [&] { print_metadata(shown.meta, shown.latest); });
 }
 
 } // namespace

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "commands/session.hpp"
 #include "core/backup/restore.hpp"
 #include "core/layout/store.hpp"
 #include "util/lockfile.hpp"
@@ -50,6 +51,13 @@ public:
   /// Takes the store's writer lock for `command` ("<program> <command>" in the lock file),
   /// honouring --lock-timeout.
   [[nodiscard]] util::LockFile lock(const core::Store& store, const std::string& command) const;
+
+  /// The selected model (which must exist, as store() says) as the command layer runs it:
+  /// this tool's name in lock files, --lock-timeout, progress bars unless --json or -q.
+  [[nodiscard]] commands::Session session() const
+  {
+    return {store(), m_options.program, lock_timeout(), progress()};
+  }
 
   /// How long to wait for a lock another process holds (--lock-timeout).
   [[nodiscard]] std::chrono::milliseconds lock_timeout() const

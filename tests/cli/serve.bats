@@ -110,9 +110,10 @@ two_versions() {
   [ "$(jq -r .recorded <<< "$output")" = true ]
   api POST ab/t1/conclude '{"promote_winner": true}'
   [ "$status_code" = 200 ] || [ "$status_code" = 409 ]
-  api PUT monitor/production/thresholds '{"window": 10, "auto_rollback": "off"}'; [ "$status_code" = 200 ]
+  api PUT monitor/production/thresholds '{"window": 10, "auto_rollback": false}'; [ "$status_code" = 200 ]
   first=$output
-  api PUT monitor/production/thresholds '{"window": 10, "auto_rollback": "off"}'; [ "$status_code" = 200 ]
+  [ "$(jq -r .changed <<< "$output")" = true ] && [ "$(jq -r .auto_rollback <<< "$output")" = false ]
+  api PUT monitor/production/thresholds '{"window": 10, "auto_rollback": false}'; [ "$status_code" = 200 ]
   [ "$(jq -S 'del(.changed)' <<< "$output")" = "$(jq -S 'del(.changed)' <<< "$first")" ]
   [ "$(jq -r .changed <<< "$output")" = false ] && [ "$(jq -r .window <<< "$output")" = 10 ]
   api POST monitor/production/record '{"latency_ms": 3, "correct": 1, "confidence": 0.9}'; [ "$status_code" = 200 ]
@@ -154,7 +155,7 @@ two_versions() {
   holder=$!
   sleep 0.3
   headers=$(curl -s -D - -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" --data '{"version":"2"}' \
-    "$URL/promote?x=1" 2>&1)
+    "$URL/promote" 2>&1)
   kill "$holder"; wait "$holder" 2>/dev/null || true
   [[ "$headers" == *" 503 "* ]]
   [[ "${headers,,}" == *"retry-after: "* ]]
@@ -263,4 +264,109 @@ two_versions() {
   wait "${clients[@]}"
   [ "$(grep -c '^200$' codes)" = 50 ]
   for i in $(seq 50); do jq -e .name "out.$i" >/dev/null; done
+}
+
+@test "requests are read strictly: NUL, long fields, JSON types, + in paths, HEAD and 405, allowed hosts" {
+  two_versions
+  touch_adapter
+  mv_ create --adapter adapter --description third --semver 1.0.0+build.5 -q
+  start_server --allow-host modelkeep.test
+  # A NUL in a field or a path segment is refused; nothing is created under a shorter name.
+  api POST promote '{"version": "2", "stage": "x\u0000y"}'; [ "$status_code" = 400 ]
+  assert_output_contains "contains a NUL character"
+  [ ! -e models/versions/x ]
+  api GET versions/v001%00x; [ "$status_code" = 400 ]
+  api PUT monitor/prod%00x/thresholds '{"window": 10}'; [ "$status_code" = 400 ]
+  [ ! -e models/versions/monitor/prod ]
+  # A reason of 200 KiB is an ordinary field (no argument list to overflow).
+  { printf '{"version": "1", "reason": "'; head -c 204800 /dev/zero | tr '\0' r; printf '"}'; } > long.json
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" --data @long.json \
+        "$URL/promote")" = 200 ]
+  [ "$(mv_ history --json | jq -r '.events[0].reason | length')" = 204800 ]
+  # Booleans are booleans.
+  api PUT monitor/production/thresholds '{"auto_rollback": false}'; [ "$status_code" = 200 ]
+  [ "$(jq -r .auto_rollback <<< "$output")" = false ]
+  [ "$(mv_ monitor thresholds --json | jq -r .auto_rollback)" = false ]
+  api PUT monitor/production/thresholds '{"auto_rollback": true}'; [ "$status_code" = 200 ]
+  [ "$(jq -r .auto_rollback <<< "$output")" = true ]
+  api PUT monitor/production/thresholds '{"auto_rollback": "off"}'; [ "$status_code" = 400 ]
+  assert_output_contains "must be true or false"
+  api POST ab '{"id": "t9", "control": "1", "treatment": "2"}'; [ "$status_code" = 200 ]
+  api POST ab/t9/start; api POST ab/t9/conclude '{"promote_winner": "yes"}'; [ "$status_code" = 400 ]
+  [ "$(mv_ ab show t9 --json | jq -r .status)" = running ]
+  api GET "versions?limit=abc"; [ "$status_code" = 400 ]
+  api GET "versions?colour=red"; [ "$status_code" = 400 ]; assert_output_contains "unknown query parameter 'colour'"
+  # + is a plus in a path (RFC 3986), a space in a query.
+  api GET versions/1.0.0+build.5; [ "$status_code" = 200 ]
+  [ "$(jq -r .description <<< "$output")" = third ]
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/versions/1.0.0%2Bbuild.5")" = 200 ]
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/versions/%zz")" = 400 ]
+  # HEAD: the GET's headers, no body. A wrong method on a route: 405 with Allow.
+  headers=$(curl -s -I "$URL/versions/1")
+  [[ "$headers" == *"HTTP/1.1 200"* ]]
+  length=$(grep -i '^content-length:' <<< "$headers" | tr -dc 0-9)
+  [ "$length" = "$(curl -s "$URL/versions/1" | wc -c)" ]
+  exec 7<>"/dev/tcp/127.0.0.1/$PORT"
+  printf 'HEAD /api/v1/versions/1 HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$PORT" >&7
+  raw=$(timeout 5 cat <&7); exec 7<&-
+  [[ "$raw" == *"HTTP/1.1 200"* ]] && [[ "$raw" != *'"description"'* ]]
+  headers=$(curl -s -D - -o response.json -X DELETE -H "Authorization: Bearer $TOKEN" "$URL/versions/1")
+  [[ "$headers" == *"HTTP/1.1 405"* ]]
+  [[ "${headers,,}" == *"allow: get, head"* ]]
+  [ "$(jq -r .code < response.json)" = method_not_allowed ]
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" "$URL/versions")" = 405 ]
+  # --allow-host: a name for the machine is accepted, others still are not.
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: modelkeep.test:$PORT" "$URL/versions")" = 200 ]
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: other.test:$PORT" "$URL/versions")" = 421 ]
+}
+
+@test "serve: a relative token file, a missing root (exit 3, nothing created), no child processes" {
+  two_versions
+  run -3 mv_ serve --root "$WORK/no/such" --listen 127.0.0.1:0
+  assert_output_contains "$WORK/no/such"
+  [ ! -e "$WORK/no" ]
+  mkdir sub && cd sub
+  "$MV" serve --root "$WORK/models" --listen 127.0.0.1:0 --token-file tok > ../serve.log 2>&1 &
+  SERVER_PID=$!
+  cd "$WORK"
+  for _ in $(seq 100); do grep -q "^modelkeep registry" serve.log 2>/dev/null && break; sleep 0.05; done
+  [ -f sub/tok ] && [ "$(stat -c %a sub/tok)" = 600 ]
+  PORT=$(grep -o '127.0.0.1:[0-9]*' serve.log | head -1 | cut -d: -f2)
+  URL="http://127.0.0.1:$PORT/api/v1"; TOKEN=$(cat sub/tok)
+  api POST promote '{"version": "2"}'; [ "$status_code" = 200 ]
+  # Every route runs in the server's process: nothing in the server starts a program.
+  ! grep -n "run_process\|fork\|exec[lv]" "$MODELKEEP_SOURCE_DIR"/versioner/serve/*.cpp
+  [ -z "$(pgrep -P "$SERVER_PID")" ]
+}
+
+@test "every route's document is the CLI's --json document" {
+  two_versions
+  mv_ promote 1 -q
+  mv_ ab create exp --control 1 --treatment 2 -q
+  start_server
+  same() { # same API_PATH CLI_ARGS...: the API's body equals the CLI's --json output
+    local path=$1; shift
+    api GET "$path"
+    [ "$status_code" = 200 ] || { echo "GET $path: $status_code $output"; return 1; }
+    local cli; cli=$(mv_ "$@" --json | jq -S .)
+    [ "$(jq -S . <<< "$output")" = "$cli" ] || { echo "GET $path differs from $*"; diff <(jq -S . <<< "$output") <(echo "$cli"); return 1; }
+  }
+  api GET versions; [ "$(jq -S .versions <<< "$output")" = "$(mv_ list --json | jq -S .versions)" ]
+  same versions/2 show 2
+  same next next
+  same history history
+  same "history?stage=production" history --stage production
+  same "history?at=2030-01-01T00:00:00Z" history --at 2030-01-01T00:00:00Z
+  same ab ab list
+  same ab/exp ab show exp
+  same ab/exp/status ab status exp
+  same monitor/production/thresholds monitor thresholds
+  same monitor/production/status monitor status
+  same "rollbacks?stage=production" monitor history
+  same catalog catalog
+  # Writes that change nothing give the same document both ways.
+  api POST promote '{"version": "1"}'; [ "$(jq -S . <<< "$output")" = "$(mv_ promote 1 --json | jq -S .)" ]
+  api PUT monitor/production/thresholds '{"window": 50}'; [ "$(jq -r .changed <<< "$output")" = true ]
+  api PUT monitor/production/thresholds '{"window": 50}'
+  [ "$(jq -S . <<< "$output")" = "$(mv_ monitor thresholds --window 50 --json | jq -S .)" ]
 }

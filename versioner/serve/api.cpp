@@ -1,19 +1,17 @@
 #include "serve/api.hpp"
 
-#include "app/documents.hpp"
-#include "app/observation_args.hpp"
+#include "commands/ab.hpp"
+#include "commands/monitor.hpp"
+#include "commands/stages.hpp"
+#include "commands/versions.hpp"
 #include "core/backup/backup.hpp"
 #include "core/layout/store.hpp"
-#include "core/stages/promotion.hpp"
-#include "core/telemetry/ab.hpp"
-#include "core/telemetry/monitor.hpp"
 #include "core/versions/catalog.hpp"
 #include "core/versions/refs.hpp"
-#include "core/versions/version.hpp"
 #include "serve/assets.hpp"
+#include "serve/request.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
-#include "util/subprocess.hpp"
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -51,24 +49,6 @@ std::string random_hex(std::size_t bytes)
 bool equal_secret(const std::string& a, const std::string& b)
 {
   return a.size() == b.size() && !a.empty() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string url_decode(std::string_view text)
-{
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 1])) != 0 &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 2])) != 0) {
-      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else if (text[i] == '+') {
-      out += ' ';
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 /// How the CLI's exit codes read over HTTP.
@@ -123,33 +103,19 @@ std::string cookie_value(const Request& request, const std::string& name)
 
 } // namespace
 
-/// One API request, parsed: method, path segments after /api/v1/, query, JSON body.
+/// One API request, read: the segments a route's "*" matched, the query and the body as typed
+/// fields, and the session the command runs in. A handler reads every field it takes, calls
+/// finish() (an unknown field is refused before anything is done), then runs the command.
 struct Api::Call {
-  std::string method;
-  std::vector<std::string> segments;
-  std::map<std::string, std::string> query;
-  json body = json::object();
-  std::optional<std::string> model;
+  std::vector<std::string> args;
+  Fields query;
+  Fields body;
+  commands::Session session;
 
-  [[nodiscard]] bool is(const char* verb, std::initializer_list<const char*> path) const
+  void finish() const
   {
-    if (method != verb || segments.size() != path.size()) {
-      return false;
-    }
-    std::size_t i = 0;
-    for (const char* part : path) {
-      if (std::string_view(part) != "*" && segments[i] != part) {
-        return false;
-      }
-      ++i;
-    }
-    return true;
-  }
-
-  [[nodiscard]] std::string query_value(const std::string& key) const
-  {
-    const auto it = query.find(key);
-    return it == query.end() ? std::string() : it->second;
+    query.finish();
+    body.finish();
   }
 };
 
@@ -224,8 +190,13 @@ Api::Api(ApiOptions options)
       m_hosts.insert("127.0.0.1:" + port);
       m_hosts.insert("[::1]:" + port);
     }
+    for (const auto& name : m_options.allowed_hosts) {
+      m_hosts.insert(name);
+      m_hosts.insert(name + ":" + port);
+    }
     m_reads_need_token = !loopback;
   }
+  add_routes();
 }
 
 std::string Api::login_url() const
@@ -289,88 +260,68 @@ Response Api::login(const std::string& code)
 
 namespace {
 
-struct CliResult {
-  int exit_code = 1;
-  json doc;
-};
-
-/// The CLI arguments for the JSON fields a route accepts: strings and numbers as --flag=VALUE
-/// (never a separate word, so a value cannot pass for an option), true as --flag, false as
-/// nothing. Any other field is refused.
-std::vector<std::string> flags_from(const json& fields, const std::map<std::string, std::string>& known,
-                                    const std::set<std::string>& positional = {})
+/// One prediction from request fields (the same checks as the CLI's options).
+core::Observation observation_from(Fields& fields)
 {
-  std::vector<std::string> args;
-  for (const auto& [key, value] : fields.items()) {
-    if (positional.count(key) > 0) {
-      continue;
-    }
-    const auto it = known.find(key);
-    if (it == known.end()) {
-      throw Error(ExitCode::usage, "unknown field '" + key + "'");
-    }
-    if (value.is_boolean()) {
-      if (value.get<bool>()) {
-        args.push_back(it->second);
-      }
-    } else if (value.is_string()) {
-      args.push_back(it->second + "=" + value.get<std::string>());
-    } else if (value.is_number()) {
-      args.push_back(it->second + "=" + value.dump());
-    } else if (!value.is_null()) {
-      throw Error(ExitCode::usage, "field '" + key + "' must be a string, a number or a boolean");
-    }
-  }
-  return args;
-}
-
-std::string required_text(const json& body, const char* key)
-{
-  if (!body.contains(key) || !body[key].is_string() || body[key].get<std::string>().empty()) {
-    throw Error(ExitCode::usage, std::string("field '") + key + "' (a string) is required");
-  }
-  return body[key].get<std::string>();
-}
-
-json query_json(const std::map<std::string, std::string>& query, std::initializer_list<const char*> skip)
-{
-  json fields = json::object();
-  for (const auto& [key, value] : query) {
-    if (std::find_if(skip.begin(), skip.end(), [&](const char* s) { return key == s; }) == skip.end()) {
-      fields[key] = value;
-    }
-  }
-  return fields;
-}
-
-core::Observation observation_from(const json& body, std::initializer_list<const char*> ignore)
-{
-  app::ObservationArgs args;
-  for (const auto& [key, value] : body.items()) {
-    if (std::find_if(ignore.begin(), ignore.end(), [&](const char* s) { return key == s; }) != ignore.end()) {
-      continue;
-    }
+  core::Observation o;
+  o.latency_ms = fields.number("latency_ms");
+  o.confidence = fields.number("confidence");
+  try {
+    o.correct = fields.flag("correct");
+  } catch (const Error&) {
+    std::optional<std::uint64_t> as_count;
     try {
-      if (key == "latency_ms") {
-        args.latency_ms = value.get<double>();
-      } else if (key == "confidence") {
-        args.confidence = value.get<double>();
-      } else if (key == "correct") {
-        args.correct = value.is_boolean() ? (value.get<bool>() ? 1 : 0) : value.get<int>();
-      } else if (key == "error") {
-        args.error = value.get<bool>();
-      } else if (key == "error_kind") {
-        args.error_kind = value.get<std::string>();
-      } else if (key == "psi") {
-        args.psi = value.get<double>();
-      } else {
-        throw Error(ExitCode::usage, "unknown field '" + key + "'");
-      }
-    } catch (const json::exception&) {
-      throw Error(ExitCode::usage, "field '" + key + "' has the wrong type");
+      as_count = fields.count("correct");
+    } catch (const Error&) {
+    }
+    if (!as_count || *as_count > 1) {
+      throw Error(ExitCode::usage, "field 'correct' must be true, false, 0 or 1");
+    }
+    o.correct = *as_count == 1;
+  }
+  o.error = fields.flag("error").value_or(false);
+  o.error_kind = fields.text("error_kind").value_or("");
+  o.psi = fields.number("psi");
+  o.validate();
+  return o;
+}
+
+/// Whether `segments` match `pattern` ("*" matches any one segment); the matched ones in `args`.
+bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& segments,
+             std::vector<std::string>& args)
+{
+  if (pattern.size() != segments.size()) {
+    return false;
+  }
+  args.clear();
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == "*") {
+      args.push_back(segments[i]);
+    } else if (pattern[i] != segments[i]) {
+      return false;
     }
   }
-  return args.observation();
+  return true;
+}
+
+std::string allow_header(const std::set<http::verb>& methods)
+{
+  std::vector<std::string> names;
+  for (const auto method : methods) {
+    names.emplace_back(http::to_string(method));
+    if (method == http::verb::get) {
+      names.emplace_back("HEAD");
+    }
+  }
+  return util::join(names, ", ");
+}
+
+Response method_not_allowed(const std::set<http::verb>& methods)
+{
+  Response response = problem(http::status::method_not_allowed, "method_not_allowed",
+                              "this route answers " + allow_header(methods));
+  response.set(http::field::allow, allow_header(methods));
+  return response;
 }
 
 } // namespace
@@ -379,28 +330,24 @@ Response Api::handle(const Request& request, const Peer& peer)
 {
   if (!host_allowed(request, peer)) {
     return problem(http::status::misdirected_request, "bad_host",
-                   "the Host header must name this server (" + *m_hosts.begin() + ")");
+                   "the Host header must name this server (" + *m_hosts.begin() +
+                       "; serve --allow-host NAME adds a name)");
   }
   const std::string target(request.target());
-  const auto question = target.find('?');
-  const std::string path = target.substr(0, question);
-  std::map<std::string, std::string> query;
-  if (question != std::string::npos) {
-    for (const auto& pair : util::split(target.substr(question + 1), '&')) {
-      if (pair.empty()) {
-        continue;
-      }
-      const auto eq = pair.find('=');
-      query[url_decode(pair.substr(0, eq))] = eq == std::string::npos ? "" : url_decode(pair.substr(eq + 1));
-    }
-  }
-  const std::string method(request.method_string());
+  const std::string path = target.substr(0, target.find('?'));
+  const auto method = request.method();
   if (path == "/" || path == "/dashboard.js") {
-    if (method != "GET") {
-      return problem(http::status::method_not_allowed, "usage", "only GET");
+    if (method != http::verb::get && method != http::verb::head) {
+      return method_not_allowed({http::verb::get});
     }
-    if (path == "/" && query.count("token") > 0) {
-      return login(query["token"]);
+    Target parsed;
+    try {
+      parsed = Target::parse(target);
+    } catch (const Error& e) {
+      return error_response(e);
+    }
+    if (path == "/" && parsed.query.count("token") > 0) {
+      return login(parsed.query["token"]);
     }
     Response response{http::status::ok, 11};
     response.set(http::field::content_type, path == "/" ? "text/html; charset=utf-8" : "text/javascript");
@@ -414,250 +361,241 @@ Response Api::handle(const Request& request, const Peer& peer)
     response.body() = path == "/" ? dashboard_html() : dashboard_js();
     return response;
   }
-  const std::string prefix = "/api/v1/";
-  if (path.rfind(prefix, 0) != 0) {
+  if (path.rfind("/api/v1/", 0) != 0) {
     return problem(http::status::not_found, "not_found", "no such route: " + path);
   }
-  const bool reading = method == "GET" || method == "HEAD";
+  const bool reading = method == http::verb::get || method == http::verb::head;
   if ((!reading || m_reads_need_token) && !authorised(request)) {
     return problem(http::status::unauthorized, "unauthorized",
                    "this route needs Authorization: Bearer <token> (the token is in " +
                        m_options.token_file.string() + ")");
   }
-  Call call;
-  call.method = method;
-  for (const auto& segment : util::split(path.substr(prefix.size()), '/')) {
-    if (!segment.empty()) {
-      call.segments.push_back(url_decode(segment));
-    }
-  }
-  call.query = std::move(query);
-  if (call.query.count("model") > 0) {
-    call.model = call.query["model"];
-    call.query.erase("model");
-  }
-  if (!request.body().empty()) {
-    call.body = json::parse(request.body(), nullptr, false);
-    if (!call.body.is_object()) {
-      return problem(http::status::bad_request, "malformed", "the body must be a JSON object");
-    }
-  }
   try {
-    return route(call);
+    return api_request(request, target);
   } catch (const Error& e) {
     return error_response(e);
   } catch (const std::filesystem::filesystem_error&) {
-    return problem(http::status::internal_server_error, "failed",
-                   "a file operation failed; see the server's log");
+    return problem(http::status::internal_server_error, "failed", "a file operation failed; see the server's log");
   }
 }
 
-Response Api::route(const Call& call)
+Response Api::api_request(const Request& request, const std::string& target)
 {
-  const core::Store store(m_options.root, call.model.value_or(""));
-  const auto cli = [&](std::vector<std::string> args) {
-    util::ProcessSpec spec;
-    spec.argv = {m_options.program.string(),
-                 "--root",
-                 m_options.root.string(),
-                 "--json",
-                 "--no-progress",
-                 "--lock-timeout",
-                 std::to_string(m_options.lock_timeout_seconds)};
-    if (!store.is_default_model()) {
-      spec.argv.push_back("--model");
-      spec.argv.push_back(store.model());
+  Target parsed = Target::parse(target);
+  parsed.segments.erase(parsed.segments.begin(), parsed.segments.begin() + 2); // "api", "v1"
+  // HEAD is GET without the body (the server sends the headers only).
+  const http::verb method = request.method() == http::verb::head ? http::verb::get : request.method();
+  const Route* route = nullptr;
+  std::vector<std::string> args;
+  std::set<http::verb> allowed;
+  for (const auto& candidate : m_routes) {
+    std::vector<std::string> matched;
+    if (!matches(candidate.pattern, parsed.segments, matched)) {
+      continue;
     }
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.unset_env = {"MODELKEEP_MODEL", "MODELKEEP_ROOT"};
-    spec.capture_stdout = true;
-    spec.capture_stderr = true;
-    spec.timeout = std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000) +
-                                             std::chrono::milliseconds(600000).count());
-    const auto result = util::run_process(spec);
-    json doc = json::parse(result.out, nullptr, false);
-    if (result.exit_code == 0 && !doc.is_discarded()) {
-      return json_response(doc);
+    allowed.insert(candidate.method);
+    if (candidate.method == method) {
+      route = &candidate;
+      args = std::move(matched);
     }
-    if (!doc.is_discarded() && doc.is_object() && doc.contains("exit_code") && doc.contains("error")) {
-      const auto code = static_cast<ExitCode>(doc["exit_code"].get<int>());
-      const auto [status, name] = status_of(code);
-      return problem(status, name, doc["error"].get<std::string>());
+  }
+  if (route == nullptr) {
+    if (!allowed.empty()) {
+      return method_not_allowed(allowed);
     }
-    return problem(http::status::internal_server_error, "failed", "the command did not finish properly");
+    return problem(http::status::not_found, "not_found",
+                   "no such route: " + std::string(request.method_string()) + " " + parsed.path);
+  }
+  json body = json::object();
+  if (!request.body().empty()) {
+    body = json::parse(request.body(), nullptr, false);
+    if (body.is_discarded()) {
+      return problem(http::status::bad_request, "malformed", "the body is not JSON (or not valid UTF-8)");
+    }
+  }
+  Fields query(query_fields(parsed.query), "query parameter");
+  const std::string model = query.text("model").value_or("");
+  Call call{std::move(args), std::move(query), Fields(std::move(body)),
+            commands::Session{core::Store(m_options.root, model), "model-versioner serve",
+                              std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000)),
+                              false}};
+  return json_response(route->handler(call));
+}
+
+void Api::add_routes()
+{
+  const auto get = http::verb::get;
+  const auto post = http::verb::post;
+  const auto put = http::verb::put;
+  const auto add = [this](http::verb method, std::vector<std::string> pattern, RouteHandler handler) {
+    m_routes.push_back({method, std::move(pattern), std::move(handler)});
   };
-  const auto& s = call.segments;
-  const auto& body = call.body;
 
   // Versions and stages.
-  if (call.is("GET", {"versions"})) {
-    auto response = cli({"list"});
-    if (response.result() != http::status::ok) {
-      return response;
-    }
-    json doc = json::parse(response.body());
-    std::uint64_t limit = 100;
-    if (!call.query_value("limit").empty() &&
-        (!util::parse_uint(call.query_value("limit"), limit) || limit == 0 || limit > 1000)) {
+  add(get, {"versions"}, [](Call& call) {
+    commands::ListOptions options;
+    options.tag = call.query.text("tag");
+    options.limit = call.query.count("limit").value_or(100);
+    if (options.limit == 0) {
       throw Error(ExitCode::usage, "limit must be 1-1000");
     }
-    const std::string cursor = call.query_value("cursor");
-    json page = json::array();
-    std::size_t start = 0;
-    auto& versions = doc["versions"];
-    if (!cursor.empty()) {
-      const auto it = std::find_if(versions.begin(), versions.end(),
-                                   [&](const json& v) { return v.value("name", "") == cursor; });
-      if (it == versions.end()) {
-        throw Error(ExitCode::not_found, "cursor " + cursor + " names no version");
-      }
-      start = static_cast<std::size_t>(it - versions.begin()) + 1;
-    }
-    for (std::size_t i = start; i < versions.size() && page.size() < limit; ++i) {
-      page.push_back(versions[i]);
-    }
-    const bool more = start + page.size() < versions.size();
-    doc["next_cursor"] = more ? page.back()["name"] : json(nullptr);
-    doc["versions"] = std::move(page);
-    return json_response(doc);
-  }
-  if (call.is("GET", {"versions", "*"})) {
-    return cli({"show", "--", s[1]});
-  }
-  if (call.is("POST", {"versions", "*", "status"})) {
-    auto args = flags_from(body, {{"reason", "--reason"}}, {"status"});
-    args.insert(args.begin(), "status");
-    args.insert(args.end(), {"--", s[1], required_text(body, "status")});
-    return cli(args);
-  }
-  if (call.is("GET", {"stages"})) {
-    store.require_exists();
+    options.cursor = call.query.text("cursor");
+    call.finish();
+    const auto list = commands::list_versions(call.session, options);
+    list.require_readable();
+    return list.to_json();
+  });
+  add(get, {"versions", "*"}, [](Call& call) {
+    call.finish();
+    return commands::show_version(call.session, call.args[0]).to_json();
+  });
+  add(post, {"versions", "*", "status"}, [](Call& call) {
+    commands::StatusOptions options{call.args[0], call.body.required_text("status"),
+                                    call.body.text("reason").value_or("")};
+    call.finish();
+    return commands::set_status(call.session, options).to_json();
+  });
+  add(get, {"stages"}, [](Call& call) {
+    call.finish();
+    const core::Store& store = call.session.existing();
     const auto latest = core::read_latest_link(store);
-    return json_response({{"model", store.model()},
-                          {"stages", core::list_stages(store)},
-                          {"latest", latest ? json(*latest) : json(nullptr)}});
-  }
-  if (call.is("GET", {"next"})) {
-    return cli({"next"});
-  }
-  if (call.is("POST", {"promote"})) {
-    auto args = flags_from(body, {{"stage", "--stage"}, {"reason", "--reason"}}, {"version"});
-    args.insert(args.begin(), "promote");
-    args.insert(args.end(), {"--", required_text(body, "version")});
-    return cli(args);
-  }
-  if (call.is("POST", {"rollback"})) {
-    auto args =
-        flags_from(body, {{"stage", "--stage"}, {"to", "--to"}, {"best", "--best"}, {"reason", "--reason"}});
-    args.insert(args.begin(), "rollback");
-    return cli(args);
-  }
-  if (call.is("GET", {"history"})) {
-    auto args = flags_from(query_json(call.query, {}),
-                           {{"at", "--at"}, {"stage", "--stage"}, {"version", "--version"}});
-    args.insert(args.begin(), "history");
-    return cli(args);
-  }
-  if (call.is("GET", {"diff"})) {
-    if (call.query_value("a").empty() || call.query_value("b").empty()) {
-      throw Error(ExitCode::usage, "diff needs a= and b=");
-    }
-    return cli({"diff", "--", call.query_value("a"), call.query_value("b")});
-  }
+    return json{{"model", store.model()},
+                {"stages", core::list_stages(store)},
+                {"latest", latest ? json(*latest) : json(nullptr)}};
+  });
+  add(get, {"next"}, [](Call& call) {
+    call.finish();
+    return commands::next_versions(call.session).to_json();
+  });
+  add(post, {"promote"}, [](Call& call) {
+    commands::PromoteOptions options;
+    options.version = call.body.required_text("version");
+    options.stage = call.body.text("stage").value_or("production");
+    options.reason = call.body.text("reason").value_or("");
+    call.finish();
+    return commands::promote(call.session, options).to_json();
+  });
+  add(post, {"rollback"}, [](Call& call) {
+    commands::RollbackOptions options;
+    options.stage = call.body.text("stage").value_or("production");
+    options.to = call.body.text("to");
+    options.best = call.body.text("best");
+    options.reason = call.body.text("reason").value_or("");
+    call.finish();
+    return commands::rollback(call.session, options).to_json();
+  });
+  add(get, {"history"}, [](Call& call) {
+    commands::HistoryOptions options{call.query.text("stage"), call.query.text("version"), call.query.text("at")};
+    call.finish();
+    return commands::history(call.session, options).to_json();
+  });
+  add(get, {"diff"}, [](Call& call) {
+    const auto a = call.query.required_text("a");
+    const auto b = call.query.required_text("b");
+    call.finish();
+    return commands::diff_versions(call.session, a, b).to_json();
+  });
 
   // A/B tests.
-  if (call.is("GET", {"ab"})) {
-    return cli({"ab", "list"});
-  }
-  if (call.is("POST", {"ab"})) {
-    auto args = flags_from(body,
-                           {{"control", "--control"},
-                            {"treatment", "--treatment"},
-                            {"split", "--split"},
-                            {"strategy", "--strategy"},
-                            {"canary_step", "--canary-step"},
-                            {"target_samples", "--target-samples"},
-                            {"name", "--name"},
-                            {"description", "--description"}},
-                           {"id"});
-    args.insert(args.begin(), {"ab", "create"});
-    args.insert(args.end(), {"--", required_text(body, "id")});
-    return cli(args);
-  }
-  if (call.is("GET", {"ab", "*"})) {
-    return cli({"ab", "show", "--", s[1]});
-  }
-  if (call.is("POST", {"ab", "*", "start"})) {
-    return cli({"ab", "start", "--", s[1]});
-  }
-  if (call.is("GET", {"ab", "*", "route"})) {
-    store.require_exists();
-    return json_response(app::ab_route_document(s[1], core::route_ab(store, s[1], call.query_value("user"))));
-  }
-  if (call.is("POST", {"ab", "*", "record"})) {
-    store.require_exists();
-    const auto variant = core::parse_variant(required_text(body, "variant"));
-    const auto observation = observation_from(body, {"variant"});
-    {
-      const std::lock_guard queue(m_record_mutex);
-      core::record_ab(store, s[1], variant, observation);
-    }
-    return json_response(app::ab_record_document(s[1], variant, observation));
-  }
-  if (call.is("GET", {"ab", "*", "status"})) {
-    return cli({"ab", "status", "--", s[1]});
-  }
-  if (call.is("POST", {"ab", "*", "conclude"})) {
-    auto args = flags_from(body, {{"promote_winner", "--promote-winner"}, {"stage", "--stage"}});
-    args.insert(args.begin(), {"ab", "conclude"});
-    args.insert(args.end(), {"--", s[1]});
-    return cli(args);
-  }
+  add(get, {"ab"}, [](Call& call) {
+    call.finish();
+    return commands::to_json(commands::ab_list(call.session));
+  });
+  add(post, {"ab"}, [](Call& call) {
+    commands::AbCreateOptions options;
+    options.id = call.body.required_text("id");
+    options.control = call.body.required_text("control");
+    options.treatment = call.body.required_text("treatment");
+    options.split = call.body.number("split").value_or(options.split);
+    options.strategy = call.body.text("strategy").value_or(options.strategy);
+    options.canary_step = call.body.number("canary_step").value_or(options.canary_step);
+    options.target_samples = call.body.count("target_samples").value_or(0);
+    options.name = call.body.text("name").value_or("");
+    options.description = call.body.text("description").value_or("");
+    call.finish();
+    return commands::ab_create(call.session, options).to_json();
+  });
+  add(get, {"ab", "*"}, [](Call& call) {
+    call.finish();
+    return commands::ab_show(call.session, call.args[0]).to_json();
+  });
+  add(post, {"ab", "*", "start"}, [](Call& call) {
+    call.finish();
+    return commands::ab_start(call.session, call.args[0]).to_json();
+  });
+  add(get, {"ab", "*", "route"}, [](Call& call) {
+    const auto user = call.query.text("user").value_or("");
+    call.finish();
+    return commands::ab_route(call.session, call.args[0], user).to_json();
+  });
+  add(post, {"ab", "*", "record"}, [this](Call& call) {
+    const auto variant = core::parse_variant(call.body.required_text("variant"));
+    const auto observation = observation_from(call.body);
+    call.finish();
+    const std::lock_guard queue(m_record_mutex);
+    return commands::ab_record(call.session, call.args[0], variant, observation).to_json();
+  });
+  add(get, {"ab", "*", "status"}, [](Call& call) {
+    call.finish();
+    return commands::to_json(commands::ab_status(call.session, call.args[0]));
+  });
+  add(post, {"ab", "*", "conclude"}, [](Call& call) {
+    commands::AbConcludeOptions options;
+    options.id = call.args[0];
+    options.promote_winner = call.body.flag("promote_winner").value_or(false);
+    options.stage = call.body.text("stage").value_or("production");
+    call.finish();
+    return commands::ab_conclude(call.session, options).test.to_json();
+  });
 
   // Monitoring.
-  if (call.is("GET", {"monitor", "*", "thresholds"})) {
-    return cli({"monitor", "thresholds", "--stage=" + s[1]});
-  }
-  if (call.is("PUT", {"monitor", "*", "thresholds"})) {
-    auto args = flags_from(body, {{"min_accuracy", "--min-accuracy"},
-                                  {"max_error_rate", "--max-error-rate"},
-                                  {"max_latency_ms", "--max-latency-ms"},
-                                  {"min_confidence", "--min-confidence"},
-                                  {"window", "--window"},
-                                  {"consecutive_failures", "--consecutive-failures"},
-                                  {"max_accuracy_drop", "--max-accuracy-drop"},
-                                  {"max_drift_psi", "--max-drift-psi"},
-                                  {"auto_rollback", "--auto-rollback"}});
-    args.insert(args.begin(), {"monitor", "thresholds", "--stage=" + s[1]});
-    return cli(args);
-  }
-  if (call.is("POST", {"monitor", "*", "record"})) {
-    store.require_exists();
-    core::RecordOptions options;
-    options.lock_timeout =
-        std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000));
-    options.cache = &m_monitor_cache;
-    const auto observation = observation_from(body, {});
+  add(get, {"monitor", "*", "thresholds"}, [](Call& call) {
+    call.finish();
+    commands::ThresholdOptions options;
+    options.stage = call.args[0];
+    return commands::monitor_thresholds(call.session, options).to_json();
+  });
+  add(put, {"monitor", "*", "thresholds"}, [](Call& call) {
+    commands::ThresholdOptions options;
+    options.stage = call.args[0];
+    options.min_accuracy = call.body.number("min_accuracy");
+    options.max_error_rate = call.body.number("max_error_rate");
+    options.max_latency_ms = call.body.number("max_latency_ms");
+    options.min_confidence = call.body.number("min_confidence");
+    options.window = call.body.count("window");
+    options.consecutive_failures = call.body.count("consecutive_failures");
+    options.max_accuracy_drop = call.body.number("max_accuracy_drop");
+    options.max_drift_psi = call.body.number("max_drift_psi");
+    options.auto_rollback = call.body.flag("auto_rollback");
+    call.finish();
+    return commands::monitor_thresholds(call.session, options).to_json();
+  });
+  add(post, {"monitor", "*", "record"}, [this](Call& call) {
+    const auto observation = observation_from(call.body);
+    call.finish();
     const std::lock_guard queue(m_record_mutex);
-    return json_response(core::record_prediction(store, s[1], observation, options).to_json());
-  }
-  if (call.is("GET", {"monitor", "*", "status"})) {
-    return cli({"monitor", "status", "--stage=" + s[1]});
-  }
-  if (call.is("GET", {"rollbacks"})) {
-    const std::string stage = call.query_value("stage");
-    return cli({"monitor", "history", stage.empty() ? std::string("--all-stages") : "--stage=" + stage});
-  }
+    return commands::monitor_record(call.session, call.args[0], observation, &m_monitor_cache).to_json();
+  });
+  add(get, {"monitor", "*", "status"}, [](Call& call) {
+    call.finish();
+    return commands::monitor_status(call.session, call.args[0]).to_json();
+  });
+  add(get, {"rollbacks"}, [](Call& call) {
+    const auto stage = call.query.text("stage");
+    call.finish();
+    return json(commands::monitor_history(call.session, stage));
+  });
 
   // Backups and the catalog (read-only).
-  if (call.is("GET", {"backups"})) {
-    return json_response(core::backups_document(store, core::list_backups(store, std::nullopt)));
-  }
-  if (call.is("GET", {"catalog"})) {
-    return json_response({{"root", store.root().string()}, {"models", core::build_catalog(store.root())}});
-  }
-  return problem(http::status::not_found, "not_found",
-                 "no such route: " + call.method + " /api/v1/" + util::join(call.segments, "/"));
+  add(get, {"backups"}, [](Call& call) {
+    call.finish();
+    const core::Store& store = call.session.existing();
+    return core::backups_document(store, core::list_backups(store, std::nullopt));
+  });
+  add(get, {"catalog"}, [this](Call& call) {
+    call.finish();
+    return json{{"root", m_options.root.string()}, {"models", core::build_catalog(m_options.root)}};
+  });
 }
 
 } // namespace modelkeep::serve

@@ -7,20 +7,23 @@
 #include "serve/http.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace modelkeep::serve {
 
 namespace fs = std::filesystem;
 
 struct ApiOptions {
-  fs::path root;       ///< the store root
-  fs::path token_file; ///< holds the bearer token (created at first start)
-  fs::path program;    ///< this model-versioner, run for the CLI-backed routes
-  Endpoint endpoint;   ///< for the Host check
-  unsigned port = 0;   ///< the bound port
+  fs::path root;                          ///< the store root
+  fs::path token_file;                    ///< holds the bearer token (created at first start)
+  Endpoint endpoint;                      ///< for the Host check
+  unsigned port = 0;                      ///< the bound port
+  std::vector<std::string> allowed_hosts; ///< names the Host header may carry besides the address
   double lock_timeout_seconds = 30;
 };
 
@@ -44,14 +47,25 @@ public:
   /// Whether read routes need a token too (the server listens beyond loopback).
   [[nodiscard]] bool reads_need_token() const noexcept { return m_reads_need_token; }
 
-private:
+  /// One route: a method, a path pattern under /api/v1/ ("*" matches one segment), and what
+  /// answers it (a document, 200) from the matched segments, the query and the body.
   struct Call;
-  [[nodiscard]] Response route(const Call& call);
+  using RouteHandler = std::function<nlohmann::json(Call&)>;
+  struct Route {
+    http::verb method;
+    std::vector<std::string> pattern;
+    RouteHandler handler;
+  };
+
+private:
+  void add_routes();
+  [[nodiscard]] Response api_request(const Request& request, const std::string& target);
   [[nodiscard]] bool host_allowed(const Request& request, const Peer& peer) const;
   [[nodiscard]] bool authorised(const Request& request) const;
   [[nodiscard]] Response login(const std::string& code);
 
   ApiOptions m_options;
+  std::vector<Route> m_routes;
   std::string m_token;
   std::set<std::string> m_hosts;
   bool m_reads_need_token = false;

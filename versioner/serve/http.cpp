@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <list>
+#include <memory>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,12 +32,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 std::atomic<bool> s_signalled{false};
-std::atomic<bool> s_stop{false};
-
-bool stopping()
-{
-  return s_stop.load() || s_signalled.load();
-}
 
 extern "C" void on_stop_signal(int /*signal*/)
 {
@@ -46,7 +42,7 @@ extern "C" void on_stop_signal(int /*signal*/)
 /// gives up (beast::error::timeout) at the deadline: poll(2) before each recv and send.
 class TimedStream {
 public:
-  explicit TimedStream(int fd) : m_fd(fd) {}
+  TimedStream(int fd, const std::atomic<bool>& stop) : m_fd(fd), m_stop(stop) {}
 
   void deadline_in(std::chrono::milliseconds span) { m_deadline = Clock::now() + span; }
 
@@ -127,7 +123,7 @@ private:
       const auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(m_deadline - Clock::now()).count();
       // A server that stops does not wait for idle clients (but finishes writing its answers).
-      if (left <= 0 || (events == POLLIN && stopping())) {
+      if (left <= 0 || (events == POLLIN && (m_stop.load() || s_signalled.load()))) {
         ec = beast::error::timeout;
         return false;
       }
@@ -144,6 +140,7 @@ private:
   }
 
   int m_fd;
+  const std::atomic<bool>& m_stop;
   Clock::time_point m_deadline = Clock::now();
 };
 
@@ -275,7 +272,12 @@ Server::~Server()
 
 void Server::stop() noexcept
 {
-  s_stop.store(true);
+  m_stop.store(true);
+}
+
+bool Server::stopping() const noexcept
+{
+  return m_stop.load() || s_signalled.load();
 }
 
 void Server::run(bool handle_signals)
@@ -286,9 +288,26 @@ void Server::run(bool handle_signals)
     ::sigaction(SIGINT, &action, nullptr);
     ::sigaction(SIGTERM, &action, nullptr);
   }
-  std::atomic<unsigned> active{0};
   const std::string busy = busy_response();
+  // Every connection thread is the server's: finished ones are joined as new ones come, and
+  // all are joined before run() returns, so none outlives the server or the handler.
+  struct Connection {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::list<Connection> connections;
+  const auto reap = [&connections](bool all) {
+    for (auto it = connections.begin(); it != connections.end();) {
+      if (all || it->done->load()) {
+        it->thread.join();
+        it = connections.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  };
   while (!stopping()) {
+    reap(false);
     pollfd pfd{m_listen_fd, POLLIN, 0};
     if (::poll(&pfd, 1, 200) <= 0) {
       continue;
@@ -297,7 +316,10 @@ void Server::run(bool handle_signals)
     if (fd < 0) {
       continue;
     }
-    if (active.load() >= m_limits.max_connections) {
+    if (connections.size() >= m_limits.max_connections) {
+      reap(false);
+    }
+    if (connections.size() >= m_limits.max_connections) {
       (void)::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       ::close(fd);
       continue;
@@ -308,21 +330,21 @@ void Server::run(bool handle_signals)
       const int yes = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
     }
-    ++active;
-    std::thread([this, fd, &active] {
-      try {
-        serve_connection(fd);
-      } catch (...) {
-        // A connection's failure is that connection's; the server goes on.
-      }
-      ::close(fd);
-      --active;
-    }).detach();
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    connections.push_back({std::thread([this, fd, done] {
+                             try {
+                               serve_connection(fd);
+                             } catch (...) {
+                               // A connection's failure is that connection's; the server goes on.
+                             }
+                             ::close(fd);
+                             done->store(true);
+                           }),
+                           done});
   }
-  // Let the requests in flight finish (their connections close after the response).
-  for (int i = 0; i < 300 && active.load() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  // Idle connections end at once (their reads see the stop); requests in flight finish their
+  // work and answer (each bounded by the lock timeout and the write deadline), then close.
+  reap(true);
 }
 
 namespace {
@@ -357,13 +379,18 @@ void Server::serve_connection(int fd)
     int fd;
     ~Linger() { linger_close(fd); }
   } const linger{fd};
-  TimedStream stream(fd);
+  TimedStream stream(fd, m_stop);
   beast::flat_buffer buffer;
   const Peer peer{m_endpoint.is_unix()};
   bool first = true;
-  const auto respond = [&](Response response, bool keep_alive) {
+  const auto respond = [&](Response response, bool keep_alive, bool head = false) {
     response.keep_alive(keep_alive);
     response.prepare_payload();
+    if (head) { // the headers a GET would have, without its body
+      const auto length = response.body().size();
+      response.body().clear();
+      response.content_length(length);
+    }
     stream.deadline_in(m_limits.write_timeout);
     beast::error_code ec;
     http::write(stream, response, ec);
@@ -444,7 +471,7 @@ void Server::serve_connection(int fd)
       response = m_problem(http::status::internal_server_error, "internal error");
     }
     response.version(request.version());
-    if (!respond(std::move(response), request.keep_alive())) {
+    if (!respond(std::move(response), request.keep_alive(), request.method() == http::verb::head)) {
       return;
     }
   }

@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstddef>
+#include <atomic>
 #include <functional>
 #include <semaphore>
 #include <string>
@@ -62,14 +63,15 @@ public:
   /// The port actually bound (TCP).
   [[nodiscard]] unsigned port() const noexcept { return m_port; }
 
-  /// Accepts and serves until stop() (or SIGINT/SIGTERM when `handle_signals`), then waits for
-  /// the connections in flight to finish.
+  /// Accepts and serves until stop() (or SIGINT/SIGTERM when `handle_signals`), then joins
+  /// every connection thread: idle connections end at once, requests in flight are answered.
   void run(bool handle_signals);
 
   /// Makes run() return; safe from any thread.
   void stop() noexcept;
 
 private:
+  [[nodiscard]] bool stopping() const noexcept;
   void serve_connection(int fd);
 
   Endpoint m_endpoint;
@@ -78,6 +80,7 @@ private:
   ProblemWriter m_problem;
   static constexpr unsigned k_max_handlers = 1024;
   std::counting_semaphore<k_max_handlers> m_gate; ///< requests handled at once
+  std::atomic<bool> m_stop{false};
   int m_listen_fd = -1;
   unsigned m_port = 0;
 };

@@ -1,0 +1,31 @@
+#pragma once
+
+// The subcommands as functions of the library: typed options in, a result out whose to_json()
+// is the document the CLI prints with --json and the HTTP API answers. Errors are
+// modelkeep::Error with the exit code. The CLI parses flags into the options and renders the
+// result as text; the server validates a request into the same options and calls the same
+// function in process, under the same locks.
+
+#include "core/layout/store.hpp"
+#include "util/lockfile.hpp"
+
+#include <chrono>
+#include <string>
+
+namespace modelkeep::commands {
+
+/// Who runs a command, and on which model.
+struct Session {
+  core::Store store;
+  std::string program = "modelkeep";             ///< named in the lock file: "<program> <command>"
+  std::chrono::milliseconds lock_timeout{30000}; ///< how long to wait for another writer
+  bool progress = false;                         ///< whether a progress bar may be drawn
+
+  /// The store, which must exist (Error(not_found) naming it otherwise).
+  [[nodiscard]] const core::Store& existing() const;
+
+  /// The store's writer lock for `command`, with `latest` repaired (versions/recovery).
+  [[nodiscard]] util::LockFile lock(const std::string& command) const;
+};
+
+} // namespace modelkeep::commands

@@ -1,0 +1,299 @@
+#include "commands/versions.hpp"
+
+#include "core/layout/events.hpp"
+#include "core/stages/promotion.hpp"
+#include "core/versions/refs.hpp"
+#include "core/versions/version_ops.hpp"
+#include "util/clock.hpp"
+#include "util/error.hpp"
+
+#include <algorithm>
+
+namespace modelkeep::commands {
+
+using nlohmann::json;
+
+namespace {
+
+bool has_tag(const core::ListedVersion& row, const std::optional<std::string>& tag)
+{
+  if (!tag) {
+    return true;
+  }
+  if (!row.summary) {
+    return false;
+  }
+  const auto eq = tag->find('=');
+  const auto it = row.summary->tags.find(tag->substr(0, eq));
+  return it != row.summary->tags.end() && (eq == std::string::npos || it->second == tag->substr(eq + 1));
+}
+
+/// The string under `key`, or "" (what json::value() would give, without its inlined null
+/// check that GCC 12 misreads as a null dereference).
+std::string text_of(const json& event, const char* key)
+{
+  const auto it = event.find(key);
+  return it != event.end() && it->is_string() ? it->get_ref<const std::string&>() : std::string();
+}
+
+bool concerns(const json& event, const std::string& name)
+{
+  for (const char* key : {"version", "from", "to"}) {
+    if (event.contains(key) && event[key].is_string() && event[key].get<std::string>() == name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// The version a --version argument names: an existing one, or a deleted one the log knows.
+std::string version_for_history(const core::Store& store, const std::string& text, const std::vector<json>& events)
+{
+  const auto ref = core::VersionRef::parse(text);
+  try {
+    return core::resolve_version(store, ref).name;
+  } catch (const Error& error) {
+    if (error.code() != ExitCode::not_found) {
+      throw;
+    }
+    for (const auto& event : events) {
+      const std::string name = text_of(event, "version");
+      const bool match = ref.kind == core::VersionRef::Kind::name
+                             ? name == ref.name
+                             : ref.kind == core::VersionRef::Kind::number &&
+                                   core::parse_version_dir_name(name) == std::optional<std::uint64_t>(ref.number);
+      if (match) {
+        return name;
+      }
+    }
+    throw;
+  }
+}
+
+} // namespace
+
+std::string VersionList::marks_of(const core::ListedVersion& row) const
+{
+  std::string marks = latest == row.version.name ? "latest" : "";
+  for (const auto& [stage, holder] : stages) {
+    if (holder == row.version.name) {
+      marks += (marks.empty() ? "" : ",") + stage;
+    }
+  }
+  return marks;
+}
+
+json VersionList::to_json() const
+{
+  json versions = json::array();
+  for (const auto& row : rows) {
+    json item = {{"name", row.version.name},
+                 {"id", core::version_id(row.version.number)},
+                 {"latest", latest == row.version.name},
+                 {"stages", json::array()}};
+    for (const auto& [stage, holder] : stages) {
+      if (holder == row.version.name) {
+        item["stages"].push_back(stage);
+      }
+    }
+    if (row.summary) {
+      item.update(row.summary->to_json());
+    } else {
+      item["error"] = row.error;
+    }
+    versions.push_back(std::move(item));
+  }
+  json doc = {{"root", root}, {"model", model}, {"versions", std::move(versions)}};
+  if (paged) {
+    doc["next_cursor"] = next_cursor ? json(*next_cursor) : json(nullptr);
+  }
+  return doc;
+}
+
+void VersionList::require_readable() const
+{
+  for (const auto& row : rows) {
+    if (!row.summary) {
+      throw Error(ExitCode::malformed, row.error);
+    }
+  }
+}
+
+VersionList list_versions(const Session& session, const ListOptions& options)
+{
+  const core::Store& store = session.existing();
+  if (options.limit > 1000) {
+    throw Error(ExitCode::usage, "limit must be 1-1000");
+  }
+  VersionList list;
+  list.root = store.root().string();
+  list.model = store.model();
+  std::vector<core::ListedVersion> rows;
+  for (auto& row : core::list_summaries(store)) {
+    if (has_tag(row, options.tag)) {
+      rows.push_back(std::move(row));
+    }
+  }
+  std::size_t start = 0;
+  if (options.cursor) {
+    const auto it = std::find_if(rows.begin(), rows.end(),
+                                 [&](const core::ListedVersion& row) { return row.version.name == *options.cursor; });
+    if (it == rows.end()) {
+      throw Error(ExitCode::not_found, "cursor " + *options.cursor + " names no version");
+    }
+    start = static_cast<std::size_t>(it - rows.begin()) + 1;
+  }
+  list.paged = options.limit > 0 || options.cursor.has_value();
+  const std::size_t end = options.limit > 0 ? std::min(rows.size(), start + options.limit) : rows.size();
+  list.rows.assign(std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(start)),
+                   std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(end)));
+  if (end < rows.size() && !list.rows.empty()) {
+    list.next_cursor = list.rows.back().version.name;
+  }
+  list.latest = core::read_latest_link(store);
+  list.stages = core::list_stages(store);
+  return list;
+}
+
+json ShownVersion::to_json() const
+{
+  json doc = meta.to_json();
+  doc["path"] = version.path.string();
+  doc["latest"] = latest;
+  return doc;
+}
+
+ShownVersion show_version(const Session& session, const std::string& version)
+{
+  const auto ref = core::VersionRef::parse(version);
+  const core::Store& store = session.existing();
+  ShownVersion shown;
+  shown.version = core::resolve_version(store, ref);
+  shown.meta = core::load_metadata(shown.version.path);
+  shown.latest = core::read_latest_link(store) == shown.version.name;
+  return shown;
+}
+
+json StatusChange::to_json() const
+{
+  return {{"version", version}, {"status", status}};
+}
+
+StatusChange set_status(const Session& session, const StatusOptions& options)
+{
+  const auto ref = core::VersionRef::parse(options.version);
+  const auto lock = session.lock("status");
+  const auto version = core::resolve_version(session.store, ref);
+  core::set_status(session.store, version, options.status, options.reason);
+  return {version.name, options.status};
+}
+
+json NextVersions::to_json() const
+{
+  return {{"current", current ? json(current->to_string()) : json(nullptr)},
+          {"major", major.to_string()},
+          {"minor", minor.to_string()},
+          {"patch", patch.to_string()}};
+}
+
+NextVersions next_versions(const Session& session)
+{
+  NextVersions next;
+  next.current = core::highest_semver(session.existing());
+  const core::SemVer base = next.current.value_or(core::SemVer{});
+  next.major = base.bump("major");
+  next.minor = base.bump("minor");
+  next.patch = base.bump("patch");
+  return next;
+}
+
+json History::to_json() const
+{
+  if (at) {
+    json stages = json::object();
+    for (const auto& [stage, holder] : holders) {
+      stages[stage] = holder ? json(*holder) : json(nullptr);
+    }
+    return {{"at", *at}, {"stages", stages}};
+  }
+  return {{"events", events}};
+}
+
+History history(const Session& session, const HistoryOptions& options)
+{
+  const core::Store& store = session.existing();
+  auto events = core::read_events(store);
+  History result;
+  if (options.at) {
+    const auto time = util::parse_utc_iso8601(*options.at);
+    if (!time) {
+      throw Error(ExitCode::usage, "invalid --at '" + *options.at + "': use UTC ISO-8601, e.g. 2025-11-18T09:00:00Z");
+    }
+    result.at = options.at;
+    std::vector<std::string> stages;
+    if (options.stage) {
+      stages.push_back(*options.stage);
+    } else {
+      for (const auto& e : events) {
+        if ((core::is_event(e, core::EventKind::promote) || core::is_event(e, core::EventKind::rollback)) &&
+            std::find(stages.begin(), stages.end(), text_of(e, "stage")) == stages.end()) {
+          stages.push_back(text_of(e, "stage"));
+        }
+      }
+    }
+    for (const auto& stage : stages) {
+      result.holders.emplace_back(stage, core::holder_at(events, stage, *time));
+    }
+    return result;
+  }
+  std::optional<std::string> version_name;
+  if (options.version) {
+    version_name = version_for_history(store, *options.version, events);
+  }
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    if ((options.stage && text_of(*it, "stage") != *options.stage) ||
+        (version_name && !concerns(*it, *version_name))) {
+      continue;
+    }
+    result.events.push_back(*it);
+  }
+  return result;
+}
+
+json VersionComparison::to_json() const
+{
+  json files = json::array();
+  for (const auto& f : diff.files) {
+    json tensors = json::array();
+    for (const auto& t : f.tensors) {
+      tensors.push_back({{"name", t.name},
+                         {"kind", t.kind},
+                         {"detail", t.detail},
+                         {"max_abs", t.max_abs},
+                         {"rel_frobenius", t.rel_frobenius},
+                         {"breaking", t.breaking}});
+    }
+    files.push_back({{"path", f.path},
+                     {"kind", f.kind},
+                     {"old_size", f.old_size},
+                     {"new_size", f.new_size},
+                     {"text_diff", f.text_diff},
+                     {"tensors", tensors}});
+  }
+  return {{"files", files},
+          {"breaking", !diff.breaking.empty()},
+          {"breaking_changes", diff.breaking},
+          {"metrics", diff.metrics},
+          {"a", a},
+          {"b", b}};
+}
+
+VersionComparison diff_versions(const Session& session, const std::string& a, const std::string& b)
+{
+  const core::Store& store = session.existing();
+  const auto va = core::resolve_version(store, core::VersionRef::parse(a));
+  const auto vb = core::resolve_version(store, core::VersionRef::parse(b));
+  return {va.name, vb.name, core::diff_versions(va, vb)};
+}
+
+} // namespace modelkeep::commands

@@ -1,0 +1,94 @@
+#pragma once
+
+// Reading and labelling versions: list, show, status, next, history, diff.
+
+#include "commands/session.hpp"
+#include "core/versions/diff.hpp"
+#include "core/versions/list_index.hpp"
+#include "core/versions/semver.hpp"
+#include "core/versions/version.hpp"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace modelkeep::commands {
+
+struct ListOptions {
+  std::optional<std::string> tag; ///< KEY=VALUE, or KEY for any value
+  std::size_t limit = 0;          ///< a page of at most this many (1-1000); 0: every version
+  std::optional<std::string> cursor; ///< the page after this version directory name
+};
+
+/// `list`: the versions, oldest first.
+struct VersionList {
+  std::string root;
+  std::string model;
+  std::vector<core::ListedVersion> rows;
+  std::optional<std::string> latest;
+  std::map<std::string, std::string> stages; ///< stage -> version directory name
+  bool paged = false;
+  std::optional<std::string> next_cursor; ///< when paged and more follow
+
+  [[nodiscard]] std::string marks_of(const core::ListedVersion& row) const; ///< "latest,production"
+  [[nodiscard]] nlohmann::json to_json() const;
+  /// Error(malformed) with the first version whose metadata cannot be read, if any.
+  void require_readable() const;
+};
+[[nodiscard]] VersionList list_versions(const Session& session, const ListOptions& options);
+
+/// `show`: everything recorded about one version.
+struct ShownVersion {
+  core::VersionDir version;
+  core::VersionMetadata meta;
+  bool latest = false;
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+[[nodiscard]] ShownVersion show_version(const Session& session, const std::string& version);
+
+struct StatusOptions {
+  std::string version;
+  std::string status;
+  std::string reason;
+};
+/// `status`: a version's status set (statuses that name a stage follow the stage links).
+struct StatusChange {
+  std::string version;
+  std::string status;
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+StatusChange set_status(const Session& session, const StatusOptions& options);
+
+/// `next`: the semantic versions after the highest in the store.
+struct NextVersions {
+  std::optional<core::SemVer> current;
+  core::SemVer major, minor, patch;
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+[[nodiscard]] NextVersions next_versions(const Session& session);
+
+struct HistoryOptions {
+  std::optional<std::string> stage;
+  std::optional<std::string> version; ///< also a deleted version the log knows
+  std::optional<std::string> at;      ///< UTC ISO-8601: who held each stage then
+};
+/// `history`: events newest first, or with `at` the holder of each stage at that time.
+struct History {
+  std::optional<std::string> at;
+  std::vector<std::pair<std::string, std::optional<std::string>>> holders; ///< with `at`
+  std::vector<nlohmann::json> events;                                      ///< without
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+[[nodiscard]] History history(const Session& session, const HistoryOptions& options);
+
+/// `diff A B`.
+struct VersionComparison {
+  std::string a, b;
+  core::VersionDiff diff;
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+[[nodiscard]] VersionComparison diff_versions(const Session& session, const std::string& a, const std::string& b);
+
+} // namespace modelkeep::commands
