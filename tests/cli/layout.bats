@@ -51,3 +51,8 @@ load helpers
   [ "$(jq -r '.stages.production' models/versions/index.json)" = "$(basename "$(version_dir 2)")" ]
   run -0 mv_ verify
 }
+
+@test "no unit test name holds a ';' (CTest would cut the name there and run no test under it)" {
+  run grep -n 'TEST_CASE("[^"]*;' "$MODELKEEP_SOURCE_DIR"/tests/unit/*.cpp
+  [ "$status" -eq 1 ] || { echo "$output"; return 1; }
+}

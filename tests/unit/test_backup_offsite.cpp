@@ -22,20 +22,21 @@ TEST_CASE("a repository is shown without the password in its URL")
   CHECK(config.shown_repository() == "/local/path");
 }
 
-TEST_CASE("restic settings: --repo over RESTIC_REPOSITORY over config.json; a password file is required")
+TEST_CASE("restic settings: --repo over RESTIC_REPOSITORY over config.json, a password file is required")
 {
   test::ScratchStore s("m");
   ::unsetenv("RESTIC_REPOSITORY");
   ::unsetenv("RESTIC_PASSWORD_FILE");
   ::unsetenv("MODELKEEP_RESTIC_TIMEOUT");
   CHECK_THROWS_AS((void)core::load_restic_config(s.store, std::nullopt), Error);
-  test::write_text(s.dir / "pw", "secret\n");
+  // A relative password file is relative to the config file's directory (the root's .modelkeep/).
+  test::write_text(s.store.root() / "pw", "secret\n");
   test::write_text(s.store.root_state_dir() / "config.json",
                    R"({"offsite": {"repository": "/from/config", "password_file": "../pw",
                        "options": {"sftp.command": "x y"}, "timeout_seconds": 60}})");
   auto config = core::load_restic_config(s.store, std::nullopt);
   CHECK(config.repository == "/from/config");
-  CHECK(config.password_file == s.store.root() / "../pw");
+  CHECK(config.password_file == s.store.root() / "pw");
   CHECK(config.options.size() == 1);
   CHECK(config.timeout == std::chrono::seconds(60));
   ::setenv("RESTIC_REPOSITORY", "/from/env", 1);

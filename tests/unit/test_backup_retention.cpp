@@ -46,7 +46,7 @@ TEST_CASE("keep-last and within-days")
   CHECK(decisions[1].reasons.front() == "within 6 days");
 }
 
-TEST_CASE("keep-daily keeps the newest of each day; rules are ORed")
+TEST_CASE("keep-daily keeps the newest of each day, rules are ORed")
 {
   const std::vector<core::RetentionItem> items = {
       {days_ago(3.1), "g", ""}, {days_ago(3.0), "g", ""}, {days_ago(2.0), "g", ""}, {days_ago(40), "g", ""}};

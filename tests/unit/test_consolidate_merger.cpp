@@ -316,7 +316,7 @@ TEST_CASE("DoRA rescales every output row to its magnitude")
   check_close(expected, read_tensors(dir / "out" / "model.safetensors").at("d.weight"), "dora");
 }
 
-TEST_CASE("a sharded base keeps its layout; the --dtype option converts merged tensors only")
+TEST_CASE("a sharded base keeps its layout, the --dtype option converts merged tensors only")
 {
   test::ScratchDir dir;
   const Tensor q = random_tensor("model.q.weight", DType::BF16, {8, 8}, 1, 50);

@@ -122,7 +122,7 @@ TEST_CASE("copy mode makes plain private files and no objects")
   CHECK(core::parse_link_mode("hardlink") == core::LinkMode::hardlink);
 }
 
-TEST_CASE("objects no version names any more are pruned; shared ones stay")
+TEST_CASE("objects no version names any more are pruned, shared ones stay")
 {
   test::ScratchStore s;
   const auto v1 = s.add_version("one");

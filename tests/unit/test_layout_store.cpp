@@ -106,7 +106,7 @@ TEST_CASE("model names: segments of [a-z0-9][a-z0-9_.-]* joined by '/', nothing 
   }
 }
 
-TEST_CASE("a named model lives in root/NAME with its own state; default is the root itself")
+TEST_CASE("a named model lives in root/NAME with its own state, default is the root itself")
 {
   test::ScratchDir dir;
   const core::Store named(dir / "models", "team/chat");

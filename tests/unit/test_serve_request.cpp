@@ -21,7 +21,7 @@ ExitCode code_of(const std::function<void()>& f)
 
 } // namespace
 
-TEST_CASE("percent_decode: + is a plus in a path and a space in a query; bad escapes are refused")
+TEST_CASE("percent_decode: + is a plus in a path and a space in a query, bad escapes are refused")
 {
   CHECK(serve::percent_decode("1.0.0+build.5", false) == "1.0.0+build.5");
   CHECK(serve::percent_decode("a+b", true) == "a b");

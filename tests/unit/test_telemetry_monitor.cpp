@@ -294,7 +294,7 @@ TEST_CASE("recording against a stage with no version is not found and creates no
   CHECK_THROWS_AS(core::record_prediction(s.store, "production", bad, {}), Error);
 }
 
-TEST_CASE("rollback hooks get the event; a failing or hanging one does not undo or block the rollback")
+TEST_CASE("rollback hooks get the event, a failing or hanging one does not undo or block the rollback")
 {
   MonitorFixture f;
   const fs::path hooks = core::rollback_hooks_dir(f.store);

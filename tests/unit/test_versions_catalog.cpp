@@ -50,7 +50,7 @@ TEST_CASE("a catalog entry names the active version (production, else latest) an
   CHECK(entry["last_created"].is_string());
 }
 
-TEST_CASE("every index refresh keeps the root's catalog.json fresh; a damaged one is rebuilt whole")
+TEST_CASE("every index refresh keeps the root's catalog.json fresh, a damaged one is rebuilt whole")
 {
   test::ScratchStore alpha("alpha");
   const core::Store beta(alpha.dir / "models", "beta");
