@@ -83,23 +83,30 @@ std::string VersionList::marks_of(const core::ListedVersion& row) const
   return marks;
 }
 
+json VersionList::row_head(const core::ListedVersion& row) const
+{
+  json head = {{"name", row.version.name},
+               {"id", core::version_id(row.version.number)},
+               {"latest", latest == row.version.name},
+               {"stages", json::array()}};
+  for (const auto& [stage, holder] : stages) {
+    if (holder == row.version.name) {
+      head["stages"].push_back(stage);
+    }
+  }
+  if (!row.summary) {
+    head["error"] = row.error;
+  }
+  return head;
+}
+
 json VersionList::to_json() const
 {
   json versions = json::array();
   for (const auto& row : rows) {
-    json item = {{"name", row.version.name},
-                 {"id", core::version_id(row.version.number)},
-                 {"latest", latest == row.version.name},
-                 {"stages", json::array()}};
-    for (const auto& [stage, holder] : stages) {
-      if (holder == row.version.name) {
-        item["stages"].push_back(stage);
-      }
-    }
+    json item = row_head(row);
     if (row.summary) {
       item.update(row.summary->to_json());
-    } else {
-      item["error"] = row.error;
     }
     versions.push_back(std::move(item));
   }
@@ -108,6 +115,30 @@ json VersionList::to_json() const
     doc["next_cursor"] = next_cursor ? json(*next_cursor) : json(nullptr);
   }
   return doc;
+}
+
+std::string VersionList::to_json_text() const
+{
+  std::string text = R"({"model":)" + json(model).dump() + R"(,"root":)" + json(root).dump() + R"(,"versions":[)";
+  bool first = true;
+  for (const auto& row : rows) {
+    std::string item = row_head(row).dump();
+    if (row.summary) {
+      const std::string summary = row.summary_json ? *row.summary_json : row.summary->to_json().dump();
+      if (summary.size() > 2) { // "{...}": its fields join the row's
+        item.back() = ',';
+        item.append(summary, 1, std::string::npos);
+      }
+    }
+    text += (first ? "" : ",") + item;
+    first = false;
+  }
+  text += ']';
+  if (paged) {
+    text += R"(,"next_cursor":)" + (next_cursor ? json(*next_cursor) : json(nullptr)).dump();
+  }
+  text += "}\n";
+  return text;
 }
 
 void VersionList::require_readable() const

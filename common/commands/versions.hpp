@@ -33,7 +33,12 @@ struct VersionList {
   std::optional<std::string> next_cursor; ///< when paged and more follow
 
   [[nodiscard]] std::string marks_of(const core::ListedVersion& row) const; ///< "latest,production"
+  /// A row's own fields (name, id, latest, stages, or the error) without its summary's.
+  [[nodiscard]] nlohmann::json row_head(const core::ListedVersion& row) const;
   [[nodiscard]] nlohmann::json to_json() const;
+  /// to_json().dump() (the same document; keys of a row in another order), written from the
+  /// summaries' cached JSON text: what a server answers hundreds of times a second.
+  [[nodiscard]] std::string to_json_text() const;
   /// Error(malformed) with the first version whose metadata cannot be read, if any.
   void require_readable() const;
 };

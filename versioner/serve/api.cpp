@@ -78,7 +78,7 @@ Response json_response(const json& doc, http::status status = http::status::ok)
   Response response{status, 11};
   response.set(http::field::content_type, "application/json");
   response.set(http::field::cache_control, "no-store");
-  response.body() = doc.dump(2) + '\n';
+  response.body() = doc.dump() + '\n'; // compact: a third smaller and faster to write than indented
   return response;
 }
 
@@ -419,7 +419,15 @@ Response Api::api_request(const Request& request, const std::string& target)
             commands::Session{core::Store(m_options.root, model), "model-versioner serve",
                               std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000)),
                               false}};
-  return json_response(route->handler(call));
+  Reply reply = route->handler(call);
+  if (reply.written.empty()) {
+    return json_response(reply.document);
+  }
+  Response response{http::status::ok, 11};
+  response.set(http::field::content_type, "application/json");
+  response.set(http::field::cache_control, "no-store");
+  response.body() = std::move(reply.written);
+  return response;
 }
 
 void Api::add_routes()
@@ -443,7 +451,7 @@ void Api::add_routes()
     call.finish();
     const auto list = commands::list_versions(call.session, options);
     list.require_readable();
-    return list.to_json();
+    return Reply::text(list.to_json_text());
   });
   add(get, {"versions", "*"}, [](Call& call) {
     call.finish();

@@ -50,7 +50,19 @@ public:
   /// One route: a method, a path pattern under /api/v1/ ("*" matches one segment), and what
   /// answers it (a document, 200) from the matched segments, the query and the body.
   struct Call;
-  using RouteHandler = std::function<nlohmann::json(Call&)>;
+  /// A route's answer: a document, or (for the hottest route) the document already written.
+  struct Reply {
+    Reply(nlohmann::json doc) : document(std::move(doc)) {} // NOLINT(google-explicit-constructor)
+    static Reply text(std::string body)
+    {
+      Reply reply(nullptr);
+      reply.written = std::move(body);
+      return reply;
+    }
+    nlohmann::json document;
+    std::string written;
+  };
+  using RouteHandler = std::function<Reply(Call&)>;
   struct Route {
     http::verb method;
     std::vector<std::string> pattern;

@@ -7,6 +7,10 @@
 #include "util/json_file.hpp"
 
 #include <fcntl.h>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <sys/stat.h>
 
 namespace modelkeep::core {
@@ -128,20 +132,81 @@ VersionSummary VersionSummary::from_json(const json& doc)
   return s;
 }
 
+namespace {
+
+/// One entry of index.json as parsed: the metadata's stamp, the summary and its JSON text.
+struct IndexEntry {
+  std::string stamp;
+  std::shared_ptr<const VersionSummary> summary;
+  std::shared_ptr<const std::string> text;
+};
+using ParsedIndex = std::unordered_map<std::string, IndexEntry>;
+
+ParsedIndex parse_index(const json& index)
+{
+  ParsedIndex parsed;
+  if (index.is_null()) {
+    return parsed;
+  }
+  for (const auto& [name, entry] : index["versions"].items()) {
+    try {
+      if (entry.is_object() && entry.contains("stamp") && entry["stamp"].is_string()) {
+        auto summary = std::make_shared<const VersionSummary>(VersionSummary::from_json(entry["summary"]));
+        auto text = std::make_shared<const std::string>(summary->to_json().dump());
+        parsed.emplace(name, IndexEntry{entry["stamp"].get<std::string>(), std::move(summary), std::move(text)});
+      }
+    } catch (const json::exception&) {
+      // an entry that does not parse only means that version's metadata is read
+    }
+  }
+  return parsed;
+}
+
+/// A long-lived process (the HTTP server, a serving process) lists the same stores again and
+/// again: the parsed index is kept per file while the file is the same (inode, size, mtime).
+/// Each version is still checked against its own metadata's stamp, so this changes what is
+/// read, never what is listed.
+std::shared_ptr<const ParsedIndex> cached_index(const Store& store)
+{
+  static std::mutex mutex;
+  static std::map<fs::path, std::pair<std::string, std::shared_ptr<const ParsedIndex>>> cache;
+  const fs::path path = store.versions_dir() / filenames::list_index;
+  const std::string stamp = stamp_of(path);
+  if (!stamp.empty()) {
+    const std::lock_guard lock(mutex);
+    if (const auto it = cache.find(path); it != cache.end() && it->second.first == stamp) {
+      return it->second.second;
+    }
+  }
+  auto parsed = std::make_shared<const ParsedIndex>(parse_index(read_index(store)));
+  if (!stamp.empty()) {
+    const std::lock_guard lock(mutex);
+    if (cache.size() >= 64) {
+      cache.clear(); // a process that lists many stores keeps the recent ones
+    }
+    cache[path] = {stamp, parsed};
+  }
+  return parsed;
+}
+
+} // namespace
+
 std::vector<ListedVersion> list_summaries(const Store& store)
 {
-  const json index = read_index(store);
+  const auto index = cached_index(store);
   std::vector<ListedVersion> listed;
   const int raw = ::open(store.versions_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   const util::UniqueFd dir(raw);
   for (const auto& version : list_versions(store)) {
-    ListedVersion item{version, std::nullopt, {}};
-    item.summary = from_index(index, version,
-                              raw >= 0 ? stamp_of(fs::path(version.name) / filenames::metadata, dir.get())
-                                       : stamp_of(version.path / filenames::metadata));
-    if (!item.summary) {
+    ListedVersion item{version, nullptr, {}, nullptr};
+    const std::string stamp = raw >= 0 ? stamp_of(fs::path(version.name) / filenames::metadata, dir.get())
+                                       : stamp_of(version.path / filenames::metadata);
+    if (const auto it = index->find(version.name); !stamp.empty() && it != index->end() && it->second.stamp == stamp) {
+      item.summary = it->second.summary;
+      item.summary_json = it->second.text;
+    } else {
       try {
-        item.summary = VersionSummary::of(load_metadata(version.path));
+        item.summary = std::make_shared<const VersionSummary>(VersionSummary::of(load_metadata(version.path)));
       } catch (const Error& error) {
         item.error = error.what();
       }

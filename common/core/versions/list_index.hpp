@@ -3,6 +3,7 @@
 #include "core/versions/version.hpp"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,11 +32,14 @@ struct VersionSummary {
   [[nodiscard]] static VersionSummary from_json(const nlohmann::json& doc);
 };
 
-/// One listed version: its summary, or why its metadata could not be read.
+/// One listed version: its summary, or why its metadata could not be read. Summaries are
+/// shared with the index cache of a long-lived process (never copied per listing), and
+/// `summary_json` is the summary's JSON text when the cache has it.
 struct ListedVersion {
   VersionDir version;
-  std::optional<VersionSummary> summary;
+  std::shared_ptr<const VersionSummary> summary;
   std::string error;
+  std::shared_ptr<const std::string> summary_json;
 };
 
 /// Every version with its summary. An entry of index.json is used when its metadata.json
