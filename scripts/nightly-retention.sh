@@ -69,6 +69,8 @@ slices=${MODELKEEP_VERIFY_SLICES:-7}
 bm=${MODELKEEP_BACKUP_MANAGER:-}
 if [ -z "$bm" ]; then
   bm=$(command -v backup-manager || true)
+  # Installed as PREFIX/share/modelkeep/nightly-retention.sh: PREFIX/bin; in the source tree: the build.
+  [ -n "$bm" ] || { [ -x "$here/../../bin/backup-manager" ] && bm="$here/../../bin/backup-manager"; }
   [ -n "$bm" ] || bm="$here/../build/backup/backup-manager"
 fi
 case "$bm" in */*) ;; *) bm=$(command -v "$bm" || echo "$bm") ;; esac
