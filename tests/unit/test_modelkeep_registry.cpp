@@ -1,4 +1,5 @@
 #include "core/telemetry/observation.hpp"
+#include "core/telemetry/ab.hpp"
 #include "modelkeep/registry.hpp"
 #include "test_support.hpp"
 #include "util/json_file.hpp"
@@ -92,4 +93,35 @@ TEST_CASE("8 processes x 2,000 A/B records give exactly 16,000 parseable records
   CHECK(ok);
   const auto status = core::ab_status(s.store, "load");
   CHECK(status.control.predictions + status.treatment.predictions == 16000);
+}
+
+TEST_CASE("the library runs the model-versioner commands in process and returns their documents")
+{
+  test::ScratchStore s;
+  const auto v1 = s.add_version("one");
+  const auto v2 = s.add_version("two");
+  const Registry registry(s.store.root());
+  const auto list = registry.list();
+  REQUIRE(list["versions"].size() == 2);
+  CHECK(list["versions"][0]["name"] == v1);
+  CHECK_FALSE(list.contains("next_cursor"));
+  const auto page = registry.list(1);
+  CHECK(page["versions"].size() == 1);
+  CHECK(page["next_cursor"] == v1);
+  CHECK(registry.list(1, v1)["versions"][0]["name"] == v2);
+  CHECK(registry.show("2")["name"] == v2);
+  const auto promoted = registry.promote("1", "production", "api");
+  CHECK(promoted["changed"] == true);
+  CHECK(promoted["to"] == v1);
+  CHECK(registry.promote("1")["changed"] == false);
+  CHECK(registry.promote("2")["from"] == v1);
+  CHECK(registry.rollback()["to"] == v1);
+  CHECK(registry.history("production")["events"].size() == 3);
+  CHECK(registry.resolve_stage().version == v1);
+  try {
+    (void)registry.show("9");
+    FAIL("show of a missing version must throw");
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::not_found);
+  }
 }
