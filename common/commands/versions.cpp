@@ -2,12 +2,16 @@
 
 #include "core/layout/events.hpp"
 #include "core/stages/promotion.hpp"
+#include "core/versions/indexes.hpp"
 #include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/clock.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <set>
 
 namespace modelkeep::commands {
 
@@ -219,6 +223,69 @@ StatusChange set_status(const Session& session, const StatusOptions& options)
   return {version.name, options.status};
 }
 
+namespace {
+
+bool valid_tag_key(const std::string& key)
+{
+  return !key.empty() &&
+         key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == std::string::npos;
+}
+
+/// Rewrites a version's metadata with `change` applied to its tags, under the lock, and logs it.
+TagChange edit_tags(const Session& session, const std::string& version_text, core::EventKind event,
+                    const std::function<void(std::map<std::string, std::string>&)>& change, const json& detail)
+{
+  const auto ref = core::VersionRef::parse(version_text);
+  const auto lock = session.lock(std::string(core::event_name(event)));
+  const auto version = core::resolve_version(session.store, ref);
+  auto meta = core::load_metadata(version.path);
+  change(meta.tags);
+  core::write_metadata(version.path, meta);
+  json record = detail;
+  record["version"] = version.name;
+  core::append_event(session.store, event, record);
+  core::refresh_indexes(session.store);
+  return {version.name, meta.tags};
+}
+
+} // namespace
+
+json TagChange::to_json() const
+{
+  return {{"version", version}, {"tags", tags}};
+}
+
+TagChange tag_version(const Session& session, const std::string& version, const std::map<std::string, std::string>& tags)
+{
+  for (const auto& [key, value] : tags) {
+    if (!valid_tag_key(key)) {
+      throw Error(ExitCode::usage, "invalid tag '" + key + "=" + value + "': use KEY=VALUE, KEY of [A-Za-z0-9_.-]");
+    }
+  }
+  return edit_tags(
+      session, version, core::EventKind::tag,
+      [&](std::map<std::string, std::string>& current) {
+        for (const auto& [key, value] : tags) {
+          current[key] = value;
+        }
+      },
+      {{"tags", tags}});
+}
+
+TagChange untag_version(const Session& session, const std::string& version, const std::vector<std::string>& keys)
+{
+  return edit_tags(
+      session, version, core::EventKind::untag,
+      [&](std::map<std::string, std::string>& current) {
+        for (const auto& key : keys) {
+          if (current.erase(key) == 0) {
+            throw Error(ExitCode::not_found, "no tag " + key + " on " + version);
+          }
+        }
+      },
+      {{"keys", keys}});
+}
+
 json NextVersions::to_json() const
 {
   return {{"current", current ? json(current->to_string()) : json(nullptr)},
@@ -287,6 +354,96 @@ History history(const Session& session, const HistoryOptions& options)
       continue;
     }
     result.events.push_back(*it);
+  }
+  return result;
+}
+
+namespace {
+
+json field_or_null(const json& object, const std::string& key)
+{
+  const auto it = object.find(key);
+  return it == object.end() ? json() : *it;
+}
+
+/// What changed from `parent` to `child`, in words.
+std::vector<std::string> changes(const core::VersionMetadata& parent, const core::VersionMetadata& child)
+{
+  std::vector<std::string> out;
+  if (child.training_data_hash != parent.training_data_hash) {
+    out.emplace_back("training data changed");
+  }
+  if (child.hyperparameters_hash != parent.hyperparameters_hash) {
+    std::string keys;
+    if (child.hyperparameters.is_object() && parent.hyperparameters.is_object()) {
+      std::set<std::string> all;
+      for (const auto& [key, value] : child.hyperparameters.items()) {
+        all.insert(key);
+      }
+      for (const auto& [key, value] : parent.hyperparameters.items()) {
+        all.insert(key);
+      }
+      for (const auto& key : all) {
+        const json before = field_or_null(parent.hyperparameters, key);
+        const json after = field_or_null(child.hyperparameters, key);
+        if (before != after) {
+          keys += (keys.empty() ? "" : ", ") + key + " " + before.dump() + " -> " + after.dump();
+        }
+      }
+    }
+    out.push_back("hyperparameters changed" + (keys.empty() ? std::string() : ": " + keys));
+  }
+  if (child.base_model != parent.base_model || child.base_model_digest != parent.base_model_digest) {
+    out.push_back("base model " + (parent.base_model.empty() ? "-" : parent.base_model) + " -> " +
+                  (child.base_model.empty() ? "-" : child.base_model));
+  }
+  if (child.manifest.digest() == parent.manifest.digest()) {
+    out.emplace_back("same adapter content");
+  }
+  return out;
+}
+
+} // namespace
+
+json Lineage::to_json() const
+{
+  json doc = {{"chain", json::array()}};
+  for (const auto& step : chain) {
+    json item = {{"name", step.name}, {"description", step.description}};
+    if (step.changes) {
+      item["changes"] = *step.changes;
+    }
+    doc["chain"].push_back(std::move(item));
+  }
+  return doc;
+}
+
+Lineage lineage(const Session& session, const std::string& version)
+{
+  const core::Store& store = session.existing();
+  const auto start = core::resolve_version(store, core::VersionRef::parse(version));
+  std::vector<core::VersionMetadata> chain{core::load_metadata(start.path)};
+  std::set<std::string> seen{chain.back().name};
+  while (!chain.back().parent_version.empty()) {
+    const std::string parent = chain.back().parent_version;
+    if (!seen.insert(parent).second) {
+      throw Error(ExitCode::malformed, "lineage of " + version + " loops at " + parent);
+    }
+    const std::filesystem::path dir = store.versions_dir() / parent;
+    if (!util::is_directory(dir)) {
+      chain.emplace_back();
+      chain.back().name = parent + " (deleted)";
+      break;
+    }
+    chain.push_back(core::load_metadata(dir));
+  }
+  Lineage result;
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    Lineage::Step step{chain[i].name, chain[i].description, std::nullopt};
+    if (i + 1 < chain.size() && !chain[i + 1].id.empty()) {
+      step.changes = changes(chain[i + 1], chain[i]);
+    }
+    result.chain.push_back(std::move(step));
   }
   return result;
 }

@@ -66,6 +66,18 @@ struct StatusChange {
 };
 StatusChange set_status(const Session& session, const StatusOptions& options);
 
+/// `tag` and `untag`: a version's labels after the change (logged, indexes refreshed).
+struct TagChange {
+  std::string version;
+  std::map<std::string, std::string> tags;
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+/// Sets KEY=VALUE labels; Error(usage) for a key outside [A-Za-z0-9_.-].
+TagChange tag_version(const Session& session, const std::string& version,
+                      const std::map<std::string, std::string>& tags);
+/// Removes labels; Error(not_found) (nothing changed) if one of the keys is not there.
+TagChange untag_version(const Session& session, const std::string& version, const std::vector<std::string>& keys);
+
 /// `next`: the semantic versions after the highest in the store.
 struct NextVersions {
   std::optional<core::SemVer> current;
@@ -87,6 +99,18 @@ struct History {
   [[nodiscard]] nlohmann::json to_json() const;
 };
 [[nodiscard]] History history(const Session& session, const HistoryOptions& options);
+
+/// `lineage`: the chain of parents back to the root, with what changed at each step.
+struct Lineage {
+  struct Step {
+    std::string name; ///< "NAME (deleted)" for a parent that is gone
+    std::string description;
+    std::optional<std::vector<std::string>> changes; ///< from its parent, when the parent is there
+  };
+  std::vector<Step> chain; ///< the version first
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+[[nodiscard]] Lineage lineage(const Session& session, const std::string& version);
 
 /// `diff A B`.
 struct VersionComparison {
