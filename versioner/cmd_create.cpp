@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "commands/versions.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
@@ -98,21 +99,14 @@ void run(const CreateArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
   const core::CreateRequest request = to_request(args);
-  const core::Store store = context.new_store();
-  const auto lock = context.lock(store, "create");
-  core::IngestStats stats;
-  const auto meta = core::create_version(store, request, tool_version(), context.progress(), &stats);
-  nlohmann::json doc = meta.to_json();
-  doc["path"] = (store.versions_dir() / meta.name).string();
-  doc["storage"] = {{"files_linked", stats.files_linked},
-                    {"files_stored", stats.files_stored},
-                    {"bytes_read", stats.bytes_read},
-                    {"link", core::link_mode_name(stats.used)}};
+  commands::Session session{context.new_store(), options.program, context.lock_timeout(), context.progress()};
+  const auto created = commands::create_version(session, request, tool_version());
+  const auto& meta = created.meta;
   context.print_result(meta.id);
   context.note("created " + meta.name + " (" + std::to_string(meta.manifest.file_count()) + " files, " +
-               util::human_size(meta.manifest.total_size()) + "; " + std::to_string(stats.files_stored) +
-               " stored, " + std::to_string(stats.files_linked) + " unchanged and linked)");
-  context.emit(doc, [] {});
+               util::human_size(meta.manifest.total_size()) + "; " + std::to_string(created.stats.files_stored) +
+               " stored, " + std::to_string(created.stats.files_linked) + " unchanged and linked)");
+  context.emit(created.to_json(), [] {});
 }
 
 } // namespace

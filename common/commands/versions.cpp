@@ -3,6 +3,7 @@
 #include "core/layout/events.hpp"
 #include "core/stages/promotion.hpp"
 #include "core/versions/indexes.hpp"
+#include "core/versions/recovery.hpp"
 #include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/clock.hpp"
@@ -75,6 +76,27 @@ std::string version_for_history(const core::Store& store, const std::string& tex
 }
 
 } // namespace
+
+json Created::to_json() const
+{
+  json doc = meta.to_json();
+  doc["path"] = path;
+  doc["storage"] = {{"files_linked", stats.files_linked},
+                    {"files_stored", stats.files_stored},
+                    {"bytes_read", stats.bytes_read},
+                    {"link", core::link_mode_name(stats.used)}};
+  return doc;
+}
+
+Created create_version(const Session& session, const core::CreateRequest& request, const std::string& tool_version)
+{
+  // Not session.lock(): the store may not exist yet, and create is a writer that makes one.
+  const auto lock = core::lock_for_writing(session.store, session.program + " create", session.lock_timeout);
+  Created created;
+  created.meta = core::create_version(session.store, request, tool_version, session.progress, &created.stats);
+  created.path = (session.store.versions_dir() / created.meta.name).string();
+  return created;
+}
 
 std::string VersionList::marks_of(const core::ListedVersion& row) const
 {

@@ -4,7 +4,9 @@
 
 #include "commands/session.hpp"
 #include "core/versions/diff.hpp"
+#include "core/layout/objects.hpp"
 #include "core/versions/list_index.hpp"
+#include "core/versions/version_ops.hpp"
 #include "core/versions/semver.hpp"
 #include "core/versions/version.hpp"
 
@@ -15,6 +17,17 @@
 #include <vector>
 
 namespace modelkeep::commands {
+
+/// `create`: the new version's metadata, where it is, and how its files were stored.
+struct Created {
+  core::VersionMetadata meta;
+  std::string path;
+  core::IngestStats stats;
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+/// Snapshots `request.adapter` as the next version of the session's model (made if the store
+/// does not exist yet); `tool_version` is recorded in the metadata.
+Created create_version(const Session& session, const core::CreateRequest& request, const std::string& tool_version);
 
 struct ListOptions {
   std::optional<std::string> tag; ///< KEY=VALUE, or KEY for any value
