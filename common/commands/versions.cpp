@@ -98,6 +98,32 @@ Created create_version(const Session& session, const core::CreateRequest& reques
   return created;
 }
 
+json Restored::to_json() const
+{
+  return {{"version", version},
+          {"target", result.target.string()},
+          {"already_identical", result.already_identical},
+          {"files", files},
+          {"backup", result.backup_path ? json(result.backup_path->string()) : json(nullptr)}};
+}
+
+Restored restore_version(const Session& session, const RestoreOptions& options)
+{
+  const auto ref = core::VersionRef::parse(options.version);
+  const auto lock = session.lock("restore");
+  const auto version = core::resolve_version(session.store, ref);
+  const auto meta = core::load_metadata(version.path);
+  const std::string target = options.to ? *options.to : meta.source;
+  if (target.empty()) {
+    throw Error(ExitCode::usage, version.name + " records no source directory: pass --to DIR");
+  }
+  Restored restored;
+  restored.version = version.name;
+  restored.files = meta.manifest.subtree("adapter/").file_count();
+  restored.result = core::restore_version(session.store, version, meta, target, session.progress);
+  return restored;
+}
+
 std::string VersionList::marks_of(const core::ListedVersion& row) const
 {
   std::string marks = latest == row.version.name ? "latest" : "";

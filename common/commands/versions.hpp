@@ -29,6 +29,19 @@ struct Created {
 /// does not exist yet); `tool_version` is recorded in the metadata.
 Created create_version(const Session& session, const core::CreateRequest& request, const std::string& tool_version);
 
+struct RestoreOptions {
+  std::string version;
+  std::optional<std::string> to; ///< default: the directory the version was created from
+};
+/// `restore`: the version's adapter put back (what the target held backed up first).
+struct Restored {
+  std::string version;
+  std::size_t files = 0;
+  core::RestoreResult result;
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+Restored restore_version(const Session& session, const RestoreOptions& options);
+
 struct ListOptions {
   std::optional<std::string> tag; ///< KEY=VALUE, or KEY for any value
   std::size_t limit = 0;          ///< a page of at most this many (1-1000); 0: every version
