@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "commands/catalog.hpp"
 #include "core/versions/catalog.hpp"
 #include "core/versions/indexes.hpp"
 #include "core/versions/list_index.hpp"
@@ -65,62 +66,32 @@ void print_catalog(const json& entries)
   }
 }
 
-/// Rewrites the root's catalog.json when it disagrees with what the metadata says (or is still
-/// the registry.json of an older release); a reader that cannot write (a read-only mount, a
-/// busy lock) leaves it to the next writer.
-void repair_catalog_file(const fs::path& root, const json& entries)
-{
-  const json file = core::read_catalog_file(root);
-  json models = json::object();
-  for (const auto& entry : entries) {
-    models[entry.at("model").get<std::string>()] = entry;
-  }
-  const bool current_name = util::exists(core::catalog_path(root));
-  if (entries.empty() || (current_name && !file.is_null() && file.at("models") == models)) {
-    return;
-  }
-  try {
-    (void)core::rebuild_catalog(root, std::chrono::seconds(2));
-    util::log_step("rewrote " + core::catalog_path(root).string() +
-                   (current_name ? ": it disagreed with the models' metadata" : " (was registry.json)"));
-  } catch (const std::exception& e) {
-    util::log_step(core::catalog_path(root).string() + " left as it is: " + e.what());
-  }
-}
-
 void run_catalog(const GlobalOptions& options)
 {
   const Context context(options);
-  const fs::path root = context.root();
-  const json entries = core::build_catalog(root);
-  context.emit({{"root", root.string()}, {"models", entries}}, [&] {
-    if (entries.empty()) {
-      std::cout << "No models in " << root.string() << '\n';
+  const auto result = commands::catalog(context.root(), true);
+  context.emit(result.to_json(), [&] {
+    if (result.models.empty()) {
+      std::cout << "No models in " << result.root << '\n';
     } else {
-      print_catalog(entries);
+      print_catalog(result.models);
     }
   });
-  repair_catalog_file(root, entries);
 }
 
 void run_reindex(bool all_models, const GlobalOptions& options)
 {
   const Context context(options);
-  json rebuilt = json::array();
+  std::vector<commands::Session> sessions;
   for (const auto& store : context.stores(all_models)) {
-    store.require_exists();
-    const auto lock = context.lock(store, "reindex");
-    core::refresh_indexes(store, true);
-    rebuilt.push_back((store.versions_dir() / core::filenames::list_index).string());
+    sessions.push_back({store, options.program, context.lock_timeout(), context.progress()});
   }
-  const fs::path root = context.root();
-  (void)core::rebuild_catalog(root, context.lock_timeout());
-  const std::string catalog = core::catalog_path(root).string();
-  context.emit({{"index", rebuilt}, {"catalog", catalog}}, [&] {
-    for (const auto& path : rebuilt) {
-      std::cout << "rebuilt " << path.get<std::string>() << '\n';
+  const auto result = commands::reindex(sessions, context.root());
+  context.emit(result.to_json(), [&] {
+    for (const auto& path : result.indexes) {
+      std::cout << "rebuilt " << path << '\n';
     }
-    std::cout << "rebuilt " << catalog << '\n';
+    std::cout << "rebuilt " << result.catalog << '\n';
   });
 }
 

@@ -1,12 +1,12 @@
 #include "serve/api.hpp"
 
 #include "commands/ab.hpp"
+#include "commands/catalog.hpp"
 #include "commands/monitor.hpp"
 #include "commands/stages.hpp"
 #include "commands/versions.hpp"
 #include "core/backup/backup.hpp"
 #include "core/layout/store.hpp"
-#include "core/versions/catalog.hpp"
 #include "core/versions/refs.hpp"
 #include "serve/assets.hpp"
 #include "serve/request.hpp"
@@ -602,7 +602,7 @@ void Api::add_routes()
   });
   add(get, {"catalog"}, [this](Call& call) {
     call.finish();
-    return json{{"root", m_options.root.string()}, {"models", core::build_catalog(m_options.root)}};
+    return commands::catalog(m_options.root, false).to_json();
   });
 }
 
