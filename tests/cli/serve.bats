@@ -11,7 +11,15 @@ setup() {
 
 teardown() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; fi
+  # Under make test-sanitize: a report from AddressSanitizer, LeakSanitizer or UBSan in the
+  # server (while serving or at shutdown) fails the test.
+  local report=0
+  if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$WORK"/serve.log 2>/dev/null; then
+    cat "$WORK/serve.log"
+    report=1
+  fi
   teardown_workdir
+  return "$report"
 }
 
 # start_server [serve flags...]: starts it, waits for its address, sets PORT, URL, TOKEN.
