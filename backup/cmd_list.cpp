@@ -41,7 +41,7 @@ void run(const std::optional<std::string>& type, const GlobalOptions& options)
   const Context context(options);
   const core::Store store = context.store();
   const auto entries = core::list_backups(store, type);
-  context.emit(core::backups_document(store, entries), [&] { print_table(entries); });
+  context.emit_data(core::backups_document(store, entries), [&] { print_table(entries); });
   for (const auto& entry : entries) {
     if (!entry.info) {
       throw Error(ExitCode::malformed, entry.error);

@@ -113,7 +113,7 @@ void run_list(const GlobalOptions& options)
 {
   const Context context(options);
   const auto tests = commands::ab_list(context.session());
-  context.emit(commands::to_json(tests), [&] {
+  context.emit_data(commands::to_json(tests), [&] {
     if (tests.empty()) {
       std::cout << "no A/B tests\n";
       return;
@@ -133,7 +133,7 @@ void run_show(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
   const auto test = commands::ab_show(context.session(), args.id);
-  context.emit(test.to_json(), [&] {
+  context.emit_data(test.to_json(), [&] {
     print_test(test);
     if (!test.result.is_null()) {
       std::cout << "result:      " << test.result.dump() << '\n';
@@ -145,7 +145,7 @@ void run_route(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
   const auto routed = commands::ab_route(context.session(), args.id, args.user);
-  context.emit(routed.to_json(), [&] {
+  context.emit_data(routed.to_json(), [&] {
     std::cout << core::to_string(routed.route.variant) << '\t' << routed.route.version << '\t'
               << routed.route.adapter.string() << '\n';
   });
@@ -174,7 +174,7 @@ void run_status(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
   const auto status = commands::ab_status(context.session(), args.id);
-  context.emit(commands::to_json(status), [&] {
+  context.emit_data(commands::to_json(status), [&] {
     std::cout << status.test.id << " (" << core::to_string(status.test.status) << ", "
               << core::to_string(status.test.strategy) << ", treatment share "
               << fixed(status.test.treatment_share()) << ")\n";

@@ -70,7 +70,7 @@ void run_catalog(const GlobalOptions& options)
 {
   const Context context(options);
   const auto result = commands::catalog(context.root(), true);
-  context.emit(result.to_json(), [&] {
+  context.emit_data(result.to_json(), [&] {
     if (result.models.empty()) {
       std::cout << "No models in " << result.root << '\n';
     } else {

@@ -75,7 +75,7 @@ void run(const DiffArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
   const auto result = commands::diff_versions(context.session(), args.a, args.b);
-  context.emit(result.to_json(), [&] { print(result.diff, result.a, result.b); });
+  context.emit_data(result.to_json(), [&] { print(result.diff, result.a, result.b); });
   if (args.fail_on_breaking && !result.diff.breaking.empty()) {
     throw Error(ExitCode::failed, std::to_string(result.diff.breaking.size()) + " breaking change(s) from " +
                                       result.a + " to " + result.b);

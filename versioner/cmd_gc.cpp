@@ -39,8 +39,8 @@ void add_gc(CLI::App& app, const GlobalOptions& options)
 {
   auto args = std::make_shared<commands::GcOptions>();
   auto* cmd = app.add_subcommand(
-      "gc", "Delete all but the newest N versions (and those a stage points to, and latest); "
-            "a dry run unless --execute");
+      "gc", "Delete all but the newest N versions (and latest, and every version something uses: "
+            "stages, A/B tests, monitoring baselines, consolidated models); a dry run unless --execute");
   cmd->add_option("--keep", args->keep, "How many of the newest versions to keep")->required();
   cmd->add_flag("--execute", args->execute, "Really delete (each through a verified backup, like delete)");
   cmd->add_flag("--no-backup", args->no_backup, "With --execute: delete without the backups");

@@ -51,7 +51,7 @@ void run(const commands::HistoryOptions& args, const GlobalOptions& options)
 {
   const Context context(options);
   const auto result = commands::history(context.session(), args);
-  context.emit(result.to_json(), [&] {
+  context.emit_data(result.to_json(), [&] {
     if (result.at) {
       for (const auto& [stage, holder] : result.holders) {
         std::printf("%s at %s: %s\n", stage.c_str(), result.at->c_str(), holder ? holder->c_str() : "(none)");

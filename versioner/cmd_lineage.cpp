@@ -15,7 +15,7 @@ void run(const std::string& ref_text, const GlobalOptions& options)
 {
   const Context context(options);
   const auto result = commands::lineage(context.session(), ref_text);
-  context.emit(result.to_json(), [&] {
+  context.emit_data(result.to_json(), [&] {
     for (std::size_t i = 0; i < result.chain.size(); ++i) {
       const auto& step = result.chain[i];
       std::printf("%s%s  %s\n", i == 0 ? "" : "<- ", step.name.c_str(), step.description.c_str());

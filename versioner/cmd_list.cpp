@@ -55,7 +55,7 @@ void run(const std::optional<std::string>& tag, const GlobalOptions& options)
   list_options.tag = tag;
   const auto list = commands::list_versions(context.session(), list_options);
   // The JSON document only when it is printed: 10,000 rows of it cost more than the table.
-  context.emit(context.json() ? list.to_json() : nlohmann::json(), [&] {
+  context.emit_data(context.json() ? list.to_json() : nlohmann::json(), [&] {
     if (list.rows.empty()) {
       std::cout << "No versions found\n";
     } else {

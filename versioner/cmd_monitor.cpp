@@ -100,7 +100,7 @@ void run_status(const MonitorArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
   const auto status = commands::monitor_status(context.session(), args.stage);
-  context.emit(status.to_json(), [&] {
+  context.emit_data(status.to_json(), [&] {
     if (!status.version) {
       std::cout << args.stage << " points to no version\n";
       return;
@@ -144,7 +144,7 @@ void run_history(const MonitorArgs& args, const GlobalOptions& options)
   const Context context(options);
   const json doc = commands::monitor_history(context.session(),
                                              args.all_stages ? std::nullopt : std::optional<std::string>(args.stage));
-  context.emit(doc, [&] {
+  context.emit_data(doc, [&] {
     if (doc.empty()) {
       std::cout << "no rollbacks" << (args.all_stages ? "" : " of " + args.stage) << '\n';
       return;

@@ -12,7 +12,7 @@ void add_next(CLI::App& app, const GlobalOptions& options)
   cmd->callback([&options] {
     const Context context(options);
     const auto next = commands::next_versions(context.session());
-    context.emit(next.to_json(), [&] {
+    context.emit_data(next.to_json(), [&] {
       std::cout << "current " << (next.current ? next.current->to_string() : std::string("(none)")) << '\n'
                 << "major   " << next.major.to_string() << '\n'
                 << "minor   " << next.minor.to_string() << '\n'

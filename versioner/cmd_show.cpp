@@ -71,7 +71,7 @@ void run(const std::string& ref_text, const GlobalOptions& options)
 {
   const Context context(options);
   const auto shown = commands::show_version(context.session(), ref_text);
-  context.emit(shown.to_json(), [&] { print_metadata(shown.meta, shown.latest); });
+  context.emit_data(shown.to_json(), [&] { print_metadata(shown.meta, shown.latest); });
 }
 
 } // namespace

@@ -22,8 +22,8 @@ void add_status(CLI::App& app, const GlobalOptions& options)
 {
   auto args = std::make_shared<commands::StatusOptions>();
   auto* cmd =
-      app.add_subcommand("status", "Set a version's status: staging, production, canary, archived, failed, "
-                                   "rollback_candidate");
+      app.add_subcommand("status", "Set a version's status: staging, archived, failed, rollback_candidate "
+                                   "(production and canary follow their stage links: use promote)");
   cmd->add_option("VERSION", args->version, "The version")->required();
   cmd->add_option("NEW_STATUS", args->status, "The new status")->required();
   cmd->add_option("--reason", args->reason, "Why (recorded in the history)");

@@ -21,7 +21,9 @@ void add_global_options(CLI::App& app, GlobalOptions& options)
                  "Named model inside the root (default: $MODELKEEP_MODEL, else the default model directly "
                  "under the root)");
   app.add_flag("--json", options.json, "Print one JSON document on stdout");
-  app.add_flag("-q,--quiet", options.quiet, "Print only errors (and the ids or paths scripts need)");
+  app.add_flag("-q,--quiet", options.quiet,
+               "No progress bars, notes or confirmations: only errors, the data a read command was asked "
+               "for, and the ids or paths scripts need");
   app.add_flag("-v,--verbose", options.verbose, "Explain each step on stderr");
   app.add_flag("--no-progress", options.no_progress, "Never draw a progress bar");
   app.add_option("--lock-timeout", options.lock_timeout_seconds,
@@ -98,6 +100,15 @@ void Context::emit(const nlohmann::json& doc, const std::function<void()>& text)
     std::cout << doc.dump(2) << '\n';
     s_document_emitted = true;
   } else if (!m_options.quiet) {
+    text();
+  }
+}
+
+void Context::emit_data(const nlohmann::json& doc, const std::function<void()>& text) const
+{
+  if (m_options.json) {
+    emit(doc, text);
+  } else {
     text();
   }
 }

@@ -77,6 +77,10 @@ public:
   /// Prints `doc` as the one JSON document on stdout with --json, else runs `text` unless --quiet.
   void emit(const nlohmann::json& doc, const std::function<void()>& text) const;
 
+  /// The same for what a read command was asked for (list, show, history, ...): --quiet
+  /// silences progress and notes, never the data itself.
+  void emit_data(const nlohmann::json& doc, const std::function<void()>& text) const;
+
   /// Prints the id or path a script needs on stdout: always, unless --json.
   void print_result(const std::string& text) const;
 

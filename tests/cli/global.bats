@@ -49,3 +49,19 @@ load helpers
   run -0 mv_ create --adapter adapter --description one
   [ -d "$WORK/models/versions" ]
 }
+
+@test "-q silences notes and confirmations, never the data a read command was asked for" {
+  mv_ create --adapter adapter --description one -q
+  bm backup adapter -q >/dev/null
+  run -0 mv_ -q list; assert_output_contains "one"
+  run -0 mv_ show 1 -q; assert_output_contains "description"
+  run -0 mv_ -q catalog; assert_output_contains "default"
+  run -0 mv_ -q history; assert_output_contains "create"
+  run -0 bm -q list; assert_output_contains "emergency"
+  # ... while a write stays quiet but for what scripts need.
+  touch_adapter
+  run -0 --separate-stderr mv_ create --adapter adapter --description two -q
+  [ "$output" = v002 ] && [ -z "$stderr" ]
+  run -0 --separate-stderr mv_ promote 2 -q
+  [ -z "$output" ]
+}
