@@ -5,8 +5,10 @@
 #include "util/file.hpp"
 #include "util/log.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <vector>
 
 namespace modelkeep::app {
 
@@ -145,9 +147,78 @@ const char* tool_version()
   return MODELKEEP_VERSION;
 }
 
+namespace {
+
+std::size_t edit_distance(const std::string& a, const std::string& b)
+{
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+/// "unknown command 'lst'; did you mean 'list'?" when the words name no (sub)command, else "".
+std::string unknown_command(CLI::App& app, const std::vector<std::string>& words)
+{
+  CLI::App* level = &app;
+  std::string path;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    if (word.rfind('-', 0) == 0) {
+      // A global option's value is a separate word unless given with '='.
+      if ((word == "--root" || word == "--model" || word == "--lock-timeout") && i + 1 < words.size()) {
+        ++i;
+      }
+      continue;
+    }
+    const auto subcommands = level->get_subcommands([](CLI::App*) { return true; });
+    if (subcommands.empty()) {
+      return {};
+    }
+    CLI::App* next = nullptr;
+    std::string nearest;
+    std::size_t best = 3; // at most two edits away
+    for (auto* sub : subcommands) {
+      if (sub->get_name() == word) {
+        next = sub;
+        break;
+      }
+      if (const std::size_t d = edit_distance(word, sub->get_name()); d < best) {
+        best = d;
+        nearest = sub->get_name();
+      }
+    }
+    if (next == nullptr) {
+      return "unknown command '" + path + word + "'" +
+             (nearest.empty() ? std::string() : "; did you mean '" + path + nearest + "'?");
+    }
+    path += word + " ";
+    level = next;
+  }
+  return {};
+}
+
+} // namespace
+
 int run_tool(const std::string& program, const std::string& description, int argc, char** argv,
              const SubcommandAdder& add_subcommands)
 {
+  // `help [COMMAND ...]` is `[COMMAND ...] --help`.
+  std::vector<std::string> words(argv + 1, argv + argc);
+  if (!words.empty() && words.front() == "help") {
+    words.erase(words.begin());
+    words.emplace_back("--help");
+  }
   CLI::App app(
       program + ": " + description +
           "\nExit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 refused for safety, 5 store locked, "
@@ -168,7 +239,8 @@ int run_tool(const std::string& program, const std::string& description, int arg
   app.parse_complete_callback(
       [&options] { util::configure_log(options.program, options.verbose && !options.quiet); });
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> reversed(words.rbegin(), words.rend()); // CLI11 takes them last first
+    app.parse(reversed);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -176,6 +248,9 @@ int run_tool(const std::string& program, const std::string& description, int arg
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (const std::string unknown = unknown_command(app, words); !unknown.empty()) {
+      return report(Error(ExitCode::usage, unknown + " (see " + program + " --help)"), options);
+    }
     return report(Error(ExitCode::usage, std::string(e.what()) + " (see --help)"), options);
   } catch (const Error& e) {
     return report(e, options);

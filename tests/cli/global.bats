@@ -65,3 +65,18 @@ load helpers
   run -0 --separate-stderr mv_ promote 2 -q
   [ -z "$output" ]
 }
+
+@test "help COMMAND is COMMAND --help; an unknown command names the nearest one" {
+  run -0 mv_ help create
+  assert_output_contains "Usage: model-versioner create"
+  run -0 mv_ help ab conclude
+  assert_output_contains "Usage: model-versioner ab conclude"
+  run -2 mv_ lst
+  assert_output_contains "unknown command 'lst'; did you mean 'list'?"
+  run -2 mv_ --root "$WORK/models" ab lsit
+  assert_output_contains "did you mean 'ab list'?"
+  run -2 bm offsite frget
+  assert_output_contains "did you mean 'offsite forget'?"
+  run -2 mv_ frobnicate
+  assert_output_contains "unknown command 'frobnicate' (see model-versioner --help)"
+}
