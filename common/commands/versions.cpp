@@ -371,9 +371,11 @@ History history(const Session& session, const HistoryOptions& options)
   auto events = core::read_events(store);
   History result;
   if (options.at) {
-    const auto time = util::parse_utc_iso8601(*options.at);
+    const auto time = util::parse_time_argument(*options.at);
     if (!time) {
-      throw Error(ExitCode::usage, "invalid --at '" + *options.at + "': use UTC ISO-8601, e.g. 2025-11-18T09:00:00Z");
+      throw Error(ExitCode::usage, "invalid --at '" + *options.at +
+                                       "': use a date or a time, e.g. 2025-11-18, 2025-11-18 09:00 (local), "
+                                       "2025-11-18T09:00:00Z or 2025-11-18T10:00+01:00");
     }
     result.at = options.at;
     std::vector<std::string> stages;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <string>
 
 namespace modelkeep::util {
 
@@ -65,6 +66,53 @@ std::optional<SystemTime> parse_utc_iso8601(std::string_view text)
     return std::nullopt;
   }
   return std::chrono::system_clock::from_time_t(timegm(&parts));
+}
+
+std::optional<SystemTime> parse_time_argument(std::string_view text)
+{
+  const std::string copy(text);
+  std::tm parts{};
+  const char* rest = strptime(copy.c_str(), "%Y-%m-%d", &parts);
+  if (rest == nullptr) {
+    return std::nullopt;
+  }
+  if (*rest == 'T' || *rest == ' ') {
+    const char* after = strptime(rest + 1, "%H:%M", &parts);
+    if (after == nullptr) {
+      return std::nullopt;
+    }
+    rest = after;
+    if (*rest == ':') {
+      after = strptime(rest + 1, "%S", &parts);
+      if (after == nullptr) {
+        return std::nullopt;
+      }
+      rest = after;
+    }
+  }
+  const std::string zone(rest);
+  if (zone.empty()) {
+    parts.tm_isdst = -1; // local time, daylight saving as it was then
+    const std::time_t local = std::mktime(&parts);
+    return local == -1 ? std::nullopt : std::optional<SystemTime>(std::chrono::system_clock::from_time_t(local));
+  }
+  long offset_seconds = 0;
+  if (zone != "Z") {
+    // +HH:MM, -HH:MM, +HHMM or -HHMM
+    const std::string digits = zone.size() == 6 && zone[3] == ':' ? zone.substr(1, 2) + zone.substr(4, 2)
+                                                                     : zone.substr(1);
+    if ((zone[0] != '+' && zone[0] != '-') || digits.size() != 4 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    const long hours = std::stol(digits.substr(0, 2));
+    const long minutes = std::stol(digits.substr(2, 2));
+    if (hours > 23 || minutes > 59) {
+      return std::nullopt;
+    }
+    offset_seconds = (zone[0] == '+' ? 1 : -1) * (hours * 3600 + minutes * 60);
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&parts) - offset_seconds);
 }
 
 std::string local_hms(SystemTime time)

@@ -24,6 +24,11 @@ using SystemTime = std::chrono::system_clock::time_point;
 /// Parses utc_iso8601()'s format back; nullopt if the text is not in that format.
 [[nodiscard]] std::optional<SystemTime> parse_utc_iso8601(std::string_view text);
 
+/// A time as a person types it: "2025-11-18" (local midnight), "2025-11-18 09:00" or
+/// "2025-11-18T09:00:30" (local time), with "Z" (UTC) or an offset ("+01:00", "-0500").
+/// nullopt for anything else.
+[[nodiscard]] std::optional<SystemTime> parse_time_argument(std::string_view text);
+
 /// "HH:MM:SS" in local time, for messages to a person at this machine.
 [[nodiscard]] std::string local_hms(SystemTime time);
 
