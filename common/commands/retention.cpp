@@ -102,10 +102,18 @@ Collection collect_versions(const Session& session, const GcOptions& options)
   if (!options.execute) {
     return result;
   }
-  for (const auto& v : result.verdicts) {
+  for (auto& v : result.verdicts) {
     if (!v.keep) {
-      (void)core::delete_version(store, v.version, session.progress,
-                                 options.no_backup ? core::BackupFirst::no : core::BackupFirst::yes);
+      try {
+        (void)core::delete_version(store, v.version, session.progress,
+                                   options.no_backup ? core::BackupFirst::no : core::BackupFirst::yes);
+      } catch (const Error& e) {
+        if (e.code() != ExitCode::refused) {
+          throw;
+        }
+        v = {v.version, true, "fails verification: repair it first (model-versioner repair " + v.version.name + ")"};
+        continue;
+      }
       util::failpoint("gc.after_delete");
     }
   }

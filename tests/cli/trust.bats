@@ -263,3 +263,20 @@ offsite_setup() {
   [ "$(jq -r .verification.state "$backup/backup.json")" = verified ]
   run -0 bm verify --all
 }
+
+@test "a damaged version is not deleted or collected: its backup would keep only the damage" {
+  new_version 0.80; new_version 0.85; new_version 0.90
+  v1=$(version_dir 1)
+  flip_byte "$v1/adapter/adapter_model.safetensors" 10
+  backups=$(ls models/backups/deleted_versions 2>/dev/null | wc -l)
+  run -4 mv_ delete 1 --confirm
+  assert_output_contains "refusing to delete $(basename "$v1"): it fails verification (adapter/adapter_model.safetensors)"
+  assert_output_contains "model-versioner repair"
+  [ -d "$v1" ]
+  [ "$(ls models/backups/deleted_versions 2>/dev/null | wc -l)" = "$backups" ]
+  run -0 mv_ gc --keep 1 --execute
+  assert_output_contains "fails verification: repair it first"
+  [ -d "$v1" ] && [ ! -d "$(version_dir 2 2>/dev/null || echo none)" ]
+  # The damage was in v001's own file: no intact copy, so it stays, and says so.
+  run -1 mv_ repair 1
+}

@@ -369,6 +369,28 @@ DeleteResult delete_version(const Store& store, const VersionDir& version, bool 
                                             {std::string(filenames::metadata)}},
                                            show_progress);
     util::failpoint("delete.after_backup");
+    // The backup holds what is on disk; if that is not what the version recorded, deleting it
+    // would keep only damaged content (perhaps the last copy of the real one): refuse, and
+    // keep the version for `repair`.
+    std::vector<std::string> damaged;
+    try {
+      const VersionMetadata recorded = load_metadata(version.path);
+      for (const auto& file : recorded.manifest.files()) {
+        const FileEntry* copied = result.backup.manifest.find(file.path);
+        if (copied == nullptr || copied->sha256 != file.sha256) {
+          damaged.push_back(file.path);
+        }
+      }
+    } catch (const Error& e) {
+      damaged.emplace_back(std::string("metadata.json: ") + e.what());
+    }
+    if (!damaged.empty()) {
+      util::remove_all(result.backup.path);
+      throw Error(ExitCode::refused, "refusing to delete " + version.name + ": it fails verification (" +
+                                         util::join(damaged, ", ") +
+                                         "); restore it with `model-versioner repair " + version.name +
+                                         "` first, so that its backup holds what it recorded");
+    }
     util::log_step("verified backup " + result.backup.path.string() + "; removing " + version.path.string());
   }
   const fs::path doomed = util::temp_path_for(version.path, "deleting");
