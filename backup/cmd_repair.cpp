@@ -47,7 +47,8 @@ void run(const std::string& name, const GlobalOptions& options)
     }
     for (const auto& repair : result.repairs) {
       std::cout << repair.files.front() << ": "
-                << (repair.source.empty() ? "NOT REPAIRED (no intact copy)" : "repaired from " + repair.source)
+                << (repair.source.empty() ? "NOT REPAIRED (no intact copy)"
+                                          : "repaired from " + repair.source)
                 << '\n';
     }
     std::cout << info.id() << ": " << (ok ? "verified" : "still FAILED") << '\n';
@@ -67,9 +68,10 @@ void add_repair(CLI::App& app, const GlobalOptions& options)
   auto name = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
       "repair", "Restore a directory backup's damaged files from intact copies, then verify it in full");
-  cmd->footer("Copies come from versions, stored objects and other backups of any model of the root whose "
-              "SHA-256 matches. Archives are not rewritten: restore them from their remote copy or make a new "
-              "backup. Exit 1 if a file has no intact copy (nothing is changed for it).");
+  cmd->footer(
+      "Copies come from versions, stored objects and other backups of any model of the root whose "
+      "SHA-256 matches. Archives are not rewritten: restore them from their remote copy or make a new "
+      "backup. Exit 1 if a file has no intact copy (nothing is changed for it).");
   cmd->add_option("BACKUP", *name, "A backup: its path, TYPE/NAME, or its name")->required();
   cmd->callback([name, &options] { run(*name, options); });
 }

@@ -54,7 +54,6 @@ std::string opt_text(std::optional<double> value, int places = 3)
   return value ? fixed(*value, places) : "-";
 }
 
-
 void print_test(const core::AbTest& t)
 {
   std::cout << "test:        " << t.id << (t.name.empty() ? "" : " (" + t.name + ")") << '\n'
@@ -81,9 +80,9 @@ void print_test(const core::AbTest& t)
 void run_create(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const auto created = commands::ab_create(context.session(), {args.id, args.control, args.treatment, args.split,
-                                                                args.strategy, args.canary_step, args.target_samples,
-                                                                args.name, args.description});
+  const auto created = commands::ab_create(
+      context.session(), {args.id, args.control, args.treatment, args.split, args.strategy, args.canary_step,
+                          args.target_samples, args.name, args.description});
   context.emit(created.to_json(), [&] {
     std::cout << "created A/B test " << created.id << ": " << created.control << " (control) vs "
               << created.treatment << " (treatment), " << core::to_string(created.strategy)

@@ -104,8 +104,9 @@ void run(const CreateArgs& args, const GlobalOptions& options)
   const auto& meta = created.meta;
   context.print_result(meta.id);
   context.note("created " + meta.name + " (" + std::to_string(meta.manifest.file_count()) + " files, " +
-               util::human_size(meta.manifest.total_size()) + "; " + std::to_string(created.stats.files_stored) +
-               " stored, " + std::to_string(created.stats.files_linked) + " unchanged and linked)");
+               util::human_size(meta.manifest.total_size()) + "; " +
+               std::to_string(created.stats.files_stored) + " stored, " +
+               std::to_string(created.stats.files_linked) + " unchanged and linked)");
   context.emit(created.to_json(), [] {});
 }
 

@@ -1,7 +1,7 @@
 #include "commands.hpp"
 #include "commands/retention.hpp"
-#include "core/trust/protection.hpp"
 #include "core/stages/promotion.hpp"
+#include "core/trust/protection.hpp"
 #include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/error.hpp"

@@ -75,7 +75,9 @@ void add_history(CLI::App& app, const GlobalOptions& options)
                                     "newest first; --at TIME tells which version held each stage then");
   cmd->add_option("--stage", args->stage, "Only events of this stage");
   cmd->add_option("--version", args->version, "Only events about this version");
-  cmd->add_option("--at", args->at, "Who held each stage then: 2025-11-18 (local midnight), 2025-11-18 09:00 (local), or with Z or an offset (2025-11-18T09:00:00Z, 2025-11-18T10:00+01:00)");
+  cmd->add_option("--at", args->at,
+                  "Who held each stage then: 2025-11-18 (local midnight), 2025-11-18 09:00 (local), or with "
+                  "Z or an offset (2025-11-18T09:00:00Z, 2025-11-18T10:00+01:00)");
   cmd->callback([args, &options] { run(*args, options); });
 }
 

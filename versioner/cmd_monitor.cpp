@@ -39,7 +39,6 @@ std::string num(double value)
   return text;
 }
 
-
 void print_thresholds(const std::string& stage, const core::Thresholds& t)
 {
   std::cout << "thresholds for " << stage << ":\n"
@@ -57,16 +56,10 @@ void print_thresholds(const std::string& stage, const core::Thresholds& t)
 void run_thresholds(const MonitorArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  commands::ThresholdOptions set{args.stage,
-                                 args.min_accuracy,
-                                 args.max_error_rate,
-                                 args.max_latency_ms,
-                                 args.min_confidence,
-                                 args.window,
-                                 args.consecutive_failures,
-                                 args.max_accuracy_drop,
-                                 args.max_drift_psi,
-                                 std::nullopt};
+  commands::ThresholdOptions set{
+      args.stage,          args.min_accuracy, args.max_error_rate,       args.max_latency_ms,
+      args.min_confidence, args.window,       args.consecutive_failures, args.max_accuracy_drop,
+      args.max_drift_psi,  std::nullopt};
   if (args.auto_rollback) {
     set.auto_rollback = *args.auto_rollback == "on";
   }
@@ -142,8 +135,8 @@ void run_status(const MonitorArgs& args, const GlobalOptions& options)
 void run_history(const MonitorArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const json doc = commands::monitor_history(context.session(),
-                                             args.all_stages ? std::nullopt : std::optional<std::string>(args.stage));
+  const json doc = commands::monitor_history(
+      context.session(), args.all_stages ? std::nullopt : std::optional<std::string>(args.stage));
   context.emit_data(doc, [&] {
     if (doc.empty()) {
       std::cout << "no rollbacks" << (args.all_stages ? "" : " of " + args.stage) << '\n';

@@ -84,8 +84,9 @@ void run(const RepairArgs& args, const GlobalOptions& options)
   doc["after"] = after;
   doc["ok"] = report.ok();
   if (!report.repairs.empty()) {
-    core::append_event(store, core::EventKind::repair,
-                       {{"repaired_files", repaired}, {"unrepaired_files", unrepaired}, {"repairs", doc["repairs"]}});
+    core::append_event(
+        store, core::EventKind::repair,
+        {{"repaired_files", repaired}, {"unrepaired_files", unrepaired}, {"repairs", doc["repairs"]}});
   }
   context.emit(doc, [&] {
     if (report.repairs.empty() && report.after.empty()) {
@@ -94,9 +95,9 @@ void run(const RepairArgs& args, const GlobalOptions& options)
     for (const auto& repair : report.repairs) {
       for (const auto& file : repair.files) {
         std::cout << file << ": "
-                  << (repair.source.empty() ? "NOT REPAIRED (no intact copy of sha256 " + repair.sha256.substr(0, 12) +
-                                                  "...)"
-                                            : "repaired from " + repair.source)
+                  << (repair.source.empty()
+                          ? "NOT REPAIRED (no intact copy of sha256 " + repair.sha256.substr(0, 12) + "...)"
+                          : "repaired from " + repair.source)
                   << '\n';
       }
       if (repair.source.empty()) {
@@ -114,10 +115,10 @@ void run(const RepairArgs& args, const GlobalOptions& options)
     }
   });
   if (!report.ok()) {
-    throw Error(ExitCode::failed,
-                unrepaired > 0 ? std::to_string(unrepaired) + " damaged file(s) have no intact copy anywhere; "
-                                                              "nothing was changed for them"
-                               : "some versions still fail verification");
+    throw Error(ExitCode::failed, unrepaired > 0 ? std::to_string(unrepaired) +
+                                                       " damaged file(s) have no intact copy anywhere; "
+                                                       "nothing was changed for them"
+                                                 : "some versions still fail verification");
   }
 }
 

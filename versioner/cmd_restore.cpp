@@ -14,7 +14,8 @@ void run(const commands::RestoreOptions& args, const GlobalOptions& options)
 {
   const Context context(options);
   const auto restored = commands::restore_version(context.session(), args);
-  context.emit(restored.to_json(), [&] { std::cout << app::describe_restore(restored.result, restored.version); });
+  context.emit(restored.to_json(),
+               [&] { std::cout << app::describe_restore(restored.result, restored.version); });
 }
 
 } // namespace

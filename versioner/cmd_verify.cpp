@@ -13,8 +13,8 @@ namespace modelkeep::versioner {
 namespace {
 
 /// The versions sharing the stored copy of `path` in `version`, from `damaged`.
-std::vector<std::string> shared_with(const std::vector<core::DamagedFile>& damaged, const std::string& version,
-                                     const std::string& path)
+std::vector<std::string> shared_with(const std::vector<core::DamagedFile>& damaged,
+                                     const std::string& version, const std::string& path)
 {
   for (const auto& file : damaged) {
     if (file.version == version && file.path == path) {
@@ -99,7 +99,8 @@ std::string latest_problem_of(const core::Store& store)
 
 /// Records the objects `damaged` files are linked to, so that no new version links to them
 /// (taken under the writer lock; if another writer holds it, the next verify or repair records them).
-void remember_damage(const Context& context, const core::Store& store, const std::vector<core::DamagedFile>& damaged)
+void remember_damage(const Context& context, const core::Store& store,
+                     const std::vector<core::DamagedFile>& damaged)
 {
   try {
     const auto lock = context.lock(store, "verify");
@@ -169,8 +170,9 @@ void run(const std::vector<std::string>& refs, bool all_models, const GlobalOpti
     }
   });
   if (checks.empty()) {
-    throw Error(ExitCode::not_found, "nothing was verified: no versions in " +
-                                         (all_models ? context.root().string() : context.store().versions_dir().string()));
+    throw Error(ExitCode::not_found,
+                "nothing was verified: no versions in " +
+                    (all_models ? context.root().string() : context.store().versions_dir().string()));
   }
   if (failed > 0 || !latest_problem.empty()) {
     throw Error(ExitCode::failed, std::to_string(failed) + " of " + std::to_string(checks.size()) +

@@ -64,8 +64,9 @@ fs::path Context::root() const
 {
   const fs::path root = core::Store(core::Store::choose_root(m_options.root)).root();
   if (!util::is_directory(root)) {
-    throw Error(ExitCode::not_found, "no store root " + root.string() + ": no such directory (pass --root, or "
-                                                                        "set MODELKEEP_ROOT)");
+    throw Error(ExitCode::not_found, "no store root " + root.string() +
+                                         ": no such directory (pass --root, or "
+                                         "set MODELKEEP_ROOT)");
   }
   return root;
 }

@@ -38,7 +38,8 @@ ThresholdsResult monitor_thresholds(const Session& session, const ThresholdOptio
 /// `monitor record`: one prediction against what the stage serves now (`cache`: a long-lived
 /// process's parsed predictions, or null).
 core::MonitorOutcome monitor_record(const Session& session, const std::string& stage,
-                                    const core::Observation& observation, core::MonitorCache* cache = nullptr);
+                                    const core::Observation& observation,
+                                    core::MonitorCache* cache = nullptr);
 
 [[nodiscard]] core::MonitorStatus monitor_status(const Session& session, const std::string& stage);
 

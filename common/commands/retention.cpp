@@ -84,7 +84,8 @@ json Collection::to_json() const
 {
   json doc = {{"execute", execute}, {"versions", json::array()}};
   for (const auto& v : verdicts) {
-    doc["versions"].push_back({{"name", v.version.name}, {"action", v.keep ? "keep" : "delete"}, {"why", v.why}});
+    doc["versions"].push_back(
+        {{"name", v.version.name}, {"action", v.keep ? "keep" : "delete"}, {"why", v.why}});
   }
   return doc;
 }
@@ -111,7 +112,8 @@ Collection collect_versions(const Session& session, const GcOptions& options)
         if (e.code() != ExitCode::refused) {
           throw;
         }
-        v = {v.version, true, "fails verification: repair it first (model-versioner repair " + v.version.name + ")"};
+        v = {v.version, true,
+             "fails verification: repair it first (model-versioner repair " + v.version.name + ")"};
         continue;
       }
       util::failpoint("gc.after_delete");

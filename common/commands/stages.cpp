@@ -18,12 +18,14 @@ namespace {
 bool lower_is_better(const std::string& metric)
 {
   const auto ends = [&](const std::string& suffix) {
-    return metric.size() >= suffix.size() && metric.compare(metric.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return metric.size() >= suffix.size() &&
+           metric.compare(metric.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
   return ends("loss") || ends("error") || ends("error_rate") || ends("latency") || ends("latency_ms");
 }
 
-core::VersionDir best_earlier(const core::Store& store, const core::VersionDir& current, const std::string& metric)
+core::VersionDir best_earlier(const core::Store& store, const core::VersionDir& current,
+                              const std::string& metric)
 {
   std::optional<core::VersionDir> best;
   double best_value = 0;
@@ -47,7 +49,8 @@ core::VersionDir best_earlier(const core::Store& store, const core::VersionDir& 
     }
   }
   if (!best) {
-    throw Error(ExitCode::refused, "nothing to roll back to: no version before " + current.name + " has metric " + metric);
+    throw Error(ExitCode::refused,
+                "nothing to roll back to: no version before " + current.name + " has metric " + metric);
   }
   return *best;
 }
@@ -79,12 +82,8 @@ Promotion promote(const Session& session, const PromoteOptions& options)
 
 json AutoPromotion::to_json() const
 {
-  return {{"promoted", promoted},
-          {"reason", reason},
-          {"old", old_value ? json(*old_value) : json(nullptr)},
-          {"new", new_value},
-          {"stage", stage},
-          {"version", version}};
+  return {{"promoted", promoted}, {"reason", reason}, {"old", old_value ? json(*old_value) : json(nullptr)},
+          {"new", new_value},     {"stage", stage},   {"version", version}};
 }
 
 AutoPromotion auto_promote(const Session& session, const AutoPromoteOptions& options)
@@ -101,8 +100,8 @@ AutoPromotion auto_promote(const Session& session, const AutoPromoteOptions& opt
   const auto meta = core::load_metadata(version.path);
   const auto found = meta.metrics.find(rule.metric);
   if (found == meta.metrics.end()) {
-    throw Error(ExitCode::refused, version.name + " has no metric " + rule.metric + " (record it with create --metric " +
-                                       rule.metric + "=VALUE)");
+    throw Error(ExitCode::refused, version.name + " has no metric " + rule.metric +
+                                       " (record it with create --metric " + rule.metric + "=VALUE)");
   }
   AutoPromotion result;
   result.stage = options.stage;
@@ -117,8 +116,8 @@ AutoPromotion auto_promote(const Session& session, const AutoPromoteOptions& opt
   const auto decision = core::decide_auto_promote(rule, result.old_value, found->second);
   if (decision.promote) {
     core::require_verified(version, "promote", session.progress);
-    core::move_stage(store, options.stage, version, core::EventKind::promote, "auto-promote: " + decision.reason,
-                     {{"automatic", true}, {"metric", rule.metric}});
+    core::move_stage(store, options.stage, version, core::EventKind::promote,
+                     "auto-promote: " + decision.reason, {{"automatic", true}, {"metric", rule.metric}});
   }
   result.promoted = decision.promote;
   result.reason = decision.reason;
@@ -149,7 +148,8 @@ Rollback rollback(const Session& session, const RollbackOptions& options)
     const auto lock = session.lock("rollback");
     const auto holder = core::stage_holder(store, options.stage);
     if (!holder) {
-      throw Error(ExitCode::refused, "nothing to roll back: stage " + options.stage + " points to no version");
+      throw Error(ExitCode::refused,
+                  "nothing to roll back: stage " + options.stage + " points to no version");
     }
     const auto current = core::resolve_version(store, core::VersionRef::parse(*holder));
     result.from = current.name;
@@ -167,9 +167,11 @@ Rollback rollback(const Session& session, const RollbackOptions& options)
       target = *previous;
     }
     if (target.name == current.name) {
-      throw Error(ExitCode::refused, "nothing to roll back to: " + options.stage + " already points to " + target.name);
+      throw Error(ExitCode::refused,
+                  "nothing to roll back to: " + options.stage + " already points to " + target.name);
     }
-    event = core::roll_back(store, options.stage, target, options.reason, {{"automatic", false}}, session.progress);
+    event = core::roll_back(store, options.stage, target, options.reason, {{"automatic", false}},
+                            session.progress);
   }
   // Hooks run after the lock is released: a slow hook must not hold up other writers.
   result.hooks = core::run_rollback_hooks(store, event);

@@ -52,7 +52,8 @@ bool concerns(const json& event, const std::string& name)
 }
 
 /// The version a --version argument names: an existing one, or a deleted one the log knows.
-std::string version_for_history(const core::Store& store, const std::string& text, const std::vector<json>& events)
+std::string version_for_history(const core::Store& store, const std::string& text,
+                                const std::vector<json>& events)
 {
   const auto ref = core::VersionRef::parse(text);
   try {
@@ -63,10 +64,11 @@ std::string version_for_history(const core::Store& store, const std::string& tex
     }
     for (const auto& event : events) {
       const std::string name = text_of(event, "version");
-      const bool match = ref.kind == core::VersionRef::Kind::name
-                             ? name == ref.name
-                             : ref.kind == core::VersionRef::Kind::number &&
-                                   core::parse_version_dir_name(name) == std::optional<std::uint64_t>(ref.number);
+      const bool match =
+          ref.kind == core::VersionRef::Kind::name
+              ? name == ref.name
+              : ref.kind == core::VersionRef::Kind::number &&
+                    core::parse_version_dir_name(name) == std::optional<std::uint64_t>(ref.number);
       if (match) {
         return name;
       }
@@ -88,7 +90,8 @@ json Created::to_json() const
   return doc;
 }
 
-Created create_version(const Session& session, const core::CreateRequest& request, const std::string& tool_version)
+Created create_version(const Session& session, const core::CreateRequest& request,
+                       const std::string& tool_version)
 {
   // Not session.lock(): the store may not exist yet, and create is a writer that makes one.
   const auto lock = core::lock_for_writing(session.store, session.program + " create", session.lock_timeout);
@@ -171,7 +174,8 @@ json VersionList::to_json() const
 
 std::string VersionList::to_json_text() const
 {
-  std::string text = R"({"model":)" + json(model).dump() + R"(,"root":)" + json(root).dump() + R"(,"versions":[)";
+  std::string text =
+      R"({"model":)" + json(model).dump() + R"(,"root":)" + json(root).dump() + R"(,"versions":[)";
   bool first = true;
   for (const auto& row : rows) {
     std::string item = row_head(row).dump();
@@ -219,8 +223,9 @@ VersionList list_versions(const Session& session, const ListOptions& options)
   }
   std::size_t start = 0;
   if (options.cursor) {
-    const auto it = std::find_if(rows.begin(), rows.end(),
-                                 [&](const core::ListedVersion& row) { return row.version.name == *options.cursor; });
+    const auto it = std::find_if(rows.begin(), rows.end(), [&](const core::ListedVersion& row) {
+      return row.version.name == *options.cursor;
+    });
     if (it == rows.end()) {
       throw Error(ExitCode::not_found, "cursor " + *options.cursor + " names no version");
     }
@@ -276,12 +281,14 @@ namespace {
 bool valid_tag_key(const std::string& key)
 {
   return !key.empty() &&
-         key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == std::string::npos;
+         key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+             std::string::npos;
 }
 
 /// Rewrites a version's metadata with `change` applied to its tags, under the lock, and logs it.
 TagChange edit_tags(const Session& session, const std::string& version_text, core::EventKind event,
-                    const std::function<void(std::map<std::string, std::string>&)>& change, const json& detail)
+                    const std::function<void(std::map<std::string, std::string>&)>& change,
+                    const json& detail)
 {
   const auto ref = core::VersionRef::parse(version_text);
   const auto lock = session.lock(std::string(core::event_name(event)));
@@ -303,35 +310,36 @@ json TagChange::to_json() const
   return {{"version", version}, {"tags", tags}};
 }
 
-TagChange tag_version(const Session& session, const std::string& version, const std::map<std::string, std::string>& tags)
+TagChange tag_version(const Session& session, const std::string& version,
+                      const std::map<std::string, std::string>& tags)
 {
   for (const auto& [key, value] : tags) {
     if (!valid_tag_key(key)) {
-      throw Error(ExitCode::usage, "invalid tag '" + key + "=" + value + "': use KEY=VALUE, KEY of [A-Za-z0-9_.-]");
+      throw Error(ExitCode::usage,
+                  "invalid tag '" + key + "=" + value + "': use KEY=VALUE, KEY of [A-Za-z0-9_.-]");
     }
   }
-  return edit_tags(
-      session, version, core::EventKind::tag,
-      [&](std::map<std::string, std::string>& current) {
-        for (const auto& [key, value] : tags) {
-          current[key] = value;
-        }
-      },
-      {{"tags", tags}});
+  return edit_tags(session, version, core::EventKind::tag,
+                   [&](std::map<std::string, std::string>& current) {
+                     for (const auto& [key, value] : tags) {
+                       current[key] = value;
+                     }
+                   },
+                   {{"tags", tags}});
 }
 
-TagChange untag_version(const Session& session, const std::string& version, const std::vector<std::string>& keys)
+TagChange untag_version(const Session& session, const std::string& version,
+                        const std::vector<std::string>& keys)
 {
-  return edit_tags(
-      session, version, core::EventKind::untag,
-      [&](std::map<std::string, std::string>& current) {
-        for (const auto& key : keys) {
-          if (current.erase(key) == 0) {
-            throw Error(ExitCode::not_found, "no tag " + key + " on " + version);
-          }
-        }
-      },
-      {{"keys", keys}});
+  return edit_tags(session, version, core::EventKind::untag,
+                   [&](std::map<std::string, std::string>& current) {
+                     for (const auto& key : keys) {
+                       if (current.erase(key) == 0) {
+                         throw Error(ExitCode::not_found, "no tag " + key + " on " + version);
+                       }
+                     }
+                   },
+                   {{"keys", keys}});
 }
 
 json NextVersions::to_json() const

@@ -3,12 +3,12 @@
 // Reading and labelling versions: list, show, status, next, history, diff.
 
 #include "commands/session.hpp"
-#include "core/versions/diff.hpp"
 #include "core/layout/objects.hpp"
+#include "core/versions/diff.hpp"
 #include "core/versions/list_index.hpp"
-#include "core/versions/version_ops.hpp"
 #include "core/versions/semver.hpp"
 #include "core/versions/version.hpp"
+#include "core/versions/version_ops.hpp"
 
 #include <map>
 #include <nlohmann/json.hpp>
@@ -27,7 +27,8 @@ struct Created {
 };
 /// Snapshots `request.adapter` as the next version of the session's model (made if the store
 /// does not exist yet); `tool_version` is recorded in the metadata.
-Created create_version(const Session& session, const core::CreateRequest& request, const std::string& tool_version);
+Created create_version(const Session& session, const core::CreateRequest& request,
+                       const std::string& tool_version);
 
 struct RestoreOptions {
   std::string version;
@@ -43,8 +44,8 @@ struct Restored {
 Restored restore_version(const Session& session, const RestoreOptions& options);
 
 struct ListOptions {
-  std::optional<std::string> tag; ///< KEY=VALUE, or KEY for any value
-  std::size_t limit = 0;          ///< a page of at most this many (1-1000); 0: every version
+  std::optional<std::string> tag;    ///< KEY=VALUE, or KEY for any value
+  std::size_t limit = 0;             ///< a page of at most this many (1-1000); 0: every version
   std::optional<std::string> cursor; ///< the page after this version directory name
 };
 
@@ -102,7 +103,8 @@ struct TagChange {
 TagChange tag_version(const Session& session, const std::string& version,
                       const std::map<std::string, std::string>& tags);
 /// Removes labels; Error(not_found) (nothing changed) if one of the keys is not there.
-TagChange untag_version(const Session& session, const std::string& version, const std::vector<std::string>& keys);
+TagChange untag_version(const Session& session, const std::string& version,
+                        const std::vector<std::string>& keys);
 
 /// `next`: the semantic versions after the highest in the store.
 struct NextVersions {
@@ -144,6 +146,7 @@ struct VersionComparison {
   core::VersionDiff diff;
   [[nodiscard]] nlohmann::json to_json() const;
 };
-[[nodiscard]] VersionComparison diff_versions(const Session& session, const std::string& a, const std::string& b);
+[[nodiscard]] VersionComparison diff_versions(const Session& session, const std::string& a,
+                                              const std::string& b);
 
 } // namespace modelkeep::commands

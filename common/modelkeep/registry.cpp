@@ -122,12 +122,14 @@ nlohmann::json Registry::show(const std::string& version) const
   return commands::show_version(m_impl->session, version).to_json();
 }
 
-nlohmann::json Registry::promote(const std::string& version, const std::string& stage, const std::string& reason) const
+nlohmann::json Registry::promote(const std::string& version, const std::string& stage,
+                                 const std::string& reason) const
 {
   return commands::promote(m_impl->session, {version, stage, reason}).to_json();
 }
 
-nlohmann::json Registry::rollback(const std::string& stage, const std::string& to, const std::string& reason) const
+nlohmann::json Registry::rollback(const std::string& stage, const std::string& to,
+                                  const std::string& reason) const
 {
   commands::RollbackOptions options;
   options.stage = stage;

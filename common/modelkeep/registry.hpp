@@ -88,7 +88,8 @@ public:
 
   /// Records one prediction against what `stage` serves now; the outcome says whether a
   /// trigger fired and the stage was rolled back.
-  MonitorOutcome record_prediction(const Observation& observation, const std::string& stage = "production") const;
+  MonitorOutcome record_prediction(const Observation& observation,
+                                   const std::string& stage = "production") const;
 
   // The model-versioner commands, in process; each returns the document `--json` prints.
 

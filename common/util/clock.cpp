@@ -94,13 +94,14 @@ std::optional<SystemTime> parse_time_argument(std::string_view text)
   if (zone.empty()) {
     parts.tm_isdst = -1; // local time, daylight saving as it was then
     const std::time_t local = std::mktime(&parts);
-    return local == -1 ? std::nullopt : std::optional<SystemTime>(std::chrono::system_clock::from_time_t(local));
+    return local == -1 ? std::nullopt
+                       : std::optional<SystemTime>(std::chrono::system_clock::from_time_t(local));
   }
   long offset_seconds = 0;
   if (zone != "Z") {
     // +HH:MM, -HH:MM, +HHMM or -HHMM
-    const std::string digits = zone.size() == 6 && zone[3] == ':' ? zone.substr(1, 2) + zone.substr(4, 2)
-                                                                     : zone.substr(1);
+    const std::string digits =
+        zone.size() == 6 && zone[3] == ':' ? zone.substr(1, 2) + zone.substr(4, 2) : zone.substr(1);
     if ((zone[0] != '+' && zone[0] != '-') || digits.size() != 4 ||
         digits.find_first_not_of("0123456789") != std::string::npos) {
       return std::nullopt;

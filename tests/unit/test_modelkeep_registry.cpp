@@ -1,5 +1,5 @@
-#include "core/telemetry/observation.hpp"
 #include "core/telemetry/ab.hpp"
+#include "core/telemetry/observation.hpp"
 #include "modelkeep/registry.hpp"
 #include "test_support.hpp"
 #include "util/json_file.hpp"

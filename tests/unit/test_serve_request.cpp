@@ -76,7 +76,8 @@ TEST_CASE("Fields checks JSON types strictly and refuses fields nobody read")
 
 TEST_CASE("query fields: numbers and flags from text")
 {
-  Fields query(serve::query_fields({{"limit", "20"}, {"all", "true"}, {"x", "1e3"}, {"bad", "2x"}}), "query parameter");
+  Fields query(serve::query_fields({{"limit", "20"}, {"all", "true"}, {"x", "1e3"}, {"bad", "2x"}}),
+               "query parameter");
   CHECK(query.count("limit") == 20U);
   CHECK(query.flag("all") == true);
   CHECK(query.number("x") == doctest::Approx(1000));

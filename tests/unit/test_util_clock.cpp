@@ -37,7 +37,8 @@ TEST_CASE("a time as a person types it: dates, local times, UTC and offsets")
   local.tm_mday = 18;
   local.tm_hour = 9;
   local.tm_isdst = -1;
-  CHECK(parse_time_argument("2025-11-18 09:00") == std::chrono::system_clock::from_time_t(std::mktime(&local)));
+  CHECK(parse_time_argument("2025-11-18 09:00") ==
+        std::chrono::system_clock::from_time_t(std::mktime(&local)));
   local.tm_hour = 0;
   local.tm_isdst = -1;
   CHECK(parse_time_argument("2025-11-18") == std::chrono::system_clock::from_time_t(std::mktime(&local)));

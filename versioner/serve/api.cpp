@@ -375,7 +375,8 @@ Response Api::handle(const Request& request, const Peer& peer)
   } catch (const Error& e) {
     return error_response(e);
   } catch (const std::filesystem::filesystem_error&) {
-    return problem(http::status::internal_server_error, "failed", "a file operation failed; see the server's log");
+    return problem(http::status::internal_server_error, "failed",
+                   "a file operation failed; see the server's log");
   }
 }
 
@@ -416,9 +417,10 @@ Response Api::api_request(const Request& request, const std::string& target)
   Fields query(query_fields(parsed.query), "query parameter");
   const std::string model = query.text("model").value_or("");
   Call call{std::move(args), std::move(query), Fields(std::move(body)),
-            commands::Session{core::Store(m_options.root, model), "model-versioner serve",
-                              std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000)),
-                              false}};
+            commands::Session{
+                core::Store(m_options.root, model), "model-versioner serve",
+                std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000)),
+                false}};
   Reply reply = route->handler(call);
   if (reply.written.empty()) {
     return json_response(reply.document);
@@ -493,7 +495,8 @@ void Api::add_routes()
     return commands::rollback(call.session, options).to_json();
   });
   add(get, {"history"}, [](Call& call) {
-    commands::HistoryOptions options{call.query.text("stage"), call.query.text("version"), call.query.text("at")};
+    commands::HistoryOptions options{call.query.text("stage"), call.query.text("version"),
+                                     call.query.text("at")};
     call.finish();
     return commands::history(call.session, options).to_json();
   });

@@ -4,10 +4,10 @@
 // plain POSIX sockets (TCP or a unix socket), every read and write bounded by a deadline, size
 // limits on headers and bodies, a cap on connections, and a cap on requests handled at once.
 
+#include <atomic>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstddef>
-#include <atomic>
 #include <functional>
 #include <semaphore>
 #include <string>

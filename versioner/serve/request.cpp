@@ -100,9 +100,9 @@ Target Target::parse(std::string_view target)
     }
     const auto eq = pair.find('=');
     const std::string key = decoded(std::string_view(pair).substr(0, eq), true, "a query parameter name");
-    const std::string value =
-        eq == std::string::npos ? std::string() : decoded(std::string_view(pair).substr(eq + 1), true,
-                                                          "query parameter '" + key + "'");
+    const std::string value = eq == std::string::npos ? std::string()
+                                                      : decoded(std::string_view(pair).substr(eq + 1), true,
+                                                                "query parameter '" + key + "'");
     if (!parsed.query.emplace(key, value).second) {
       throw Error(ExitCode::usage, "query parameter '" + key + "' is given twice");
     }

@@ -362,7 +362,8 @@ fs::path damaged_path(const Store& store)
 
 json read_damaged(const Store& store)
 {
-  const auto doc = util::read_json_file_if_exists(damaged_path(store), util::JsonLimit::record, "damaged objects");
+  const auto doc =
+      util::read_json_file_if_exists(damaged_path(store), util::JsonLimit::record, "damaged objects");
   return doc && doc->is_object() && doc->contains("objects") && (*doc)["objects"].is_object()
              ? *doc
              : json{{"objects", json::object()}};
@@ -414,7 +415,8 @@ fs::path store_object(const Store& store, const fs::path& source, const std::str
   const auto copied = util::copy_file_hashed(source, temp.path(), 0444, nullptr);
   if (copied.sha256 != sha256) {
     throw Error(ExitCode::failed, "the copy in " + source.string() + " is not intact either (SHA-256 " +
-                                      copied.sha256.substr(0, 12) + ", expected " + sha256.substr(0, 12) + ")");
+                                      copied.sha256.substr(0, 12) + ", expected " + sha256.substr(0, 12) +
+                                      ")");
   }
   util::rename_durable(temp.path(), object);
   temp.commit();

@@ -138,7 +138,8 @@ void set_status(const Store& store, const VersionDir& version, const std::string
                       version.name + " --stage " + stage + " (it verifies the version first)");
     }
     if (holder == version.name && status != "failed") {
-      throw Error(ExitCode::refused, "refusing to set " + version.name + " to " + status + ": stage " + stage +
+      throw Error(ExitCode::refused, "refusing to set " + version.name + " to " + status + ": stage " +
+                                         stage +
                                          " points to it and its status follows the stage; promote another "
                                          "version or roll back first (or mark it failed)");
     }

@@ -245,8 +245,8 @@ bool RepairReport::ok() const
          std::all_of(repairs.begin(), repairs.end(), [](const Repair& r) { return !r.source.empty(); });
 }
 
-RepairReport repair_versions(const Store& store, const std::vector<VersionDir>& versions, const Restic* remote,
-                             bool show_progress)
+RepairReport repair_versions(const Store& store, const std::vector<VersionDir>& versions,
+                             const Restic* remote, bool show_progress)
 {
   RepairReport report;
   for (const auto& version : versions) {
@@ -282,8 +282,8 @@ RepairReport repair_versions(const Store& store, const std::vector<VersionDir>& 
     for (const auto* file : files) {
       repair.files.push_back(file->version + "/" + file->path);
     }
-    const auto source = first_intact(candidates_for(store, sha, remote, scratch.path()), sha, damaged_inodes,
-                                     repair.tried);
+    const auto source =
+        first_intact(candidates_for(store, sha, remote, scratch.path()), sha, damaged_inodes, repair.tried);
     if (source) {
       repair.source = source->first;
       const fs::path object = store_object(store, source->second, sha);

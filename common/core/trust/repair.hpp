@@ -20,9 +20,9 @@ class Store;
 
 /// One file of a version that does not match its manifest.
 struct DamagedFile {
-  std::string version;                  ///< directory name
-  std::string path;                     ///< relative to the version directory ("adapter/x")
-  std::string sha256;                   ///< what it should hash to
+  std::string version; ///< directory name
+  std::string path;    ///< relative to the version directory ("adapter/x")
+  std::string sha256;  ///< what it should hash to
   std::uint32_t mode = 0444;
   bool missing = false;
   std::vector<std::string> shared_with; ///< other versions whose file is the same stored copy
@@ -30,7 +30,8 @@ struct DamagedFile {
 
 /// The damaged files of `checks` (modified or missing ones), each with the versions that share
 /// its stored copy (the same inode: a write into one changed them all).
-[[nodiscard]] std::vector<DamagedFile> damaged_files(const Store& store, const std::vector<VersionCheck>& checks);
+[[nodiscard]] std::vector<DamagedFile> damaged_files(const Store& store,
+                                                     const std::vector<VersionCheck>& checks);
 
 /// Records in the damaged-objects list the objects that damaged files are linked to, so that
 /// no new version links to them. The caller holds the lock.

@@ -10,8 +10,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 #include <sys/stat.h>
+#include <unordered_map>
 
 namespace modelkeep::core {
 
@@ -153,7 +153,8 @@ ParsedIndex parse_index(const json& index)
       if (entry.is_object() && entry.contains("stamp") && entry["stamp"].is_string()) {
         auto summary = std::make_shared<const VersionSummary>(VersionSummary::from_json(entry["summary"]));
         auto text = std::make_shared<const std::string>(summary->to_json().dump());
-        parsed.emplace(name, IndexEntry{entry["stamp"].get<std::string>(), std::move(summary), std::move(text)});
+        parsed.emplace(name,
+                       IndexEntry{entry["stamp"].get<std::string>(), std::move(summary), std::move(text)});
       }
     } catch (const json::exception&) {
       // an entry that does not parse only means that version's metadata is read
@@ -201,12 +202,14 @@ std::vector<ListedVersion> list_summaries(const Store& store)
     ListedVersion item{version, nullptr, {}, nullptr};
     const std::string stamp = raw >= 0 ? stamp_of(fs::path(version.name) / filenames::metadata, dir.get())
                                        : stamp_of(version.path / filenames::metadata);
-    if (const auto it = index->find(version.name); !stamp.empty() && it != index->end() && it->second.stamp == stamp) {
+    if (const auto it = index->find(version.name);
+        !stamp.empty() && it != index->end() && it->second.stamp == stamp) {
       item.summary = it->second.summary;
       item.summary_json = it->second.text;
     } else {
       try {
-        item.summary = std::make_shared<const VersionSummary>(VersionSummary::of(load_metadata(version.path)));
+        item.summary =
+            std::make_shared<const VersionSummary>(VersionSummary::of(load_metadata(version.path)));
       } catch (const Error& error) {
         item.error = error.what();
       }
