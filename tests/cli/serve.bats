@@ -299,6 +299,8 @@ two_versions() {
   [ "$(jq -r .auto_rollback <<< "$output")" = true ]
   api PUT monitor/production/thresholds '{"auto_rollback": "off"}'; [ "$status_code" = 400 ]
   assert_output_contains "must be true or false"
+  api PUT monitor/production/thresholds '{"auto_rollback": "true"}'; [ "$status_code" = 400 ]
+  api PUT monitor/production/thresholds '{"window": "10"}'; [ "$status_code" = 400 ]
   api POST ab '{"id": "t9", "control": "1", "treatment": "2"}'; [ "$status_code" = 200 ]
   api POST ab/t9/start; api POST ab/t9/conclude '{"promote_winner": "yes"}'; [ "$status_code" = 400 ]
   [ "$(mv_ ab show t9 --json | jq -r .status)" = running ]

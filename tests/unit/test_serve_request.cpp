@@ -72,12 +72,17 @@ TEST_CASE("Fields checks JSON types strictly and refuses fields nobody read")
   CHECK(code_of([&] { (void)typed.text("nul"); }) == ExitCode::usage);
   CHECK(code_of([&] { (void)typed.required_text("e"); }) == ExitCode::usage);
   CHECK(code_of([] { Fields not_object(nlohmann::json::array()); }) == ExitCode::malformed);
+
+  // In a body, text is not a number or a flag (only a query's values are all text).
+  Fields texts(nlohmann::json{{"flag", "true"}, {"n", "10"}, {"x", "0.5"}});
+  CHECK(code_of([&] { (void)texts.flag("flag"); }) == ExitCode::usage);
+  CHECK(code_of([&] { (void)texts.count("n"); }) == ExitCode::usage);
+  CHECK(code_of([&] { (void)texts.number("x"); }) == ExitCode::usage);
 }
 
 TEST_CASE("query fields: numbers and flags from text")
 {
-  Fields query(serve::query_fields({{"limit", "20"}, {"all", "true"}, {"x", "1e3"}, {"bad", "2x"}}),
-               "query parameter");
+  Fields query = serve::query_fields({{"limit", "20"}, {"all", "true"}, {"x", "1e3"}, {"bad", "2x"}});
   CHECK(query.count("limit") == 20U);
   CHECK(query.flag("all") == true);
   CHECK(query.number("x") == doctest::Approx(1000));

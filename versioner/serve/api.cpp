@@ -414,7 +414,7 @@ Response Api::api_request(const Request& request, const std::string& target)
       return problem(http::status::bad_request, "malformed", "the body is not JSON (or not valid UTF-8)");
     }
   }
-  Fields query(query_fields(parsed.query), "query parameter");
+  Fields query = query_fields(parsed.query);
   const std::string model = query.text("model").value_or("");
   Call call{std::move(args), std::move(query), Fields(std::move(body)),
             commands::Session{

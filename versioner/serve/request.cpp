@@ -110,7 +110,8 @@ Target Target::parse(std::string_view target)
   return parsed;
 }
 
-Fields::Fields(json doc, std::string what) : m_doc(std::move(doc)), m_what(std::move(what))
+Fields::Fields(json doc, std::string what, bool from_text)
+    : m_doc(std::move(doc)), m_what(std::move(what)), m_from_text(from_text)
 {
   if (!m_doc.is_object()) {
     throw Error(ExitCode::malformed, "the body must be a JSON object");
@@ -156,7 +157,7 @@ std::optional<double> Fields::number(const std::string& key)
   if (value->is_number()) {
     return value->get<double>();
   }
-  if (value->is_string()) { // a query parameter
+  if (m_from_text && value->is_string()) {
     const auto& text = value->get_ref<const std::string&>();
     try {
       std::size_t used = 0;
@@ -180,7 +181,7 @@ std::optional<std::uint64_t> Fields::count(const std::string& key)
     return value->get<std::uint64_t>();
   }
   std::uint64_t parsed = 0;
-  if (value->is_string() && util::parse_uint(value->get_ref<const std::string&>(), parsed)) {
+  if (m_from_text && value->is_string() && util::parse_uint(value->get_ref<const std::string&>(), parsed)) {
     return parsed;
   }
   throw Error(ExitCode::usage, m_what + " '" + key + "' must be a non-negative integer");
@@ -195,7 +196,7 @@ std::optional<bool> Fields::flag(const std::string& key)
   if (value->is_boolean()) {
     return value->get<bool>();
   }
-  if (value->is_string() && (*value == "true" || *value == "false")) { // a query parameter
+  if (m_from_text && value->is_string() && (*value == "true" || *value == "false")) {
     return *value == "true";
   }
   throw Error(ExitCode::usage, m_what + " '" + key + "' must be true or false");
@@ -210,13 +211,13 @@ void Fields::finish() const
   }
 }
 
-json query_fields(const std::map<std::string, std::string>& query)
+Fields query_fields(const std::map<std::string, std::string>& query)
 {
   json doc = json::object();
   for (const auto& [key, value] : query) {
     doc[key] = value;
   }
-  return doc;
+  return Fields(std::move(doc), "query parameter", true);
 }
 
 } // namespace modelkeep::serve

@@ -35,8 +35,10 @@ struct Target {
 /// refused by `finish()` (so a misspelt field is an error, not a silent default).
 class Fields {
 public:
-  /// `what` names the source in messages ("field", "query parameter").
-  Fields(nlohmann::json doc, std::string what = "field");
+  /// `what` names the source in messages ("field", "query parameter"). A body's values must
+  /// have their JSON type; with `from_text` (a query, where every value is text) numbers and
+  /// true/false are also read from strings.
+  Fields(nlohmann::json doc, std::string what = "field", bool from_text = false);
 
   [[nodiscard]] std::optional<std::string> text(const std::string& key);
   [[nodiscard]] std::string required_text(const std::string& key);
@@ -51,12 +53,12 @@ private:
 
   nlohmann::json m_doc;
   std::string m_what;
+  bool m_from_text = false;
   std::set<std::string> m_read;
 };
 
-/// The query of a target as Fields: every value a string; numbers and flags parsed from text
-/// ("true"/"false" for a flag).
-[[nodiscard]] nlohmann::json query_fields(const std::map<std::string, std::string>& query);
+/// The query of a target as Fields: every value text, numbers and flags parsed from it.
+[[nodiscard]] Fields query_fields(const std::map<std::string, std::string>& query);
 
 /// Checks a string from a request: valid UTF-8 and no NUL (Error(usage) naming `what` otherwise).
 void check_text(const std::string& text, const std::string& what);
