@@ -156,6 +156,20 @@ assert_stages_and_log_sound() {
   [ -z "$(find models/backups -name '*.tmp*' | head -1)" ]
 }
 
+@test "repair killed after storing the intact copy: versions are damaged or mended, never half, and repair finishes" {
+  mv_ create --adapter adapter --description one -q
+  touch_adapter
+  mv_ create --adapter adapter --description two -q
+  bm backup adapter -q >/dev/null # an intact copy of adapter_config.json
+  v1=$(version_dir 1)
+  flip_byte "$v1/adapter/adapter_config.json" 3 # shared by both versions
+  MODELKEEP_FAILPOINT=repair.after_object run -137 mv_ repair
+  run -1 mv_ verify # the object is intact again, the versions still link the damaged copy
+  run -0 mv_ repair
+  assert_store_healthy
+  [ -z "$(find models -name '*.tmp*')" ]
+}
+
 @test "every failpoint in the code is exercised by a test" {
   : "${MODELKEEP_SOURCE_DIR:?}"
   points=$(grep -rhoE 'failpoint\("[a-z_.]+"\)' "$MODELKEEP_SOURCE_DIR"/common "$MODELKEEP_SOURCE_DIR"/versioner \

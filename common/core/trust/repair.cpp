@@ -5,6 +5,7 @@
 #include "core/layout/store.hpp"
 #include "core/tree/archive.hpp"
 #include "util/error.hpp"
+#include "util/failpoint.hpp"
 #include "util/file.hpp"
 #include "util/hash.hpp"
 #include "util/log.hpp"
@@ -287,6 +288,7 @@ RepairReport repair_versions(const Store& store, const std::vector<VersionDir>& 
     if (source) {
       repair.source = source->first;
       const fs::path object = store_object(store, source->second, sha);
+      util::failpoint("repair.after_object");
       for (const auto* file : files) {
         const fs::path dest = store.version_path(file->version) / file->path;
         if (!util::is_directory(dest.parent_path())) {
