@@ -7,6 +7,7 @@
 #include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -18,35 +19,24 @@ namespace {
 
 using nlohmann::json;
 
+/// The options of every ab subcommand: create's and conclude's are the command layer's own.
 struct AbArgs {
   std::string id;
-  std::string control;
-  std::string treatment;
-  double split = 0.5;
-  std::string strategy = "random";
-  double canary_step = 0.1;
-  std::uint64_t target_samples = 0;
-  std::string name;
-  std::string description;
+  commands::AbCreateOptions create;
+  commands::AbConcludeOptions conclude;
   std::string user;
   std::string variant;
   app::ObservationArgs observation;
-  bool promote_winner = false;
-  std::string stage = "production";
 };
 
 std::string fixed(double value, int places = 3)
 {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", places, value);
-  return text;
+  return util::fixed(value, places);
 }
 
 std::string p_text(double p)
 {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.3g", p);
-  return text;
+  return util::significant(p, 3);
 }
 
 std::string opt_text(std::optional<double> value, int places = 3)
@@ -80,9 +70,7 @@ void print_test(const core::AbTest& t)
 void run_create(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const auto created = commands::ab_create(
-      context.session(), {args.id, args.control, args.treatment, args.split, args.strategy, args.canary_step,
-                          args.target_samples, args.name, args.description});
+  const auto created = commands::ab_create(context.session(), args.create);
   context.emit(created.to_json(), [&] {
     std::cout << "created A/B test " << created.id << ": " << created.control << " (control) vs "
               << created.treatment << " (treatment), " << core::to_string(created.strategy)
@@ -187,10 +175,10 @@ void run_status(const AbArgs& args, const GlobalOptions& options)
 void run_conclude(const AbArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const auto result = commands::ab_conclude(context.session(), {args.id, args.promote_winner, args.stage});
+  const auto result = commands::ab_conclude(context.session(), args.conclude);
   const auto& c = result.conclusion;
   context.emit(result.test.to_json(), [&] {
-    std::cout << "concluded A/B test " << args.id << " on " << c.metric << ": control "
+    std::cout << "concluded A/B test " << args.conclude.id << " on " << c.metric << ": control "
               << fixed(c.control_value) << " (n=" << c.control_samples << "), treatment "
               << fixed(c.treatment_value) << " (n=" << c.treatment_samples << ")\n";
     if (c.winner) {
@@ -205,8 +193,8 @@ void run_conclude(const AbArgs& args, const GlobalOptions& options)
     }
     if (!result.promotion.is_null()) {
       std::cout << (result.promotion.value("changed", false) ? "promoted " : "already on ")
-                << result.promotion.value("version", "") << " to " << args.stage << '\n';
-    } else if (args.promote_winner) {
+                << result.promotion.value("version", "") << " to " << args.conclude.stage << '\n';
+    } else if (args.conclude.promote_winner) {
       std::cout << "not promoted: the result is not significant\n";
     }
   });
@@ -223,21 +211,22 @@ void add_ab(CLI::App& app, const GlobalOptions& options)
   ab->fallthrough();
 
   auto* create = ab->add_subcommand("create", "Create a draft A/B test between two versions");
-  create->add_option("TEST_ID", args->id, "Test id: [a-z0-9][a-z0-9_.-]*")->required();
-  create->add_option("--control", args->control, "The control version (number, id, stage or latest)")
+  create->add_option("TEST_ID", args->create.id, "Test id: [a-z0-9][a-z0-9_.-]*")->required();
+  create->add_option("--control", args->create.control, "The control version (number, id, stage or latest)")
       ->required();
-  create->add_option("--treatment", args->treatment, "The treatment version")->required();
-  create->add_option("--split", args->split, "The treatment's share of traffic (default 0.5)");
+  create->add_option("--treatment", args->create.treatment, "The treatment version")->required();
+  create->add_option("--split", args->create.split, "The treatment's share of traffic (default 0.5)");
   create
-      ->add_option("--strategy", args->strategy,
+      ->add_option("--strategy", args->create.strategy,
                    "random (by weight), round_robin (weighted, exact), sticky (a user always gets the same "
                    "variant) or canary (the treatment share grows by steps)")
       ->check(CLI::IsMember({"random", "round_robin", "sticky", "canary"}));
-  create->add_option("--canary-step", args->canary_step,
+  create->add_option("--canary-step", args->create.canary_step,
                      "Canary: the first share and each raise (default 0.1)");
-  create->add_option("--target-samples", args->target_samples, "Samples per variant the test aims for");
-  create->add_option("--name", args->name, "A name for people");
-  create->add_option("--description", args->description, "What the test is about");
+  create->add_option("--target-samples", args->create.target_samples,
+                     "Samples per variant the test aims for");
+  create->add_option("--name", args->create.name, "A name for people");
+  create->add_option("--description", args->create.description, "What the test is about");
   create->callback([args, &options] { run_create(*args, options); });
 
   auto* start = ab->add_subcommand("start", "Start routing and recording for a draft test");
@@ -269,10 +258,11 @@ void add_ab(CLI::App& app, const GlobalOptions& options)
   auto* conclude =
       ab->add_subcommand("conclude", "Judge the test (two-proportion z-test on accuracy, or on the "
                                      "error rate without feedback) and close it to records");
-  conclude->add_option("TEST_ID", args->id, "The test")->required();
-  conclude->add_flag("--promote-winner", args->promote_winner,
+  conclude->add_option("TEST_ID", args->conclude.id, "The test")->required();
+  conclude->add_flag("--promote-winner", args->conclude.promote_winner,
                      "Promote the winner if the result is significant");
-  conclude->add_option("--stage", args->stage, "The stage to promote the winner to (default production)");
+  conclude->add_option("--stage", args->conclude.stage,
+                       "The stage to promote the winner to (default production)");
   conclude->callback([args, &options] { run_conclude(*args, options); });
 
   auto* canary =

@@ -17,16 +17,10 @@ namespace {
 
 using nlohmann::json;
 
+/// The options of every monitor subcommand; the thresholds (and the stage every subcommand
+/// names) are the command layer's own, --auto-rollback on/off apart.
 struct MonitorArgs {
-  std::string stage = "production";
-  std::optional<double> min_accuracy;
-  std::optional<double> max_error_rate;
-  std::optional<double> max_latency_ms;
-  std::optional<double> min_confidence;
-  std::optional<std::uint64_t> window;
-  std::optional<std::uint64_t> consecutive_failures;
-  std::optional<double> max_accuracy_drop;
-  std::optional<double> max_drift_psi;
+  commands::ThresholdOptions set;
   std::optional<std::string> auto_rollback;
   app::ObservationArgs observation;
   bool all_stages = false;
@@ -56,10 +50,7 @@ void print_thresholds(const std::string& stage, const core::Thresholds& t)
 void run_thresholds(const MonitorArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  commands::ThresholdOptions set{
-      args.stage,          args.min_accuracy, args.max_error_rate,       args.max_latency_ms,
-      args.min_confidence, args.window,       args.consecutive_failures, args.max_accuracy_drop,
-      args.max_drift_psi,  std::nullopt};
+  commands::ThresholdOptions set = args.set;
   if (args.auto_rollback) {
     set.auto_rollback = *args.auto_rollback == "on";
   }
@@ -71,7 +62,7 @@ void run_record(const MonitorArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
   const auto observation = args.observation.observation();
-  const auto outcome = commands::monitor_record(context.session(), args.stage, observation);
+  const auto outcome = commands::monitor_record(context.session(), args.set.stage, observation);
   context.emit(outcome.to_json(), [&] {
     if (outcome.trigger) {
       std::cout << outcome.message() << '\n';
@@ -92,15 +83,15 @@ struct Row {
 void run_status(const MonitorArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const auto status = commands::monitor_status(context.session(), args.stage);
+  const auto status = commands::monitor_status(context.session(), args.set.stage);
   context.emit_data(status.to_json(), [&] {
     if (!status.version) {
-      std::cout << args.stage << " points to no version\n";
+      std::cout << args.set.stage << " points to no version\n";
       return;
     }
     const auto& w = status.window;
     const auto& t = status.thresholds;
-    std::cout << args.stage << ": " << *status.version << ", " << status.recorded
+    std::cout << args.set.stage << ": " << *status.version << ", " << status.recorded
               << " predictions recorded, window " << w.predictions << "/" << t.window
               << (w.predictions < t.window ? " (window triggers wait for a full window)" : "") << '\n';
     std::vector<Row> rows;
@@ -136,10 +127,10 @@ void run_history(const MonitorArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
   const json doc = commands::monitor_history(
-      context.session(), args.all_stages ? std::nullopt : std::optional<std::string>(args.stage));
+      context.session(), args.all_stages ? std::nullopt : std::optional<std::string>(args.set.stage));
   context.emit_data(doc, [&] {
     if (doc.empty()) {
-      std::cout << "no rollbacks" << (args.all_stages ? "" : " of " + args.stage) << '\n';
+      std::cout << "no rollbacks" << (args.all_stages ? "" : " of " + args.set.stage) << '\n';
       return;
     }
     for (const auto& event : doc) {
@@ -172,21 +163,21 @@ void add_monitor(CLI::App& app, const GlobalOptions& options)
 
   auto* thresholds =
       monitor->add_subcommand("thresholds", "Show the stage's thresholds, or set the ones given");
-  thresholds->add_option("--stage", args->stage, "Stage (default production)");
-  thresholds->add_option("--min-accuracy", args->min_accuracy,
+  thresholds->add_option("--stage", args->set.stage, "Stage (default production)");
+  thresholds->add_option("--min-accuracy", args->set.min_accuracy,
                          "Window accuracy below this fires (default 0.80)");
-  thresholds->add_option("--max-error-rate", args->max_error_rate,
+  thresholds->add_option("--max-error-rate", args->set.max_error_rate,
                          "Window error rate above this fires (default 0.05)");
-  thresholds->add_option("--max-latency-ms", args->max_latency_ms,
+  thresholds->add_option("--max-latency-ms", args->set.max_latency_ms,
                          "Window mean latency above this fires (default 200)");
-  thresholds->add_option("--min-confidence", args->min_confidence,
+  thresholds->add_option("--min-confidence", args->set.min_confidence,
                          "Window mean confidence below this fires (default 0.60)");
-  thresholds->add_option("--window", args->window, "Predictions per window (default 100)");
-  thresholds->add_option("--consecutive-failures", args->consecutive_failures,
+  thresholds->add_option("--window", args->set.window, "Predictions per window (default 100)");
+  thresholds->add_option("--consecutive-failures", args->set.consecutive_failures,
                          "This many failures in a row fire at once (default 3)");
-  thresholds->add_option("--max-accuracy-drop", args->max_accuracy_drop,
+  thresholds->add_option("--max-accuracy-drop", args->set.max_accuracy_drop,
                          "Accuracy this far below the previous version's fires (default 0.15)");
-  thresholds->add_option("--max-drift-psi", args->max_drift_psi,
+  thresholds->add_option("--max-drift-psi", args->set.max_drift_psi,
                          "Window mean PSI above this fires (default 0.25)");
   thresholds
       ->add_option("--auto-rollback", args->auto_rollback,
@@ -197,17 +188,17 @@ void add_monitor(CLI::App& app, const GlobalOptions& options)
   auto* record =
       monitor->add_subcommand("record", "Record one prediction against the version the stage serves "
                                         "now and evaluate the triggers");
-  record->add_option("--stage", args->stage, "Stage (default production)");
+  record->add_option("--stage", args->set.stage, "Stage (default production)");
   app::add_observation_options(record, args->observation, true);
   record->callback([args, &options] { run_record(*args, options); });
 
   auto* status = monitor->add_subcommand("status", "The current window's figures against the thresholds");
-  status->add_option("--stage", args->stage, "Stage (default production)");
+  status->add_option("--stage", args->set.stage, "Stage (default production)");
   status->callback([args, &options] { run_status(*args, options); });
 
   auto* history =
       monitor->add_subcommand("history", "Rollbacks (automatic and manual) and alerts of the stage");
-  history->add_option("--stage", args->stage, "Stage (default production)");
+  history->add_option("--stage", args->set.stage, "Stage (default production)");
   history->add_flag("--all-stages", args->all_stages, "Every stage's rollbacks");
   history->callback([args, &options] { run_history(*args, options); });
 }

@@ -6,30 +6,11 @@
 #include "core/versions/refs.hpp"
 #include "core/versions/version_ops.hpp"
 #include "util/error.hpp"
-
-#include <cstdio>
+#include "util/text.hpp"
 
 namespace modelkeep::commands {
 
 using nlohmann::json;
-
-namespace {
-
-std::string fixed(double value)
-{
-  char text[64];
-  std::snprintf(text, sizeof text, "%.3f", value);
-  return text;
-}
-
-std::string p_text(double p)
-{
-  char text[64];
-  std::snprintf(text, sizeof text, "%.3g", p);
-  return text;
-}
-
-} // namespace
 
 core::AbTest ab_create(const Session& session, const AbCreateOptions& options)
 {
@@ -142,8 +123,9 @@ core::AbConcludeResult ab_conclude(const Session& session, const AbConcludeOptio
       core::require_verified(winner, "promote", session.progress);
       core::move_stage(store, options.stage, winner, core::EventKind::promote,
                        "A/B test " + options.id + ": " + std::string(core::to_string(*c.winner)) + " won (" +
-                           c.metric + " " + fixed(c.control_value) + " vs " + fixed(c.treatment_value) +
-                           ", p = " + p_text(c.p_value) + ")",
+                           c.metric + " " + util::fixed(c.control_value, 3) + " vs " +
+                           util::fixed(c.treatment_value, 3) + ", p = " + util::significant(c.p_value, 3) +
+                           ")",
                        {{"ab_test", options.id}});
       return {{"stage", options.stage},
               {"version", winner.name},

@@ -151,4 +151,18 @@ std::string printable(std::string_view text, std::size_t max_length)
   return out;
 }
 
+std::string fixed(double value, int places)
+{
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", places, value);
+  return text;
+}
+
+std::string significant(double value, int digits)
+{
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*g", digits, value);
+  return text;
+}
+
 } // namespace modelkeep::util

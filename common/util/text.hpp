@@ -17,6 +17,10 @@ namespace modelkeep::util {
 /// Parses a non-negative decimal integer that must fill the whole string.
 [[nodiscard]] bool parse_uint(std::string_view text, std::uint64_t& value);
 
+/// `value` with `places` decimals ("0.910"), and with `digits` significant digits ("0.0312").
+[[nodiscard]] std::string fixed(double value, int places);
+[[nodiscard]] std::string significant(double value, int digits);
+
 /// Splits at every occurrence of `separator`.
 [[nodiscard]] std::vector<std::string> split(std::string_view text, char separator);
 
