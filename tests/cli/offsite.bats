@@ -235,3 +235,18 @@ SH
   [ $(( $(date +%s) - start )) -lt 15 ]
   MODELKEEP_RESTIC_TIMEOUT=soon run -2 bm push --all
 }
+
+@test "repair takes an intact copy from the remote copy when no local one is left" {
+  mv_ create --adapter adapter --description one -q
+  path=$(bm backup adapter -q)
+  bm push --all -q
+  # Damage the version's own file and the local backup's copy: only the remote one is intact.
+  v1=$(version_dir 1)
+  flip_byte "$v1/adapter/adapter_model.safetensors" 7
+  flip_byte "$path/data/adapter_model.safetensors" 7
+  run -1 mv_ repair --no-remote
+  assert_output_contains "NOT REPAIRED"
+  run -0 mv_ repair
+  assert_output_contains "repaired from remote copy"
+  run -0 mv_ verify
+}

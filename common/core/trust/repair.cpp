@@ -40,20 +40,26 @@ struct Candidate {
   std::function<std::optional<fs::path>()> file;
 };
 
-/// Every version file, object and backup file of `store` whose manifest says `sha`.
-void add_store_candidates(const Store& store, const std::string& sha, const std::string& prefix,
-                          std::vector<Candidate>& out, const fs::path& scratch)
+/// The places that may hold each wanted content, in the order they are tried.
+using Candidates = std::map<std::string, std::vector<Candidate>>;
+
+/// Every object, version file and backup file of `store` whose manifest says one of the wanted
+/// SHA-256 (the keys of `out`), in one pass over its versions and backups.
+void add_store_candidates(const Store& store, const std::string& prefix, Candidates& out,
+                          const fs::path& scratch)
 {
-  const fs::path object = object_path(store, sha);
-  out.push_back({prefix + "the stored object", [object]() -> std::optional<fs::path> { return object; }});
+  for (auto& [sha, list] : out) {
+    const fs::path object = object_path(store, sha);
+    list.push_back({prefix + "the stored object", [object]() -> std::optional<fs::path> { return object; }});
+  }
   for (const auto& version : list_versions(store)) {
     try {
       const VersionMetadata meta = load_metadata(version.path);
       for (const auto& file : meta.manifest.files()) {
-        if (file.sha256 == sha) {
+        if (const auto wanted = out.find(file.sha256); wanted != out.end()) {
           const fs::path path = version.path / file.path;
-          out.push_back({prefix + version.name + "/" + file.path,
-                         [path]() -> std::optional<fs::path> { return path; }});
+          wanted->second.push_back({prefix + version.name + "/" + file.path,
+                                    [path]() -> std::optional<fs::path> { return path; }});
         }
       }
     } catch (const Error&) {
@@ -66,28 +72,65 @@ void add_store_candidates(const Store& store, const std::string& sha, const std:
     }
     const BackupInfo info = *entry.info;
     for (const auto& file : info.manifest.files()) {
-      if (file.sha256 != sha) {
+      const auto wanted = out.find(file.sha256);
+      if (wanted == out.end()) {
         continue;
       }
       if (info.format == BackupFormat::dir) {
         const fs::path path = info.data_path() / file.path;
-        out.push_back({prefix + "backup " + info.id(), [path]() -> std::optional<fs::path> { return path; }});
+        wanted->second.push_back(
+            {prefix + "backup " + info.id(), [path]() -> std::optional<fs::path> { return path; }});
         continue;
       }
-      out.push_back({prefix + "backup " + info.id(), [info, file, scratch]() -> std::optional<fs::path> {
-                       const fs::path dir = scratch / util::slugify(info.id(), 80);
-                       if (!util::exists(dir)) {
-                         (void)extract_archive(info.data_path(), dir, nullptr);
-                       }
-                       return dir / file.path;
-                     }});
+      wanted->second.push_back(
+          {prefix + "backup " + info.id(), [info, file, scratch]() -> std::optional<fs::path> {
+             const fs::path dir = scratch / util::slugify(info.id(), 80);
+             if (!util::exists(dir)) {
+               (void)extract_archive(info.data_path(), dir, nullptr);
+             }
+             return dir / file.path;
+           }});
     }
   }
 }
 
-/// The remote copies of local backups that hold `sha`, restored one at a time when tried.
-void add_remote_candidates(const Store& store, const Restic& remote, const std::string& sha,
-                           std::vector<Candidate>& out, const fs::path& scratch)
+/// The remote copies of `info` in `repository`, each a candidate for its file `relative`.
+void add_remote_copies(const Restic& remote, const std::string& repository, const BackupInfo& info,
+                       const std::string& relative, std::vector<Candidate>& out, const fs::path& scratch)
+{
+  for (const auto& record : offsite_records(info)) {
+    if (record.repository != repository || !record.forgotten_at.empty()) {
+      continue;
+    }
+    out.push_back({"remote copy " + record.snapshot.substr(0, 8) + " of " + info.id(),
+                   [&remote, record, info, relative, scratch]() -> std::optional<fs::path> {
+                     RemoteCopy copy;
+                     copy.id = record.snapshot;
+                     copy.short_id = record.snapshot.substr(0, 8);
+                     copy.paths = {fs::absolute(info.path).lexically_normal().string()};
+                     copy.digest = info.manifest.digest();
+                     std::optional<fs::path> found;
+                     const fs::path keep = scratch / ("remote-" + copy.short_id);
+                     if (util::is_directory(keep / "data")) {
+                       return keep / "data" / relative; // restored for another file already
+                     }
+                     with_restored_copy(remote, copy, scratch, [&](const BackupInfo& restored) {
+                       util::create_directories(keep);
+                       const fs::path data = keep / "data";
+                       if (restored.format == BackupFormat::dir) {
+                         util::rename_durable(restored.data_path(), data);
+                       } else {
+                         (void)extract_archive(restored.data_path(), data, nullptr);
+                       }
+                       found = data / relative;
+                     });
+                     return found;
+                   }});
+  }
+}
+
+/// The remote copies of local backups that hold a wanted content, restored one at a time when tried.
+void add_remote_candidates(const Store& store, const Restic& remote, Candidates& out, const fs::path& scratch)
 {
   const std::string repository = remote.config().shown_repository();
   for (const auto& entry : list_backups(store, std::nullopt)) {
@@ -95,37 +138,11 @@ void add_remote_candidates(const Store& store, const Restic& remote, const std::
       continue;
     }
     const BackupInfo info = *entry.info;
-    const auto file = std::find_if(info.manifest.files().begin(), info.manifest.files().end(),
-                                   [&](const FileEntry& f) { return f.sha256 == sha; });
-    if (file == info.manifest.files().end()) {
-      continue;
-    }
-    for (const auto& record : offsite_records(info)) {
-      if (record.repository != repository || !record.forgotten_at.empty()) {
-        continue;
+    for (const auto& file : info.manifest.files()) {
+      const auto wanted = out.find(file.sha256);
+      if (wanted != out.end()) {
+        add_remote_copies(remote, repository, info, file.path, wanted->second, scratch);
       }
-      const std::string relative = file->path;
-      out.push_back({"remote copy " + record.snapshot.substr(0, 8) + " of " + info.id(),
-                     [&remote, record, info, relative, scratch]() -> std::optional<fs::path> {
-                       RemoteCopy copy;
-                       copy.id = record.snapshot;
-                       copy.short_id = record.snapshot.substr(0, 8);
-                       copy.paths = {fs::absolute(info.path).lexically_normal().string()};
-                       copy.digest = info.manifest.digest();
-                       std::optional<fs::path> found;
-                       const fs::path keep = scratch / ("remote-" + copy.short_id);
-                       with_restored_copy(remote, copy, scratch, [&](const BackupInfo& restored) {
-                         util::create_directories(keep);
-                         const fs::path data = keep / "data";
-                         if (restored.format == BackupFormat::dir) {
-                           util::rename_durable(restored.data_path(), data);
-                         } else {
-                           (void)extract_archive(restored.data_path(), data, nullptr);
-                         }
-                         found = data / relative;
-                       });
-                       return found;
-                     }});
     }
   }
 }
@@ -158,18 +175,23 @@ std::optional<std::pair<std::string, fs::path>> first_intact(const std::vector<C
   return std::nullopt;
 }
 
-std::vector<Candidate> candidates_for(const Store& store, const std::string& sha, const Restic* remote,
-                                      const fs::path& scratch)
+/// The places to look for each of `shas`: this model's, the other models' of the root, then
+/// (with `remote`) the remote copies of this model's backups. One pass over each store.
+Candidates candidates_for(const Store& store, const std::set<std::string>& shas, const Restic* remote,
+                          const fs::path& scratch)
 {
-  std::vector<Candidate> candidates;
-  add_store_candidates(store, sha, "", candidates, scratch);
+  Candidates candidates;
+  for (const auto& sha : shas) {
+    candidates[sha];
+  }
+  add_store_candidates(store, "", candidates, scratch);
   for (const auto& model : discover_models(store.root())) {
     if (model != store.model()) {
-      add_store_candidates(Store(store.root(), model), sha, "model " + model + ": ", candidates, scratch);
+      add_store_candidates(Store(store.root(), model), "model " + model + ": ", candidates, scratch);
     }
   }
   if (remote != nullptr) {
-    add_remote_candidates(store, *remote, sha, candidates, scratch);
+    add_remote_candidates(store, *remote, candidates, scratch);
   }
   return candidates;
 }
@@ -277,14 +299,18 @@ RepairReport repair_versions(const Store& store, const std::vector<VersionDir>& 
   }
   const util::TempPath scratch(util::temp_path_for(store.backups_dir() / "repair"));
   util::create_directories(scratch.path());
+  std::set<std::string> wanted;
+  for (const auto& [sha, files] : by_content) {
+    wanted.insert(sha);
+  }
+  const Candidates candidates = candidates_for(store, wanted, remote, scratch.path());
   for (const auto& [sha, files] : by_content) {
     Repair repair;
     repair.sha256 = sha;
     for (const auto* file : files) {
       repair.files.push_back(file->version + "/" + file->path);
     }
-    const auto source =
-        first_intact(candidates_for(store, sha, remote, scratch.path()), sha, damaged_inodes, repair.tried);
+    const auto source = first_intact(candidates.at(sha), sha, damaged_inodes, repair.tried);
     if (source) {
       repair.source = source->first;
       const fs::path object = store_object(store, source->second, sha);
@@ -331,6 +357,13 @@ BackupRepair repair_backup(const Store& store, const BackupInfo& backup, bool sh
       damaged_inodes.insert(*inode);
     }
   }
+  std::set<std::string> wanted;
+  for (const auto& path : bad) {
+    if (const FileEntry* entry = backup.manifest.find(path)) {
+      wanted.insert(entry->sha256);
+    }
+  }
+  const Candidates candidates = candidates_for(store, wanted, nullptr, scratch.path());
   for (const auto& path : bad) {
     const FileEntry* entry = backup.manifest.find(path);
     if (entry == nullptr) {
@@ -339,12 +372,8 @@ BackupRepair repair_backup(const Store& store, const BackupInfo& backup, bool sh
     Repair repair;
     repair.sha256 = entry->sha256;
     repair.files = {backup.id() + "/" + path};
-    std::vector<Candidate> candidates;
-    for (const auto& model : discover_models(store.root())) {
-      add_store_candidates(Store(store.root(), model), entry->sha256,
-                           model == store.model() ? "" : "model " + model + ": ", candidates, scratch.path());
-    }
-    const auto source = first_intact(candidates, entry->sha256, damaged_inodes, repair.tried);
+    const auto source =
+        first_intact(candidates.at(entry->sha256), entry->sha256, damaged_inodes, repair.tried);
     if (source) {
       repair.source = source->first;
       const fs::path dest = backup.data_path() / path;
