@@ -1,6 +1,6 @@
 #include "commands.hpp"
+#include "commands/backups.hpp"
 #include "util/clock.hpp"
-#include "util/error.hpp"
 #include "util/text.hpp"
 
 #include <cstdio>
@@ -39,14 +39,9 @@ void print_table(const std::vector<core::BackupEntry>& entries)
 void run(const std::optional<std::string>& type, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = context.store();
-  const auto entries = core::list_backups(store, type);
-  context.emit_data(core::backups_document(store, entries), [&] { print_table(entries); });
-  for (const auto& entry : entries) {
-    if (!entry.info) {
-      throw Error(ExitCode::malformed, entry.error);
-    }
-  }
+  const auto listing = commands::list_backups(context.session(), type);
+  context.emit_data(listing.to_json(), [&] { print_table(listing.entries); });
+  listing.require_readable();
 }
 
 } // namespace

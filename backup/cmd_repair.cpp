@@ -1,7 +1,5 @@
 #include "commands.hpp"
-#include "core/layout/events.hpp"
-#include "core/trust/repair.hpp"
-#include "util/error.hpp"
+#include "commands/backups.hpp"
 
 #include <iostream>
 #include <memory>
@@ -10,55 +8,24 @@ namespace modelkeep::backup {
 
 namespace {
 
-using nlohmann::json;
-
 void run(const std::string& name, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = context.store();
-  const auto lock = context.lock(store, "repair");
-  const auto info = core::resolve_backup(store, name);
-  const core::BackupRepair result = core::repair_backup(store, info, context.progress());
-  if (!result.refused.empty()) {
-    throw Error(ExitCode::refused, "cannot repair " + info.id() + ": " + result.refused);
-  }
-  std::size_t unrepaired = 0;
-  json repairs = json::array();
-  for (const auto& repair : result.repairs) {
-    unrepaired += repair.source.empty() ? 1 : 0;
-    repairs.push_back({{"files", repair.files},
-                       {"sha256", repair.sha256},
-                       {"repaired", !repair.source.empty()},
-                       {"source", repair.source.empty() ? json(nullptr) : json(repair.source)},
-                       {"tried", repair.tried}});
-  }
-  const bool ok = result.after && result.after->ok();
-  if (!result.repairs.empty()) {
-    core::append_event(store, core::EventKind::repair,
-                       {{"backup", info.id()}, {"repairs", repairs}, {"verified", ok}});
-  }
-  const json doc = {{"backup", info.id()},
-                    {"repairs", repairs},
-                    {"ok", ok},
-                    {"problems", result.after ? json(result.after->problems) : json::array()}};
-  context.emit(doc, [&] {
+  const auto repaired = commands::repair_backup(context.session(), name);
+  const auto& result = repaired.result;
+  const std::string id = result.backup.id();
+  context.emit(repaired.to_json(), [&] {
     if (result.repairs.empty()) {
-      std::cout << info.id() << ": nothing to repair\n";
+      std::cout << id << ": nothing to repair\n";
     }
     for (const auto& repair : result.repairs) {
       std::cout << repair.files.front() << ": "
-                << (repair.source.empty() ? "NOT REPAIRED (no intact copy)"
-                                          : "repaired from " + repair.source)
+                << (repair.source.empty() ? "NOT REPAIRED (no intact copy)" : "repaired from " + repair.source)
                 << '\n';
     }
-    std::cout << info.id() << ": " << (ok ? "verified" : "still FAILED") << '\n';
+    std::cout << id << ": " << (repaired.ok() ? "verified" : "still FAILED") << '\n';
   });
-  if (!ok) {
-    throw Error(ExitCode::failed, unrepaired > 0 ? std::to_string(unrepaired) +
-                                                       " damaged file(s) have no intact copy; nothing was "
-                                                       "changed for them"
-                                                 : info.id() + " still fails verification");
-  }
+  repaired.require_ok();
 }
 
 } // namespace

@@ -1,5 +1,5 @@
 #include "commands.hpp"
-#include "core/backup/cleanup.hpp"
+#include "commands/backups.hpp"
 
 #include <iostream>
 #include <memory>
@@ -8,32 +8,18 @@ namespace modelkeep::backup {
 
 namespace {
 
-struct RestoreArgs {
-  std::string backup;
-  std::string dest;
-};
-
-void run(const RestoreArgs& args, const GlobalOptions& options)
+void run(const commands::BackupRestoreOptions& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = context.store();
-  const auto lock = context.lock(store, "restore");
-  const auto info = core::resolve_backup(store, args.backup);
-  const auto result = core::restore_backup(store, info, args.dest, context.progress());
-  const nlohmann::json doc = {{"backup", info.id()},
-                              {"target", result.target.string()},
-                              {"already_identical", result.already_identical},
-                              {"pre_restore_backup", result.backup_path
-                                                         ? nlohmann::json(result.backup_path->string())
-                                                         : nlohmann::json(nullptr)}};
-  context.emit(doc, [&] { std::cout << app::describe_restore(result, info.id()); });
+  const auto restored = commands::restore_backup(context.session(), args);
+  context.emit(restored.to_json(), [&] { std::cout << app::describe_restore(restored.result, restored.backup); });
 }
 
 } // namespace
 
 void add_restore(CLI::App& app, const GlobalOptions& options)
 {
-  auto args = std::make_shared<RestoreArgs>();
+  auto args = std::make_shared<commands::BackupRestoreOptions>();
   auto* cmd = app.add_subcommand(
       "restore",
       "Verify a backup, then put its files into DEST; what DEST held is backed up first (pre_restore)");

@@ -1,11 +1,8 @@
 #pragma once
 
 #include "app/cli.hpp"
-#include "core/backup/backup.hpp"
 #include "core/backup/retention.hpp"
-#include "core/trust/protection.hpp"
 
-#include <set>
 #include <string>
 
 namespace modelkeep::backup {
@@ -26,14 +23,5 @@ void add_offsite(CLI::App& app, const GlobalOptions& options);
 
 /// The retention flags shared by cleanup and offsite forget (`what`: "backup", "copy").
 void add_policy_options(CLI::App& cmd, core::RetentionPolicy& policy, const std::string& what);
-
-/// Parses --subset "n/t" with 1 <= n <= t <= 10000; Error(usage) otherwise.
-[[nodiscard]] std::pair<unsigned, unsigned> parse_subset(const std::string& text);
-
-/// For cleanup --require-offsite: every backup of `backups` without a counted remote copy in
-/// the store's restic repository (core/trust/copies.hpp), taking the offsite lock to list it.
-[[nodiscard]] core::Holds offsite_holds(const Context& context, const core::Store& store,
-                                        const std::optional<std::string>& repo,
-                                        const std::vector<core::BackupEntry>& backups);
 
 } // namespace modelkeep::backup

@@ -82,11 +82,7 @@ void run_catalog(const GlobalOptions& options)
 void run_reindex(bool all_models, const GlobalOptions& options)
 {
   const Context context(options);
-  std::vector<commands::Session> sessions;
-  for (const auto& store : context.stores(all_models)) {
-    sessions.push_back({store, options.program, context.lock_timeout(), context.progress()});
-  }
-  const auto result = commands::reindex(sessions, context.root());
+  const auto result = commands::reindex(context.sessions(all_models), context.root());
   context.emit(result.to_json(), [&] {
     for (const auto& path : result.indexes) {
       std::cout << "rebuilt " << path << '\n';

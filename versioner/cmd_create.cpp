@@ -99,8 +99,7 @@ void run(const CreateArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
   const core::CreateRequest request = to_request(args);
-  commands::Session session{context.new_store(), options.program, context.lock_timeout(), context.progress()};
-  const auto created = commands::create_version(session, request, tool_version());
+  const auto created = commands::create_version(context.new_session(), request, tool_version());
   const auto& meta = created.meta;
   context.print_result(meta.id);
   context.note("created " + meta.name + " (" + std::to_string(meta.manifest.file_count()) + " files, " +

@@ -1,10 +1,5 @@
 #include "commands.hpp"
-#include "core/backup/offsite.hpp"
-#include "core/layout/events.hpp"
-#include "core/trust/repair.hpp"
-#include "core/versions/refs.hpp"
-#include "util/error.hpp"
-#include "util/text.hpp"
+#include "commands/integrity.hpp"
 
 #include <iostream>
 #include <memory>
@@ -13,84 +8,14 @@ namespace modelkeep::versioner {
 
 namespace {
 
-using nlohmann::json;
-
-struct RepairArgs {
-  std::vector<std::string> versions;
-  std::optional<std::string> repo;
-  bool no_remote = false;
-};
-
-/// The restic repository to look in for intact copies, if one is configured (and wanted).
-std::optional<core::Restic> remote_of(const core::Store& store, const RepairArgs& args)
-{
-  if (args.no_remote) {
-    return std::nullopt;
-  }
-  try {
-    return core::Restic(core::load_restic_config(store, args.repo));
-  } catch (const Error& e) {
-    if (e.code() == ExitCode::usage && !args.repo) {
-      return std::nullopt; // no offsite repository configured: local copies only
-    }
-    throw;
-  }
-}
-
-json repair_json(const core::Repair& repair)
-{
-  return {{"sha256", repair.sha256},
-          {"files", repair.files},
-          {"repaired", !repair.source.empty()},
-          {"source", repair.source.empty() ? json(nullptr) : json(repair.source)},
-          {"tried", repair.tried}};
-}
-
-void run(const RepairArgs& args, const GlobalOptions& options)
+void run(const commands::RepairOptions& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const core::Store store = context.store();
-  const auto lock = context.lock(store, "repair");
-  const auto remote = remote_of(store, args);
-  std::optional<util::LockFile> offsite_lock;
-  if (remote) {
-    offsite_lock.emplace(core::lock_offsite(store, "model-versioner repair", context.lock_timeout()));
-  }
-  std::vector<core::VersionDir> versions;
-  if (args.versions.empty()) {
-    versions = core::list_versions(store);
-  } else {
-    for (const auto& text : args.versions) {
-      versions.push_back(core::resolve_version(store, core::VersionRef::parse(text)));
-    }
-  }
-  if (versions.empty()) {
-    throw Error(ExitCode::not_found, "nothing to repair: no versions in " + store.versions_dir().string());
-  }
-  const core::RepairReport report =
-      core::repair_versions(store, versions, remote ? &*remote : nullptr, context.progress());
-
-  std::size_t repaired = 0;
-  std::size_t unrepaired = 0;
-  json doc = {{"checked", versions.size()}, {"repairs", json::array()}, {"notes", report.notes}};
-  for (const auto& repair : report.repairs) {
-    (repair.source.empty() ? unrepaired : repaired) += repair.files.size();
-    doc["repairs"].push_back(repair_json(repair));
-  }
-  json after = json::array();
-  for (const auto& check : report.after) {
-    after.push_back({{"name", check.version.name}, {"ok", check.ok()}, {"problems", check.files.summary()}});
-  }
-  doc["after"] = after;
-  doc["ok"] = report.ok();
-  if (!report.repairs.empty()) {
-    core::append_event(
-        store, core::EventKind::repair,
-        {{"repaired_files", repaired}, {"unrepaired_files", unrepaired}, {"repairs", doc["repairs"]}});
-  }
-  context.emit(doc, [&] {
+  const auto result = commands::repair_versions(context.session(), args);
+  const auto& report = result.report;
+  context.emit(result.to_json(), [&] {
     if (report.repairs.empty() && report.after.empty()) {
-      std::cout << "Nothing to repair: " << versions.size() << " version(s) verified intact\n";
+      std::cout << "Nothing to repair: " << result.checked << " version(s) verified intact\n";
     }
     for (const auto& repair : report.repairs) {
       for (const auto& file : repair.files) {
@@ -114,19 +39,14 @@ void run(const RepairArgs& args, const GlobalOptions& options)
       std::cout << "note: " << note << '\n';
     }
   });
-  if (!report.ok()) {
-    throw Error(ExitCode::failed, unrepaired > 0 ? std::to_string(unrepaired) +
-                                                       " damaged file(s) have no intact copy anywhere; "
-                                                       "nothing was changed for them"
-                                                 : "some versions still fail verification");
-  }
+  result.require_ok();
 }
 
 } // namespace
 
 void add_repair(CLI::App& app, const GlobalOptions& options)
 {
-  auto args = std::make_shared<RepairArgs>();
+  auto args = std::make_shared<commands::RepairOptions>();
   auto* cmd = app.add_subcommand(
       "repair", "Restore damaged files of versions from any intact copy of the same SHA-256, then re-verify");
   cmd->footer("Looks in the stored object, other versions, local backups (any format), other models of the "

@@ -91,6 +91,27 @@ std::vector<core::Store> Context::stores(bool all_models) const
   return result;
 }
 
+commands::Session Context::session_of(const core::Store& store) const
+{
+  commands::Session session{store, m_options.program, lock_timeout(), progress(), {}};
+  if (!m_options.quiet && !m_options.json) {
+    session.tell = [](const std::string& message) {
+      std::cout.flush();
+      std::fprintf(stderr, "%s\n", message.c_str());
+    };
+  }
+  return session;
+}
+
+std::vector<commands::Session> Context::sessions(bool all_models) const
+{
+  std::vector<commands::Session> result;
+  for (const auto& store : stores(all_models)) {
+    result.push_back(session_of(store));
+  }
+  return result;
+}
+
 util::LockFile Context::lock(const core::Store& store, const std::string& command) const
 {
   const auto timeout = lock_timeout();

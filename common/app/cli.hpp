@@ -53,11 +53,18 @@ public:
   [[nodiscard]] util::LockFile lock(const core::Store& store, const std::string& command) const;
 
   /// The selected model (which must exist, as store() says) as the command layer runs it:
-  /// this tool's name in lock files, --lock-timeout, progress bars unless --json or -q.
-  [[nodiscard]] commands::Session session() const
-  {
-    return {store(), m_options.program, lock_timeout(), progress()};
-  }
+  /// this tool's name in lock files, --lock-timeout, progress bars unless --json or -q, and
+  /// notes on stderr unless --json or -q.
+  [[nodiscard]] commands::Session session() const { return session_of(store()); }
+
+  /// The same for the selected model whether or not it exists yet (create, backup).
+  [[nodiscard]] commands::Session new_session() const { return session_of(new_store()); }
+
+  /// One session per store of stores(all_models).
+  [[nodiscard]] std::vector<commands::Session> sessions(bool all_models) const;
+
+  /// `store` run as session() runs the selected model.
+  [[nodiscard]] commands::Session session_of(const core::Store& store) const;
 
   /// How long to wait for a lock another process holds (--lock-timeout).
   [[nodiscard]] std::chrono::milliseconds lock_timeout() const

@@ -15,4 +15,11 @@ util::LockFile Session::lock(const std::string& command) const
   return core::lock_for_writing(existing(), program + " " + command, lock_timeout);
 }
 
+void Session::note(const std::string& message) const
+{
+  if (tell) {
+    tell(message);
+  }
+}
+
 } // namespace modelkeep::commands

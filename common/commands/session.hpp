@@ -10,6 +10,7 @@
 #include "util/lockfile.hpp"
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 namespace modelkeep::commands {
@@ -20,12 +21,18 @@ struct Session {
   std::string program = "modelkeep";             ///< named in the lock file: "<program> <command>"
   std::chrono::milliseconds lock_timeout{30000}; ///< how long to wait for another writer
   bool progress = false;                         ///< whether a progress bar may be drawn
+  /// Where a person is told what a long command is doing while it runs ("restoring ..."); the
+  /// CLI prints it on stderr, the server and the C++ API leave it empty.
+  std::function<void(const std::string&)> tell;
 
   /// The store, which must exist (Error(not_found) naming it otherwise).
   [[nodiscard]] const core::Store& existing() const;
 
   /// The store's writer lock for `command`, with `latest` repaired (versions/recovery).
   [[nodiscard]] util::LockFile lock(const std::string& command) const;
+
+  /// Tells a person `message` through `tell`, if there is one.
+  void note(const std::string& message) const;
 };
 
 } // namespace modelkeep::commands

@@ -17,7 +17,7 @@ struct Registry::Impl {
   core::MonitorCache cache; ///< predictions already parsed, per stage log
 
   Impl(const std::filesystem::path& root, const std::string& model)
-      : session{core::Store(root, model), "modelkeep-api", std::chrono::milliseconds(30000), false}
+      : session{core::Store(root, model), "modelkeep-api", std::chrono::milliseconds(30000), false, {}}
   {
   }
 };

@@ -34,6 +34,15 @@ std::string slugify(std::string_view text, std::size_t max_length)
   return slug.empty() ? "untitled" : slug;
 }
 
+std::string plural(std::uint64_t count, std::string_view noun, std::string_view plural_noun)
+{
+  std::string text = std::to_string(count) + ' ';
+  if (count == 1) {
+    return text.append(noun);
+  }
+  return plural_noun.empty() ? text.append(noun).append("s") : text.append(plural_noun);
+}
+
 std::string human_size(std::uint64_t bytes)
 {
   static constexpr const char* k_units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};

@@ -14,6 +14,10 @@ namespace modelkeep::util {
 /// Bytes in binary units with one decimal ("1.5 GiB", "512 B").
 [[nodiscard]] std::string human_size(std::uint64_t bytes);
 
+/// "1 file", "2 files": `count` and `noun`, with an s unless count is 1 (nouns whose plural
+/// is not noun + "s" give it as `plural_noun`).
+[[nodiscard]] std::string plural(std::uint64_t count, std::string_view noun, std::string_view plural_noun = {});
+
 /// Parses a non-negative decimal integer that must fill the whole string.
 [[nodiscard]] bool parse_uint(std::string_view text, std::uint64_t& value);
 

@@ -27,6 +27,9 @@ aged_backup() {  # aged_backup DAYS_AGO
   assert_output_contains "dry run: nothing was deleted"
   [ "$(tree_sum models/backups)" = "$before" ]
   run -0 bm cleanup --retention-days 15 --execute
+  done=$(echo "$output" | grep '^DELETED' | awk '{print $2}' | sort)
+  [ "$done" = "$dry" ]
+  assert_output_contains "2 kept, 3 deleted ("
   for id in $dry; do [ ! -e "models/backups/$id" ]; done
   [ "$(ls models/backups/emergency | wc -l)" = 2 ]
   [ "$(grep -c backup_cleanup models/versions/events.jsonl)" = 3 ]

@@ -16,6 +16,15 @@ TEST_CASE("slugify keeps [a-z0-9_], collapses the rest and caps the length")
   CHECK(util::slugify("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa bbb").back() != '_');
 }
 
+TEST_CASE("plural adds an s unless the count is 1")
+{
+  CHECK(util::plural(0, "file") == "0 files");
+  CHECK(util::plural(1, "file") == "1 file");
+  CHECK(util::plural(2, "critical file") == "2 critical files");
+  CHECK(util::plural(3, "copy", "copies") == "3 copies");
+  CHECK(util::plural(1, "copy", "copies") == "1 copy");
+}
+
 TEST_CASE("human_size uses binary units")
 {
   CHECK(util::human_size(0) == "0 B");

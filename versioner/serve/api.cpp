@@ -420,7 +420,7 @@ Response Api::api_request(const Request& request, const std::string& target)
             commands::Session{
                 core::Store(m_options.root, model), "model-versioner serve",
                 std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000)),
-                false}};
+                false, {}}};
   Reply reply = route->handler(call);
   if (reply.written.empty()) {
     return json_response(reply.document);

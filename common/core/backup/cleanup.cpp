@@ -102,6 +102,18 @@ std::vector<CleanupItem> plan_cleanup(const Store& store, const RetentionPolicy&
   return plan;
 }
 
+Subset Subset::parse(const std::string& text)
+{
+  const auto parts = util::split(text, '/');
+  std::uint64_t n = 0;
+  std::uint64_t t = 0;
+  if (parts.size() != 2 || !util::parse_uint(parts[0], n) || !util::parse_uint(parts[1], t) || n < 1 ||
+      n > t || t > 10000) {
+    throw Error(ExitCode::usage, "invalid --subset '" + text + "': use n/t with 1 <= n <= t, e.g. 3/7");
+  }
+  return {static_cast<unsigned>(n), static_cast<unsigned>(t)};
+}
+
 bool in_subset(const std::string& id, unsigned n, unsigned t)
 {
   const std::string digest = util::sha256_hex(id);

@@ -37,6 +37,13 @@ struct CleanupItem {
                                                     const std::optional<std::string>& type, util::SystemTime now,
                                                     const std::map<std::string, std::vector<std::string>>& holds);
 
+/// A slice "n/t" of --subset: 1 <= n <= t <= 10000; Error(usage) otherwise.
+struct Subset {
+  unsigned n = 1;
+  unsigned t = 1;
+  [[nodiscard]] static Subset parse(const std::string& text);
+};
+
 /// True if the backup id falls in slice n of t (1 <= n <= t), a stable split by its name.
 [[nodiscard]] bool in_subset(const std::string& id, unsigned n, unsigned t);
 
