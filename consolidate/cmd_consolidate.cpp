@@ -1,5 +1,6 @@
 #include "commands.hpp"
 #include "util/error.hpp"
+#include "operations.hpp"
 #include "workflow.hpp"
 
 #include <iostream>
@@ -54,34 +55,13 @@ void run(const ConsolidateArgs& args, const GlobalOptions& options)
       std::cout << line << '\n' << std::flush;
     }
   });
-  const nlohmann::json doc = {{"dry_run", result.dry_run}, {"resumed", result.resumed},
-                              {"backup", result.backup},   {"version", result.version},
-                              {"output", result.output},   {"adapter_deleted", result.adapter_deleted},
-                              {"log", result.log}};
-  context.emit(doc, [] {});
+  context.emit(result.to_json(), [] {});
   if (!result.dry_run) {
     context.print_result(result.output);
   }
 }
 
 } // namespace
-
-std::optional<core::DType> parse_output_dtype(const std::string& text)
-{
-  if (text == "keep") {
-    return std::nullopt;
-  }
-  if (text == "bf16") {
-    return core::DType::BF16;
-  }
-  if (text == "fp16") {
-    return core::DType::F16;
-  }
-  if (text == "fp32") {
-    return core::DType::F32;
-  }
-  throw Error(ExitCode::usage, "invalid --dtype " + text + ": use keep, bf16, fp16 or fp32");
-}
 
 void add_consolidate(CLI::App& app, const GlobalOptions& options)
 {

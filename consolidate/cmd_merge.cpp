@@ -1,9 +1,5 @@
 #include "commands.hpp"
-#include "core/weights/merge_plan.hpp"
-#include "merger.hpp"
-#include "util/error.hpp"
-#include "util/file.hpp"
-#include "util/progress.hpp"
+#include "operations.hpp"
 #include "util/text.hpp"
 
 #include <iostream>
@@ -26,40 +22,14 @@ struct MergeArgs {
 void run(const MergeArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  if (util::exists_no_follow(args.output)) {
-    throw Error(ExitCode::refused, "output exists " + args.output + ": choose a new path");
-  }
-  if (!args.weights.empty() && args.weights.size() != args.adapters.size()) {
-    throw Error(ExitCode::usage, "give one --weight per --adapter (or none)");
-  }
-  const auto base = core::BaseModel::open(args.base);
-  std::vector<core::Adapter> adapters;
-  for (const auto& dir : args.adapters) {
-    adapters.push_back(core::Adapter::open(dir));
-  }
-  core::MergeOptions merge_options{args.weights, args.scale, std::nullopt, args.allow_resize};
-  merge_options.dtype = parse_output_dtype(args.dtype);
-  const auto plan = core::plan_merge(base, adapters, merge_options);
-  const fs::path output = fs::absolute(args.output).lexically_normal();
-  util::create_directories(output.parent_path());
-  util::require_space(output.parent_path(), plan.output_bytes);
-  util::TempPath temp(util::temp_path_for(output));
-  util::Progress progress("merging", plan.output_bytes, context.progress());
-  const auto stats = write_merged(base, adapters, plan, temp.path(), &progress);
-  progress.finish();
-  util::rename_durable(temp.path(), output);
-  temp.commit();
-  const nlohmann::json doc = {{"output", output.string()},
-                              {"merged_tensors", plan.merged_tensors},
-                              {"replaced_tensors", plan.replaced_tensors},
-                              {"added_tensors", plan.added_tensors},
-                              {"modules", plan.modules.size()},
-                              {"max_abs_delta", stats.max_abs_delta},
-                              {"bytes_written", stats.bytes_written}};
-  context.emit(doc, [&] {
-    std::cout << "merged " << plan.modules.size() << " modules into " << plan.merged_tensors << " tensors ("
-              << plan.replaced_tensors << " replaced, " << plan.added_tensors
-              << " added): " << output.string() << " (" << util::human_size(stats.bytes_written) << ")\n";
+  MergeRequest request{args.base, {args.adapters.begin(), args.adapters.end()}, args.weights, args.output,
+                       parse_output_dtype(args.dtype), args.scale, args.allow_resize};
+  const auto merged = merge_models(request, context.progress());
+  context.emit(merged.to_json(), [&] {
+    std::cout << "merged " << util::plural(merged.modules, "module") << " into "
+              << util::plural(merged.merged_tensors, "tensor") << " (" << merged.replaced_tensors
+              << " replaced, " << merged.added_tensors << " added): " << merged.output.string() << " ("
+              << util::human_size(merged.stats.bytes_written) << ")\n";
   });
 }
 

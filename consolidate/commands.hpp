@@ -1,10 +1,6 @@
 #pragma once
 
 #include "app/cli.hpp"
-#include "core/weights/safetensors.hpp"
-
-#include <optional>
-#include <string>
 
 #include <filesystem>
 
@@ -17,8 +13,6 @@ namespace fs = std::filesystem;
 /// Subcommand registration; each adds its subcommand with options and a callback.
 void add_merge(CLI::App& app, const GlobalOptions& options);
 void add_inspect(CLI::App& app, const GlobalOptions& options);
-/// "keep" -> nullopt, "bf16" / "fp16" / "fp32" -> that dtype; Error(usage) otherwise.
-[[nodiscard]] std::optional<core::DType> parse_output_dtype(const std::string& text);
 
 /// The consolidation itself: options on the main command (the seed's command line).
 void add_consolidate(CLI::App& app, const GlobalOptions& options);

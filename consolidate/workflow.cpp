@@ -561,6 +561,14 @@ ConsolidateResult Consolidation::run()
 
 } // namespace
 
+nlohmann::json ConsolidateResult::to_json() const
+{
+  return {{"dry_run", dry_run}, {"resumed", resumed},
+          {"backup", backup},   {"version", version},
+          {"output", output},   {"adapter_deleted", adapter_deleted},
+          {"log", log}};
+}
+
 ConsolidateResult run_consolidation(const ConsolidateRequest& request,
                                     const std::function<void(const std::string&)>& say)
 {

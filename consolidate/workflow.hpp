@@ -3,6 +3,7 @@
 #include "core/weights/safetensors.hpp"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <functional>
 #include <optional>
 #include <string>
@@ -45,6 +46,7 @@ struct ConsolidateResult {
   std::string output;
   bool adapter_deleted = false;
   std::vector<std::string> log; ///< every step, as printed
+  [[nodiscard]] nlohmann::json to_json() const;
 };
 
 /// Runs (or resumes, from the journal in DIR) the six steps: validate, verified backup,

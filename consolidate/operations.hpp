@@ -1,0 +1,57 @@
+#pragma once
+
+// consolidate-model's subcommands besides the consolidation itself (workflow.hpp), as library
+// functions: typed options in, a result whose to_json() is the --json document out.
+
+#include "core/weights/base_model.hpp"
+#include "core/weights/lora.hpp"
+#include "merger.hpp"
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace modelkeep::consolidate {
+
+/// "keep" -> nullopt, "bf16" / "fp16" / "fp32" -> that dtype; Error(usage) otherwise.
+[[nodiscard]] std::optional<core::DType> parse_output_dtype(const std::string& text);
+
+struct MergeRequest {
+  fs::path base;                  ///< a model directory (sharded or not) or a .safetensors file
+  std::vector<fs::path> adapters; ///< PEFT LoRA adapter directories
+  std::vector<double> weights;    ///< one per adapter, or none (each 1)
+  fs::path output;                ///< a new directory
+  std::optional<core::DType> dtype;
+  double scale = 1;
+  bool allow_resize = false;
+};
+/// `merge`: what was merged and written.
+struct Merged {
+  fs::path output;
+  std::size_t modules = 0;
+  std::size_t merged_tensors = 0;
+  std::size_t replaced_tensors = 0;
+  std::size_t added_tensors = 0;
+  MergeStats stats;
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+/// Merges the adapters into the base as PEFT's merge_and_unload() + save_pretrained() would,
+/// into a temporary sibling of `output` renamed into place once every shard is re-read and
+/// checked. Error(refused) if `output` exists, Error(usage) for a weight count that does not
+/// match the adapters.
+Merged merge_models(const MergeRequest& request, bool show_progress);
+
+/// `inspect`: an adapter's configuration and modules, or a model's shards and tensors.
+struct Inspection {
+  fs::path path;
+  std::optional<core::Adapter> adapter; ///< when `path` is an adapter directory
+  std::optional<core::BaseModel> model; ///< otherwise
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+[[nodiscard]] Inspection inspect(const fs::path& path);
+
+/// The name of an adapter module's kind: linear, embedding or conv.
+[[nodiscard]] const char* module_kind_name(const core::LoraModule& module);
+
+} // namespace modelkeep::consolidate
