@@ -1,6 +1,8 @@
 #include "modelkeep/registry.hpp"
 
 #include "commands/ab.hpp"
+#include "commands/backups.hpp"
+#include "commands/integrity.hpp"
 #include "commands/monitor.hpp"
 #include "commands/stages.hpp"
 #include "commands/versions.hpp"
@@ -120,6 +122,18 @@ nlohmann::json Registry::list(std::size_t limit, const std::string& cursor) cons
 nlohmann::json Registry::show(const std::string& version) const
 {
   return commands::show_version(m_impl->session, version).to_json();
+}
+
+nlohmann::json Registry::verify(const std::string& version) const
+{
+  return commands::verify_versions({m_impl->session}, {{version}}).to_json();
+}
+
+nlohmann::json Registry::backups() const
+{
+  const auto listing = commands::list_backups(m_impl->session, std::nullopt);
+  listing.require_readable();
+  return listing.to_json();
 }
 
 nlohmann::json Registry::promote(const std::string& version, const std::string& stage,

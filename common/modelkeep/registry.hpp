@@ -105,6 +105,14 @@ public:
                           const std::string& reason = {}) const;
   /// `history [--stage STAGE]`, newest first.
   [[nodiscard]] nlohmann::json history(const std::string& stage = {}) const;
+  /// `verify VERSION`: every checksum of the version recomputed ("ok": false with what is
+  /// missing, modified or extra when it is damaged; a check a serving process can run before
+  /// it loads a version).
+  [[nodiscard]] nlohmann::json verify(const std::string& version) const;
+
+  /// `backup-manager list`: the model's backups with their recorded verification.
+  [[nodiscard]] nlohmann::json backups() const;
+
   /// `ab status TEST`.
   [[nodiscard]] nlohmann::json ab_status(const std::string& test_id) const;
   /// `monitor status --stage STAGE`.

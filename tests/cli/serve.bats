@@ -349,6 +349,21 @@ two_versions() {
   [ -z "$(pgrep -P "$SERVER_PID")" ]
 }
 
+@test "POST versions/N/verify checks one version: damage is an answer (ok false), not an error" {
+  two_versions
+  start_server
+  api POST versions/1/verify; [ "$status_code" = 200 ]; [ "$(jq -r .ok <<< "$output")" = true ]
+  [ "$(jq -r '.versions[0].file_count' <<< "$output")" -ge 1 ]
+  flip_byte "$(version_dir 1)/adapter/adapter_model.safetensors" 100
+  api POST versions/1/verify; [ "$status_code" = 200 ]; [ "$(jq -r .ok <<< "$output")" = false ]
+  [ "$(jq -r '.versions[0].modified[0]' <<< "$output")" = adapter/adapter_model.safetensors ]
+  # The damaged stored copy is recorded, as the CLI's verify records it.
+  grep -q . models/.modelkeep/damaged.json
+  # It writes that record: the token is needed.
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/versions/1/verify")" = 401 ]
+  api POST versions/9/verify; [ "$status_code" = 404 ]
+}
+
 @test "every route's document is the CLI's --json document" {
   two_versions
   mv_ promote 1 -q
@@ -374,6 +389,9 @@ two_versions() {
   same monitor/production/status monitor status
   same "rollbacks?stage=production" monitor history
   same catalog catalog
+  bm backup adapter -q >/dev/null
+  api GET backups; [ "$(jq -S . <<< "$output")" = "$(bm list --json | jq -S .)" ]
+  api POST versions/2/verify; [ "$(jq -S . <<< "$output")" = "$(mv_ verify 2 --json | jq -S .)" ]
   # Writes that change nothing give the same document both ways.
   api POST promote '{"version": "1"}'; [ "$(jq -S . <<< "$output")" = "$(mv_ promote 1 --json | jq -S .)" ]
   api PUT monitor/production/thresholds '{"window": 50}'; [ "$(jq -r .changed <<< "$output")" = true ]

@@ -118,6 +118,9 @@ TEST_CASE("the library runs the model-versioner commands in process and returns 
   CHECK(registry.rollback()["to"] == v1);
   CHECK(registry.history("production")["events"].size() == 3);
   CHECK(registry.resolve_stage().version == v1);
+  CHECK(registry.verify("2")["ok"] == true);
+  CHECK(registry.verify("2")["versions"][0]["name"] == v2);
+  CHECK(registry.backups()["backups"].empty());
   try {
     (void)registry.show("9");
     FAIL("show of a missing version must throw");

@@ -1,11 +1,12 @@
 #include "serve/api.hpp"
 
 #include "commands/ab.hpp"
+#include "commands/backups.hpp"
 #include "commands/catalog.hpp"
+#include "commands/integrity.hpp"
 #include "commands/monitor.hpp"
 #include "commands/stages.hpp"
 #include "commands/versions.hpp"
-#include "core/backup/backup.hpp"
 #include "core/layout/store.hpp"
 #include "core/versions/refs.hpp"
 #include "serve/assets.hpp"
@@ -465,6 +466,13 @@ void Api::add_routes()
     call.finish();
     return commands::set_status(call.session, options).to_json();
   });
+  // One version's checksums recomputed: bounded by that version's size (a whole store's verify
+  // is the CLI's, or a nightly job's, not a request's). A failed check is an answer, not an
+  // error: 200 with "ok": false and what is damaged.
+  add(post, {"versions", "*", "verify"}, [](Call& call) {
+    call.finish();
+    return commands::verify_versions({call.session}, {{call.args[0]}}).to_json();
+  });
   add(get, {"stages"}, [](Call& call) {
     call.finish();
     const core::Store& store = call.session.existing();
@@ -599,9 +607,11 @@ void Api::add_routes()
 
   // Backups and the catalog (read-only).
   add(get, {"backups"}, [](Call& call) {
+    const auto type = call.query.text("type");
     call.finish();
-    const core::Store& store = call.session.existing();
-    return core::backups_document(store, core::list_backups(store, std::nullopt));
+    const auto listing = commands::list_backups(call.session, type);
+    listing.require_readable();
+    return listing.to_json();
   });
   add(get, {"catalog"}, [this](Call& call) {
     call.finish();
