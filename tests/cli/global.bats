@@ -50,6 +50,32 @@ load helpers
   [ -d "$WORK/models/versions" ]
 }
 
+@test "the store is found from the working directory upward, as git finds .git" {
+  mv_ create --adapter adapter --description one -q
+  "$MV" --model team/a create --adapter adapter --description named -q
+  "$BM" backup adapter -q >/dev/null
+  v1=$(version_dir 1)
+  unset MODELKEEP_ROOT
+  mkdir -p train/data/deeper
+  # From a training directory below the one holding models/, and from inside the store.
+  (cd train/data/deeper && "$MV" list --json) > list.json
+  [ "$(jq -r .root list.json)" = "$WORK/models" ]
+  [ "$(jq -r '.versions | length' list.json)" = 1 ]
+  (cd "$v1/adapter" && "$BM" list --json) > backups.json
+  [ "$(jq -r '.backups | length' backups.json)" = 1 ]
+  # Inside a named model's directory: that model.
+  (cd models/team/a/versions && "$MV" list --json) > named.json
+  [ "$(jq -r .model named.json)" = team/a ]
+  [ "$(jq -r '.versions[0].description' named.json)" = named ]
+  # --model still chooses; --root and MODELKEEP_ROOT win over what is found.
+  (cd models/team/a && "$MV" --model default list --json) > default.json
+  [ "$(jq -r .model default.json)" = default ]
+  cd train
+  run -3 "$MV" --root "$WORK/nowhere" list
+  MODELKEEP_ROOT="$WORK/nowhere" run -3 "$MV" list
+  assert_output_contains "$WORK/nowhere"
+}
+
 @test "-q silences notes and confirmations, never the data a read command was asked for" {
   mv_ create --adapter adapter --description one -q
   bm backup adapter -q >/dev/null

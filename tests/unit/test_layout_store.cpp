@@ -11,14 +11,81 @@ using namespace modelkeep;
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-TEST_CASE("the root comes from --root, then $MODELKEEP_ROOT, then ./models")
+TEST_CASE("the root comes from --root, then $MODELKEEP_ROOT, then discovery, then ./models")
 {
   ::unsetenv("MODELKEEP_ROOT");
-  CHECK(core::Store::choose_root(std::nullopt) == "models");
+  test::ScratchDir dir;
+  const fs::path saved = fs::current_path();
+  fs::current_path(dir.path());
+  const bool none_above = !core::Store::discover(dir.path());
+  const auto fallback = core::Store::choose_root(std::nullopt);
+  fs::current_path(saved);
+  if (none_above) {
+    CHECK(fallback == "models");
+  }
   ::setenv("MODELKEEP_ROOT", "/env/root", 1);
   CHECK(core::Store::choose_root(std::nullopt) == "/env/root");
   CHECK(core::Store::choose_root(std::string("/cli")) == "/cli");
   ::unsetenv("MODELKEEP_ROOT");
+}
+
+TEST_CASE("a store is found from a directory upward, as git finds .git")
+{
+  test::ScratchDir dir;
+  const fs::path root = dir / "train" / "models";
+  fs::create_directories(root / "versions" / "v001_x" / "adapter");
+  fs::create_directories(dir / "train" / "data" / "deeper");
+  fs::create_directories(root / "team" / "a" / "versions" / "v001_y");
+  // From a training directory: its models/ subdirectory.
+  auto found = core::Store::discover(dir / "train" / "data" / "deeper");
+  REQUIRE(found);
+  CHECK(found->root == root);
+  CHECK_FALSE(found->model);
+  // From inside the store: the store.
+  found = core::Store::discover(root / "versions" / "v001_x" / "adapter");
+  REQUIRE(found);
+  CHECK(found->root == root);
+  CHECK_FALSE(found->model);
+  // From inside a named model: its root and its name.
+  found = core::Store::discover(root / "team" / "a" / "versions" / "v001_y");
+  REQUIRE(found);
+  CHECK(found->root == root);
+  CHECK(found->model == std::optional<std::string>("team/a"));
+  // A root holding only named models is marked by its .modelkeep/.
+  const fs::path other = dir / "other";
+  fs::create_directories(other / ".modelkeep");
+  fs::create_directories(other / "m" / "versions");
+  found = core::Store::discover(other / "m");
+  REQUIRE(found);
+  CHECK(found->root == other);
+  CHECK(found->model == std::optional<std::string>("m"));
+}
+
+TEST_CASE("locate: --root and $MODELKEEP_ROOT win over discovery; --model over the discovered model")
+{
+  ::unsetenv("MODELKEEP_ROOT");
+  ::unsetenv("MODELKEEP_MODEL");
+  test::ScratchDir dir;
+  const fs::path root = fs::canonical(dir.path()) / "models";
+  fs::create_directories(root / "team" / "versions");
+  fs::create_directories(root / ".modelkeep");
+  const fs::path saved = fs::current_path();
+  fs::current_path(root / "team" / "versions");
+  const auto here = core::Store::locate(std::nullopt, std::nullopt);
+  const auto named = core::Store::locate(std::nullopt, std::string("other"));
+  const auto cli = core::Store::locate(std::string("/cli"), std::nullopt);
+  ::setenv("MODELKEEP_ROOT", "/env/root", 1);
+  const auto env = core::Store::locate(std::nullopt, std::nullopt);
+  ::unsetenv("MODELKEEP_ROOT");
+  fs::current_path(saved);
+  CHECK(here.root() == root);
+  CHECK(here.model() == "team");
+  CHECK(named.root() == root);
+  CHECK(named.model() == "other");
+  CHECK(cli.root() == "/cli");
+  CHECK(cli.model() == "default");
+  CHECK(env.root() == "/env/root");
+  CHECK(env.model() == "default");
 }
 
 TEST_CASE("layout and existence")

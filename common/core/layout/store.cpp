@@ -43,13 +43,72 @@ std::string Store::model_suffix() const
   return is_default_model() ? std::string() : " (model " + m_model + ")";
 }
 
+namespace {
+
+/// Whether `dir` holds a model's layout or a root's files.
+bool looks_like_store(const fs::path& dir)
+{
+  std::error_code ec;
+  return fs::is_directory(dir / filenames::versions, ec) || fs::is_directory(dir / filenames::state, ec) ||
+         fs::is_regular_file(dir / filenames::catalog, ec);
+}
+
+const char* env_value(const char* name)
+{
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : nullptr;
+}
+
+/// The store found from the working directory (nullopt if none, or the directory is gone).
+std::optional<Store::Found> discovered()
+{
+  std::error_code ec;
+  const fs::path cwd = fs::current_path(ec);
+  return ec ? std::nullopt : Store::discover(cwd);
+}
+
+} // namespace
+
+std::optional<Store::Found> Store::discover(const fs::path& start)
+{
+  const fs::path from = fs::absolute(start).lexically_normal();
+  for (fs::path dir = from;; dir = dir.parent_path()) {
+    if (looks_like_store(dir)) {
+      // A named model's directory: its root is the nearest store above it, if the path between
+      // is a model name.
+      for (fs::path above = dir.parent_path(); above != dir.root_path(); above = above.parent_path()) {
+        if (!looks_like_store(above)) {
+          continue;
+        }
+        const std::string name = dir.lexically_relative(above).generic_string();
+        try {
+          validate_model_name(name);
+          return Found{above, name};
+        } catch (const Error&) {
+          break;
+        }
+      }
+      return Found{dir, std::nullopt};
+    }
+    if (looks_like_store(dir / "models")) {
+      return Found{dir / "models", std::nullopt};
+    }
+    if (dir == dir.parent_path()) {
+      return std::nullopt;
+    }
+  }
+}
+
 fs::path Store::choose_root(const std::optional<std::string>& cli_root)
 {
   if (cli_root && !cli_root->empty()) {
     return *cli_root;
   }
-  if (const char* env = std::getenv("MODELKEEP_ROOT"); env != nullptr && *env != '\0') {
+  if (const char* env = env_value("MODELKEEP_ROOT")) {
     return env;
+  }
+  if (const auto found = discovered()) {
+    return found->root;
   }
   return "models";
 }
@@ -59,10 +118,21 @@ std::string Store::choose_model(const std::optional<std::string>& cli_model)
   if (cli_model) {
     return cli_model->empty() ? std::string(k_default_model) : *cli_model;
   }
-  if (const char* env = std::getenv("MODELKEEP_MODEL"); env != nullptr && *env != '\0') {
+  if (const char* env = env_value("MODELKEEP_MODEL")) {
     return env;
   }
   return k_default_model;
+}
+
+Store Store::locate(const std::optional<std::string>& cli_root, const std::optional<std::string>& cli_model)
+{
+  const bool named = (cli_root && !cli_root->empty()) || env_value("MODELKEEP_ROOT") != nullptr;
+  if (!named && !cli_model && env_value("MODELKEEP_MODEL") == nullptr) {
+    if (const auto found = discovered()) {
+      return {found->root, found->model.value_or(k_default_model)};
+    }
+  }
+  return {choose_root(cli_root), choose_model(cli_model)};
 }
 
 bool Store::exists() const

@@ -30,11 +30,28 @@ public:
   /// symbolic link.
   Store(const fs::path& root, const std::string& model);
 
-  /// The root to use: `cli_root` if given, else $MODELKEEP_ROOT, else ./models.
+  /// A store found from a directory, as git finds .git.
+  struct Found {
+    fs::path root;
+    std::optional<std::string> model; ///< when the directory is inside a named model's
+  };
+  /// The nearest store at or above `start`: a directory that holds versions/, .modelkeep/ or
+  /// catalog.json, or a models/ subdirectory of one on the way that does (a training directory).
+  /// A named model's directory (root/NAME) gives its root and NAME. nullopt if none up to /.
+  [[nodiscard]] static std::optional<Found> discover(const fs::path& start);
+
+  /// The root to use: `cli_root` if given, else $MODELKEEP_ROOT, else the store found from the
+  /// working directory upward (discover()), else ./models (where a first create makes one).
   [[nodiscard]] static fs::path choose_root(const std::optional<std::string>& cli_root);
 
   /// The model to use: `cli_model` if given, else $MODELKEEP_MODEL, else the default model.
   [[nodiscard]] static std::string choose_model(const std::optional<std::string>& cli_model);
+
+  /// The model a command runs on: choose_root(cli_root) and choose_model(cli_model), except that
+  /// when the root was discovered and no model was named, the named model whose directory holds
+  /// the working directory.
+  [[nodiscard]] static Store locate(const std::optional<std::string>& cli_root,
+                                    const std::optional<std::string>& cli_model);
 
   /// The store root, which holds every model (and the catalog, catalog.json).
   [[nodiscard]] const fs::path& root() const noexcept { return m_root; }
