@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 
+#include "app/manual.hpp"
 #include "core/versions/recovery.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -50,7 +51,7 @@ int report(const Error& error, const GlobalOptions& options)
 
 core::Store Context::new_store() const
 {
-  return {core::Store::choose_root(m_options.root), core::Store::choose_model(m_options.model)};
+  return core::Store::locate(m_options.root, m_options.model);
 }
 
 core::Store Context::store() const
@@ -253,10 +254,38 @@ int run_tool(const std::string& program, const std::string& description, int arg
   add_global_options(app, options);
   add_subcommands(app, options);
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-    sub->footer(
-        "Global options (--root, --model, --json, -q, -v, --no-progress, --lock-timeout) are accepted "
-        "before or after the subcommand; see " +
-        program + " --help.\n");
+    // After the subcommand's own footer, which must not be lost.
+    const std::string own = sub->get_footer();
+    sub->footer((own.empty() ? std::string() : own + "\n\n") +
+                "Global options (--root, --model, --json, -q, -v, --no-progress, --lock-timeout) are "
+                "accepted before or after the subcommand; see " +
+                program + " --help.\n");
+  }
+  // For the build: man pages and shell completion from these very definitions.
+  if (words.size() == 2 && words[0] == "--generate-man") {
+    try {
+      const std::size_t pages = write_man_pages(app, program, tool_version(), words[1]);
+      std::printf("%zu man pages written to %s\n", pages, words[1].c_str());
+      return 0;
+    } catch (const Error& e) {
+      return report(e, options);
+    }
+  }
+  if ((words.size() == 2 || words.size() == 3) && words[0] == "--generate-completion") {
+    try {
+      if (words[1] != "bash") {
+        throw Error(ExitCode::usage, "--generate-completion: only bash is generated (zsh: bashcompinit)");
+      }
+      if (words.size() == 3) {
+        util::create_directories(fs::path(words[2]).parent_path());
+        util::write_file_atomic(words[2], bash_completion(app, program));
+      } else {
+        std::fputs(bash_completion(app, program).c_str(), stdout);
+      }
+      return 0;
+    } catch (const Error& e) {
+      return report(e, options);
+    }
   }
   app.parse_complete_callback(
       [&options] { util::configure_log(options.program, options.verbose && !options.quiet); });

@@ -55,3 +55,13 @@ setup() {
   bm backup adapter -q >/dev/null
   run -0 env PATH=/usr/bin:/bin MODELKEEP_ROOT="$MODELKEEP_ROOT" "$PREFIX/share/modelkeep/nightly-retention.sh"
 }
+
+@test "the man pages and the bash completion are installed" {
+  [ -f "$PREFIX/share/man/man1/model-versioner.1" ]
+  [ -f "$PREFIX/share/man/man1/model-versioner-ab-conclude.1" ]
+  [ -f "$PREFIX/share/man/man1/backup-manager-offsite-forget.1" ]
+  [ ! -e "$PREFIX/share/man/man1/model-versioner.stamp" ]
+  for tool in model-versioner backup-manager; do
+    [ -f "$PREFIX/share/bash-completion/completions/$tool" ]
+  done
+}
