@@ -1,7 +1,7 @@
 #pragma once
 
 // The rows every benchmark writes for the report (bench/report.cpp): one line of the table
-// in the README, with the measured time, the reference's and the target.
+// in docs/performance.md, with the measured time, the reference's and the target.
 #include "run_process.hpp"
 
 #include <algorithm>

@@ -138,7 +138,7 @@ std::string page(const CLI::App& app, const std::vector<std::string>& path, cons
     prefix += (prefix.empty() ? "" : "-") + path[i];
     also += (also.empty() ? "" : ", ") + prefix + "(1)";
   }
-  out << roff(also.empty() ? "The README of modelkeep, and --help of each command." : also) << '\n';
+  out << roff(also.empty() ? "The README and docs/ of modelkeep, and --help of each command." : also) << '\n';
   return out.str();
 }
 

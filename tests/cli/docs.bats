@@ -1,25 +1,39 @@
 #!/usr/bin/env bats
-# The README teaches every command: each subcommand --help lists is a row of the tool's
-# command table, and each table is one block (a blank line inside ends a Markdown table, and
+# The docs teach every command: each subcommand --help lists is a row of the tool's command
+# table in docs/, and each table is one block (a blank line inside ends a Markdown table, and
 # the rows after it render as text).
 
 load helpers
 
-# table_rows SECTION_TITLE: the rows of the first table in the README section, up to the first
-# line that is not a table row.
+# table_rows PAGE: the rows of the first table of docs/PAGE, up to the first line that is not
+# a table row.
 table_rows() {
-  awk -v title="$1" '
-    index($0, title) == 1 { in_section = 1; next }
-    in_section && /^## / { exit }
-    in_section && /^\|/ { in_table = 1; print; next }
-    in_section && in_table { exit }
-  ' "$MODELKEEP_SOURCE_DIR/README.md"
+  awk '
+    /^## / { exit }
+    /^\|/ { in_table = 1; print; next }
+    in_table { exit }
+  ' "$MODELKEEP_SOURCE_DIR/docs/$1"
 }
 
 subcommands() { "$1" --help | sed -n '/^Subcommands:/,$p' | awk 'NR > 1 && /^  [a-z]/ {print $1}'; }
 
-@test "every model-versioner subcommand is a row of its README table" {
-  rows=$(table_rows '## `model-versioner` commands')
+@test "the README is a one-page start whose links all lead somewhere" {
+  local readme="$MODELKEEP_SOURCE_DIR/README.md"
+  [ "$(wc -l < "$readme")" -le 130 ]
+  grep -q '^make demo' "$readme"
+  grep -q '^make test' "$readme"
+  for link in $(grep -o '](docs/[^)]*)' "$readme" | sed 's/^](//; s/)$//'); do
+    [ -f "$MODELKEEP_SOURCE_DIR/$link" ] || { echo "README links to missing $link"; return 1; }
+  done
+  for page in "$MODELKEEP_SOURCE_DIR"/docs/*.md; do
+    for link in $(grep -o '](\([a-z][^):#]*\))' "$page" | sed 's/^](//; s/)$//'); do
+      [ -e "$MODELKEEP_SOURCE_DIR/docs/$link" ] || { echo "$(basename "$page") links to missing $link"; return 1; }
+    done
+  done
+}
+
+@test "every model-versioner subcommand is a row of its docs table" {
+  rows=$(table_rows model-versioner.md)
   [ -n "$rows" ]
   for name in $(subcommands "$MV"); do
     case "$name" in ab|monitor|serve) continue ;; esac # their own sections and tables
@@ -27,8 +41,8 @@ subcommands() { "$1" --help | sed -n '/^Subcommands:/,$p' | awk 'NR > 1 && /^  [
   done
 }
 
-@test "every backup-manager subcommand is a row of its README table" {
-  rows=$(table_rows '## `backup-manager` commands')
+@test "every backup-manager subcommand is a row of its docs table" {
+  rows=$(table_rows backup-manager.md)
   [ -n "$rows" ]
   for name in $(subcommands "$BM"); do
     case "$name" in push|offsite) continue ;; esac # the off-machine copies section

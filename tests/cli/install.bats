@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # make install: the library, its headers, a CMake package and a pkg-config file under a
-# prefix; an outside program builds against them (the README's example, both ways) and runs;
+# prefix; an outside program builds against them (the documented example, both ways) and runs;
 # the nightly job's files name that prefix.
 
 load helpers
@@ -9,8 +9,8 @@ setup() {
   setup_workdir
   PREFIX="$WORK/prefix"
   cmake --install "$MODELKEEP_BUILD_DIR" --prefix "$PREFIX" > install.log 2>&1 || { cat install.log; return 1; }
-  # The README's example, as written there.
-  sed -n '/^### From a serving process/,/^Build it with/p' "$MODELKEEP_SOURCE_DIR/README.md" |
+  # The library page's example, as written there.
+  sed -n '/^# The C++ library/,/^Build it with/p' "$MODELKEEP_SOURCE_DIR/docs/library.md" |
     sed -n '/^```cpp$/,/^```$/p' | sed '1d;$d' > app.cpp
   mv_ create --adapter adapter --description one -q
   mv_ promote 1 -q
@@ -23,7 +23,7 @@ setup() {
   ls "$PREFIX"/lib/libmodelkeep.so.0 "$PREFIX"/lib/cmake/modelkeep/modelkeepConfig.cmake "$PREFIX"/lib/pkgconfig/modelkeep.pc
 }
 
-@test "an outside CMake project finds the package, builds the README's example and runs it" {
+@test "an outside CMake project finds the package, builds the documented example and runs it" {
   grep -q "modelkeep::Registry" app.cpp
   cmake -S "$MODELKEEP_SOURCE_DIR/tests/install" -B consumer -G Ninja -DCMAKE_PREFIX_PATH="$PREFIX" \
     -DAPP_SOURCE="$WORK/app.cpp" > configure.log 2>&1 || { cat configure.log; return 1; }
