@@ -534,7 +534,7 @@ ConsolidateResult Consolidation::run()
   }
   const auto lock = core::lock_for_writing(
       store, "consolidate-model",
-      std::chrono::milliseconds(static_cast<long long>(m_request.lock_timeout_seconds * 1000)));
+      std::chrono::milliseconds(static_cast<long long>(m_request.lock_timeout_seconds * 1000)), m_say);
   remove_leftovers(settings);
   if (m_journal.resumed() && !journal_still_valid(store)) {
     m_say("the unfinished consolidation's results are gone: starting over");

@@ -113,12 +113,6 @@ std::vector<commands::Session> Context::sessions(bool all_models) const
   return result;
 }
 
-util::LockFile Context::lock(const core::Store& store, const std::string& command) const
-{
-  const auto timeout = lock_timeout();
-  return core::lock_for_writing(store, m_options.program + " " + command, timeout);
-}
-
 void Context::emit(const nlohmann::json& doc, const std::function<void()>& text) const
 {
   if (m_options.json) {

@@ -48,10 +48,6 @@ public:
   /// none, Error(usage) if --model was given too); else just store().
   [[nodiscard]] std::vector<core::Store> stores(bool all_models) const;
 
-  /// Takes the store's writer lock for `command` ("<program> <command>" in the lock file),
-  /// honouring --lock-timeout.
-  [[nodiscard]] util::LockFile lock(const core::Store& store, const std::string& command) const;
-
   /// The selected model (which must exist, as store() says) as the command layer runs it:
   /// this tool's name in lock files, --lock-timeout, progress bars unless --json or -q, and
   /// notes on stderr unless --json or -q.

@@ -67,7 +67,7 @@ core::BackupRequest to_request(const BackupOptions& options, const core::Store& 
 MadeBackup make_backup(const Session& session, const BackupOptions& options)
 {
   const core::Store& store = session.store;
-  const auto lock = core::lock_for_writing(store, session.program + " backup", session.lock_timeout);
+  const auto lock = core::lock_for_writing(store, session.program + " backup", session.lock_timeout, session.tell);
   const core::BackupRequest request = to_request(options, store);
   const auto record = core::create_verified_backup(store, request, session.progress);
   core::append_event(store, core::EventKind::backup,

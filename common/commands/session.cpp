@@ -12,7 +12,7 @@ const core::Store& Session::existing() const
 
 util::LockFile Session::lock(const std::string& command) const
 {
-  return core::lock_for_writing(existing(), program + " " + command, lock_timeout);
+  return core::lock_for_writing(existing(), program + " " + command, lock_timeout, tell);
 }
 
 void Session::note(const std::string& message) const

@@ -74,20 +74,28 @@ void record_holder(int fd, const std::string& command, const std::filesystem::pa
 } // namespace
 
 LockFile LockFile::acquire(const std::filesystem::path& path, const std::string& command,
-                           std::chrono::milliseconds timeout)
+                           std::chrono::milliseconds timeout, const LockWaitNote& waiting)
 {
   const int raw = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (raw < 0) {
     throw_errno("cannot open lock file", path);
   }
   UniqueFd fd(raw);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + timeout;
   // Short waits first (records hold their locks for microseconds), backing off to 50 ms for
   // the long holders (a create copying gigabytes).
   std::chrono::microseconds pause(50);
+  bool told = !waiting;
   while (!try_flock(fd.get(), path)) {
-    if (std::chrono::steady_clock::now() >= deadline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
       throw Error(ExitCode::locked, describe_holder(path));
+    }
+    if (!told && now - start >= std::chrono::milliseconds(500)) {
+      told = true;
+      const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
+      waiting(describe_holder(path) + "; waiting up to " + std::to_string(seconds) + " s (--lock-timeout)...");
     }
     std::this_thread::sleep_for(pause);
     pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(50));

@@ -62,3 +62,22 @@ load helpers
   wait "$holder" 2>/dev/null || true
   run -0 mv_ --lock-timeout 5 promote 1
 }
+
+@test "a writer that waits for the lock says whom it waits for, once; -q says nothing" {
+  mv_ create --adapter adapter --description base -q >/dev/null
+  ( exec 9> models/.modelkeep/lock; flock 9
+    printf '{"pid": %d, "host": "%s", "command": "test holder", "since": %d}' $BASHPID "$(hostname)" "$(date +%s)" >&9
+    exec sleep 2 ) &
+  holder=$!
+  sleep 0.3
+  run -0 --separate-stderr mv_ --lock-timeout 20 tag 1 a=b
+  [[ "$stderr" == *"store is locked by pid $holder (test holder)"*"waiting up to 20 s (--lock-timeout)..."* ]]
+  [ "$(grep -c 'waiting up to' <<< "$stderr")" = 1 ]
+  wait "$holder" 2>/dev/null || true
+  ( exec 9> models/.modelkeep/lock; flock 9; exec sleep 2 ) &
+  holder=$!
+  sleep 0.3
+  run -0 --separate-stderr mv_ -q --lock-timeout 20 tag 1 c=d
+  [ -z "$stderr" ]
+  wait "$holder" 2>/dev/null || true
+}

@@ -71,12 +71,12 @@ new_version() {
   assert_output_contains "first version"
   new_version 0.91
   run -4 mv_ auto-promote v2
-  assert_output_contains "F1 change +1.0% below 2% threshold (0.900 -> 0.910)"
+  assert_output_contains "F1 change +1.0 points, below the threshold of 2 points (0.900 -> 0.910)"
   [ "$(basename "$(readlink models/versions/production)")" = "$(basename "$(version_dir 1)")" ]
   new_version 0.93
   run -0 mv_ auto-promote v3 --json
   [ "$(echo "$output" | jq -r .promoted)" = true ]
-  [ "$(echo "$output" | jq -r .reason)" = "F1 improved 3.0% (0.900 -> 0.930)" ]
+  [ "$(echo "$output" | jq -r .reason)" = "F1 improved 3.0 points (0.900 -> 0.930)" ]
   [ "$(echo "$output" | jq -r .old)" = 0.9 ]
   new_version 0.96
   run -0 mv_ auto-promote v4
@@ -94,7 +94,7 @@ new_version() {
   new_version 0.52
   echo '{"auto_promote": {"min_improvement": 0.05}}' > models/.modelkeep/config.json
   run -4 mv_ auto-promote 2
-  assert_output_contains "below 5% threshold"
+  assert_output_contains "below the threshold of 5 points"
 }
 
 @test "status changes are validated and logged" {

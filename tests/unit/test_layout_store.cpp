@@ -61,7 +61,7 @@ TEST_CASE("a store is found from a directory upward, as git finds .git")
   CHECK(found->model == std::optional<std::string>("m"));
 }
 
-TEST_CASE("locate: --root and $MODELKEEP_ROOT win over discovery; --model over the discovered model")
+TEST_CASE("locate: --root and $MODELKEEP_ROOT win over discovery, and --model over the discovered model")
 {
   ::unsetenv("MODELKEEP_ROOT");
   ::unsetenv("MODELKEEP_MODEL");

@@ -25,16 +25,16 @@ TEST_CASE("the auto-promotion decision table")
     CHECK(core::decide_auto_promote(rule, 0.90, 0.95).promote);
     const auto regress = core::decide_auto_promote(rule, 0.97, 0.96);
     CHECK_FALSE(regress.promote);
-    CHECK(regress.reason == "F1 regressed 1.0% (0.970 -> 0.960)");
+    CHECK(regress.reason == "F1 regressed 1.0 points (0.970 -> 0.960)");
   }
   SUBCASE("below the threshold an improvement of at least min_improvement is needed")
   {
     const auto small = core::decide_auto_promote(rule, 0.90, 0.91);
     CHECK_FALSE(small.promote);
-    CHECK(small.reason == "F1 change +1.0% below 2% threshold (0.900 -> 0.910)");
+    CHECK(small.reason == "F1 change +1.0 points, below the threshold of 2 points (0.900 -> 0.910)");
     const auto big = core::decide_auto_promote(rule, 0.91, 0.94);
     CHECK(big.promote);
-    CHECK(big.reason == "F1 improved 3.0% (0.910 -> 0.940)");
+    CHECK(big.reason == "F1 improved 3.0 points (0.910 -> 0.940)");
     CHECK(core::decide_auto_promote(rule, 0.90, 0.92).promote); // exactly at the boundary
     CHECK_FALSE(core::decide_auto_promote(rule, 0.90, 0.919).promote);
     CHECK_FALSE(core::decide_auto_promote(rule, 0.90, 0.85).promote);
@@ -43,7 +43,7 @@ TEST_CASE("the auto-promotion decision table")
   {
     core::AutoPromoteRule accuracy{"accuracy", 0.99, 0.05};
     CHECK(core::decide_auto_promote(accuracy, 0.80, 0.90).reason ==
-          "accuracy improved 10.0% (0.800 -> 0.900)");
+          "accuracy improved 10.0 points (0.800 -> 0.900)");
   }
 }
 

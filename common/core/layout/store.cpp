@@ -186,10 +186,11 @@ void Store::ensure_layout() const
   }
 }
 
-util::LockFile Store::acquire_lock(const std::string& command, std::chrono::milliseconds timeout) const
+util::LockFile Store::acquire_lock(const std::string& command, std::chrono::milliseconds timeout,
+                                   const util::LockWaitNote& waiting) const
 {
   ensure_layout();
-  auto lock = util::LockFile::acquire(lock_path(), command, timeout);
+  auto lock = util::LockFile::acquire(lock_path(), command, timeout, waiting);
   for (const auto& path : clean_leftovers()) {
     util::log_step("removed leftover of an interrupted run: " + path.string());
   }

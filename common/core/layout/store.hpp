@@ -92,8 +92,8 @@ public:
   /// Error(locked) after it), then removes leftovers of killed runs. Writers do not call this
   /// directly but core::lock_for_writing() (versions/recovery.hpp), which also repairs what a
   /// killed run left half-done above the layout.
-  [[nodiscard]] util::LockFile acquire_lock(const std::string& command,
-                                            std::chrono::milliseconds timeout) const;
+  [[nodiscard]] util::LockFile acquire_lock(const std::string& command, std::chrono::milliseconds timeout,
+                                            const util::LockWaitNote& waiting = {}) const;
 
   /// Removes temporaries (names with the `.tmp` marker) in versions/, backups/*/,
   /// consolidated_models/ and .modelkeep/; only call with the lock held. Returns what was removed.

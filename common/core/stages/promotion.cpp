@@ -191,14 +191,16 @@ AutoPromoteDecision decide_auto_promote(const AutoPromoteRule& rule, std::option
     decision.reason = decision.promote
                           ? name + " " + decimals(new_value, 3) + " at or above the high threshold " +
                                 short_number(rule.high_threshold) + " without regression " + values
-                          : name + " regressed " + decimals(-change * 100, 1) + "% " + values;
+                          : name + " regressed " + decimals(-change * 100, 1) + " points " + values;
     return decision;
   }
   // A small tolerance so that an improvement of exactly the threshold counts despite rounding.
   decision.promote = change >= rule.min_improvement - 1e-12;
-  decision.reason = decision.promote ? name + " improved " + decimals(change * 100, 1) + "% " + values
-                                     : name + " change " + decimals(change * 100, 1, true) + "% below " +
-                                           short_number(rule.min_improvement * 100) + "% threshold " + values;
+  // Metrics in [0, 1]: a change of 0.03 is 3 percentage points, not 3% (that would be 3.3%).
+  decision.reason = decision.promote ? name + " improved " + decimals(change * 100, 1) + " points " + values
+                                     : name + " change " + decimals(change * 100, 1, true) +
+                                           " points, below the threshold of " +
+                                           short_number(rule.min_improvement * 100) + " points " + values;
   return decision;
 }
 

@@ -6,9 +6,9 @@
 namespace modelkeep::core {
 
 util::LockFile lock_for_writing(const Store& store, const std::string& command,
-                                std::chrono::milliseconds timeout)
+                                std::chrono::milliseconds timeout, const util::LockWaitNote& waiting)
 {
-  auto lock = store.acquire_lock(command, timeout);
+  auto lock = store.acquire_lock(command, timeout, waiting);
   repair_latest(store);
   return lock;
 }

@@ -14,8 +14,9 @@ class Store;
 
 /// Takes the model's writer lock for `command` (Error(locked) after `timeout`), removes the
 /// temporaries of killed runs, and points `latest` at the newest version. Every writer of a
-/// model calls this (or app::Context::lock, which calls it).
+/// model calls this (through commands::Session::lock). `waiting` is told when another holds it.
 [[nodiscard]] util::LockFile lock_for_writing(const Store& store, const std::string& command,
-                                              std::chrono::milliseconds timeout);
+                                              std::chrono::milliseconds timeout,
+                                              const util::LockWaitNote& waiting = {});
 
 } // namespace modelkeep::core
