@@ -126,14 +126,14 @@ void run_status(const MonitorArgs& args, const GlobalOptions& options)
 void run_history(const MonitorArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  const json doc = commands::monitor_history(
+  const json events = commands::monitor_history(
       context.session(), args.all_stages ? std::nullopt : std::optional<std::string>(args.set.stage));
-  context.emit_data(doc, [&] {
-    if (doc.empty()) {
+  context.emit_data({{"rollbacks", events}}, [&] {
+    if (events.empty()) {
       std::cout << "no rollbacks" << (args.all_stages ? "" : " of " + args.set.stage) << '\n';
       return;
     }
-    for (const auto& event : doc) {
+    for (const auto& event : events) {
       const bool automatic = event.value("automatic", false);
       const std::string reason = event.value("reason", "");
       if (core::is_event(event, core::EventKind::rollback)) {

@@ -40,8 +40,8 @@ int report(const Error& error, const GlobalOptions& options)
   std::cout.flush();
   std::fprintf(stderr, "%s: error: %s\n", options.program.c_str(), error.what());
   if (options.json && !s_document_emitted) {
-    const nlohmann::json doc = {
-        {"ok", false}, {"error", error.what()}, {"exit_code", static_cast<int>(error.code())}};
+    const nlohmann::json doc = commands::document(
+        {{"ok", false}, {"error", error.what()}, {"exit_code", static_cast<int>(error.code())}});
     std::cout << doc.dump(2) << '\n';
   }
   return static_cast<int>(error.code());
@@ -116,7 +116,7 @@ std::vector<commands::Session> Context::sessions(bool all_models) const
 void Context::emit(const nlohmann::json& doc, const std::function<void()>& text) const
 {
   if (m_options.json) {
-    std::cout << doc.dump(2) << '\n';
+    std::cout << commands::document(doc).dump(2) << '\n';
     s_document_emitted = true;
   } else if (!m_options.quiet) {
     text();

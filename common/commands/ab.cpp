@@ -53,11 +53,11 @@ std::vector<core::AbTest> ab_list(const Session& session)
 
 json to_json(const std::vector<core::AbTest>& tests)
 {
-  json doc = json::array();
+  json list = json::array();
   for (const auto& test : tests) {
-    doc.push_back(test.to_json());
+    list.push_back(test.to_json());
   }
-  return doc;
+  return {{"tests", std::move(list)}};
 }
 
 core::AbTest ab_show(const Session& session, const std::string& id)

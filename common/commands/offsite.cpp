@@ -158,7 +158,8 @@ Pushed push_backups(const std::vector<Session>& sessions, const PushOptions& opt
             throw Error(ExitCode::refused, "not sending " + info.id() + ": its copy in " + remote.shown +
                                                " was forgotten on purpose; add --force to send it again");
           }
-          result.skipped.push_back({{"id", info.id()}, {"model", store.model()}, {"why", "forgotten"}});
+          result.skipped.push_back({{"id", info.id()}, {"model", store.model()},
+                                    {"reasons", json::array({"forgotten on purpose (offsite forget)"})}});
           session.note(info.id() + ": not sent: its copy in " + remote.shown +
                        " was forgotten on purpose (offsite forget); push it by name with --force to send "
                        "it again");

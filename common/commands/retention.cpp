@@ -85,7 +85,7 @@ json Collection::to_json() const
   json doc = {{"execute", execute}, {"versions", json::array()}};
   for (const auto& v : verdicts) {
     doc["versions"].push_back(
-        {{"name", v.version.name}, {"action", v.keep ? "keep" : "delete"}, {"why", v.why}});
+        {{"name", v.version.name}, {"action", v.keep ? "keep" : "delete"}, {"reasons", json::array({v.why})}});
   }
   return doc;
 }

@@ -15,6 +15,18 @@ util::LockFile Session::lock(const std::string& command) const
   return core::lock_for_writing(existing(), program + " " + command, lock_timeout, tell);
 }
 
+nlohmann::json document(nlohmann::json result)
+{
+  if (!result.is_object()) {
+    result = {{"result", std::move(result)}};
+  }
+  if (!result.contains("ok")) {
+    result["ok"] = true;
+  }
+  result["schema_version"] = k_schema_version;
+  return result;
+}
+
 void Session::note(const std::string& message) const
 {
   if (tell) {

@@ -11,9 +11,19 @@
 
 #include <chrono>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace modelkeep::commands {
+
+/// The layout version of every document (the CLI's --json, the HTTP API, the C++ API): raised
+/// when a field changes meaning or goes away, not when one is added.
+inline constexpr int k_schema_version = 1;
+
+/// `result` as a command's document: an object with "ok" (true unless the result says
+/// otherwise, as a failed verification does) and "schema_version". The CLI, the server and the
+/// C++ API all hand out documents through this.
+[[nodiscard]] nlohmann::json document(nlohmann::json result);
 
 /// Who runs a command, and on which model.
 struct Session {

@@ -174,8 +174,9 @@ json VersionList::to_json() const
 
 std::string VersionList::to_json_text() const
 {
-  std::string text =
-      R"({"model":)" + json(model).dump() + R"(,"root":)" + json(root).dump() + R"(,"versions":[)";
+  std::string text = R"({"ok":true,"schema_version":)" + std::to_string(k_schema_version) +
+                     R"(,"model":)" + json(model).dump() + R"(,"root":)" + json(root).dump() +
+                     R"(,"versions":[)";
   bool first = true;
   for (const auto& row : rows) {
     std::string item = row_head(row).dump();

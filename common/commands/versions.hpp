@@ -63,7 +63,7 @@ struct VersionList {
   /// A row's own fields (name, id, latest, stages, or the error) without its summary's.
   [[nodiscard]] nlohmann::json row_head(const core::ListedVersion& row) const;
   [[nodiscard]] nlohmann::json to_json() const;
-  /// to_json().dump() (the same document; keys of a row in another order), written from the
+  /// document(to_json()).dump() (the same document; keys in another order), written from the
   /// summaries' cached JSON text: what a server answers hundreds of times a second.
   [[nodiscard]] std::string to_json_text() const;
   /// Error(malformed) with the first version whose metadata cannot be read, if any.

@@ -105,7 +105,7 @@ MonitorOutcome Registry::record_prediction(const Observation& observation, const
   result.rolled_back = outcome.rolled_back;
   result.rolled_back_to = outcome.rolled_back_to;
   result.message = outcome.message();
-  result.document = outcome.to_json();
+  result.document = commands::document(outcome.to_json());
   return result;
 }
 
@@ -116,30 +116,30 @@ nlohmann::json Registry::list(std::size_t limit, const std::string& cursor) cons
   if (!cursor.empty()) {
     options.cursor = cursor;
   }
-  return commands::list_versions(m_impl->session, options).to_json();
+  return commands::document(commands::list_versions(m_impl->session, options).to_json());
 }
 
 nlohmann::json Registry::show(const std::string& version) const
 {
-  return commands::show_version(m_impl->session, version).to_json();
+  return commands::document(commands::show_version(m_impl->session, version).to_json());
 }
 
 nlohmann::json Registry::verify(const std::string& version) const
 {
-  return commands::verify_versions({m_impl->session}, {{version}}).to_json();
+  return commands::document(commands::verify_versions({m_impl->session}, {{version}}).to_json());
 }
 
 nlohmann::json Registry::backups() const
 {
   const auto listing = commands::list_backups(m_impl->session, std::nullopt);
   listing.require_readable();
-  return listing.to_json();
+  return commands::document(listing.to_json());
 }
 
 nlohmann::json Registry::promote(const std::string& version, const std::string& stage,
                                  const std::string& reason) const
 {
-  return commands::promote(m_impl->session, {version, stage, reason}).to_json();
+  return commands::document(commands::promote(m_impl->session, {version, stage, reason}).to_json());
 }
 
 nlohmann::json Registry::rollback(const std::string& stage, const std::string& to,
@@ -151,7 +151,7 @@ nlohmann::json Registry::rollback(const std::string& stage, const std::string& t
     options.to = to;
   }
   options.reason = reason;
-  return commands::rollback(m_impl->session, options).to_json();
+  return commands::document(commands::rollback(m_impl->session, options).to_json());
 }
 
 nlohmann::json Registry::history(const std::string& stage) const
@@ -160,17 +160,17 @@ nlohmann::json Registry::history(const std::string& stage) const
   if (!stage.empty()) {
     options.stage = stage;
   }
-  return commands::history(m_impl->session, options).to_json();
+  return commands::document(commands::history(m_impl->session, options).to_json());
 }
 
 nlohmann::json Registry::ab_status(const std::string& test_id) const
 {
-  return commands::to_json(commands::ab_status(m_impl->session, test_id));
+  return commands::document(commands::to_json(commands::ab_status(m_impl->session, test_id)));
 }
 
 nlohmann::json Registry::monitor_status(const std::string& stage) const
 {
-  return commands::monitor_status(m_impl->session, stage).to_json();
+  return commands::document(commands::monitor_status(m_impl->session, stage).to_json());
 }
 
 } // namespace modelkeep

@@ -4,7 +4,7 @@
 // process: resolve what a stage serves, route A/B requests and record predictions (which may
 // roll a bad version back on their own) at the cost of a file append, and run the
 // model-versioner commands (list, show, promote, rollback, history, ...) getting the same JSON
-// document their --json prints. Every call reads the store afresh, so the command-line tools
+// document their --json prints (each with "ok" and "schema_version"). Every call reads the store afresh, so the command-line tools
 // and other processes can change it at any time; errors are modelkeep::Error with the tools'
 // exit code in code(). Installed with `make install`: find_package(modelkeep) and link
 // modelkeep::modelkeep, or pkg-config modelkeep.

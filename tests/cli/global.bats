@@ -31,6 +31,26 @@ load helpers
   [[ "$stderr" == "model-versioner: error: no "* ]]
 }
 
+@test "every --json document is an object with ok and schema_version, errors included" {
+  mv_ create --adapter adapter --description one -q
+  mv_ ab create exp --control 1 --treatment 1 -q 2>/dev/null || true
+  bm backup adapter -q >/dev/null
+  for cmd in "list" "show 1" "verify" "next" "history" "catalog" "gc --keep 5" "ab list" "monitor history" "lineage 1"; do
+    # shellcheck disable=SC2086
+    run -0 mv_ $cmd --json
+    [ "$(jq -r '[.ok, .schema_version] | @tsv' <<< "$output")" = "$(printf 'true\t1')" ] || { echo "$cmd: $output"; return 1; }
+  done
+  for cmd in "list" "verify --all" "cleanup --keep-last 5"; do
+    # shellcheck disable=SC2086
+    run -0 bm $cmd --json
+    [ "$(jq -r '[.ok, .schema_version] | @tsv' <<< "$output")" = "$(printf 'true\t1')" ] || { echo "bm $cmd: $output"; return 1; }
+  done
+  run -3 --separate-stderr mv_ show 9 --json
+  [ "$(jq -r '[.ok, .schema_version, .exit_code] | @tsv' <<< "$output")" = "$(printf 'false\t1\t3')" ]
+  # gc and cleanup give their reasons under one name.
+  [ "$(mv_ gc --keep 5 --json | jq -r '.versions[0].reasons[0]')" = "one of the newest 5" ]
+}
+
 @test "a failed verify with --json prints exactly one document" {
   mv_ create --adapter adapter --description one
   echo junk > "$(version_dir 1)/metadata.json"

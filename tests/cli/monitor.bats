@@ -52,7 +52,7 @@ fail() { mv_ monitor record --error "$@"; }
   run -0 mv_ monitor history
   assert_output_contains "$v2 -> $v1  automatic  (error rate 0.2 > 0.1"
   run -0 mv_ monitor history --json
-  [ "$(echo "$output" | jq length)" = 1 ]
+  [ "$(echo "$output" | jq '.rollbacks | length')" = 1 ]
 }
 
 @test "three consecutive failures roll back at once; a manual rollback shows in the history too" {
@@ -64,7 +64,7 @@ fail() { mv_ monitor record --error "$@"; }
   mv_ promote 2 -q
   run -0 mv_ rollback --to 1 --reason "by hand"
   run -0 mv_ monitor history --json
-  [ "$(echo "$output" | jq -r '.[1].automatic')" = false ]
+  [ "$(echo "$output" | jq -r '.rollbacks[1].automatic')" = false ]
 }
 
 @test "signature errors fire immediately; with auto-rollback off only an alert is logged" {

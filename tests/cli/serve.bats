@@ -68,7 +68,7 @@ two_versions() {
   # The test adapters are random bytes named .safetensors: diff reads them and says so.
   api GET "diff?a=1&b=2"; [ "$status_code" = 400 ]; [ "$(jq -r .code <<< "$output")" = malformed ]
   [ "$(jq -r .detail <<< "$output")" = "$(mv_ diff 1 2 --json 2>/dev/null | jq -r .error)" ]
-  api GET ab; [ "$(jq -r '.[0].id' <<< "$output")" = exp ]
+  api GET ab; [ "$(jq -r '.tests[0].id' <<< "$output")" = exp ]
   api GET ab/exp; [ "$(jq -r .status <<< "$output")" = draft ]
   api GET ab/exp/status; [ "$status_code" = 200 ]
   api GET monitor/production/thresholds; [ "$(jq -r .window <<< "$output")" = 100 ]
@@ -140,7 +140,7 @@ two_versions() {
   [ "$status_code" = 200 ]
   [ "$(jq -r .rolled_back <<< "$output")" = true ]
   [ "$(jq -r .event.automatic <<< "$output")" = true ]
-  api GET rollbacks; [ "$(jq -r 'length' <<< "$output")" = 1 ]
+  api GET rollbacks; [ "$(jq -r '.rollbacks | length' <<< "$output")" = 1 ]
 }
 
 @test "errors are problem documents with the CLI's codes" {

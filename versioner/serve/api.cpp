@@ -424,7 +424,7 @@ Response Api::api_request(const Request& request, const std::string& target)
                 false, {}}};
   Reply reply = route->handler(call);
   if (reply.written.empty()) {
-    return json_response(reply.document);
+    return json_response(commands::document(std::move(reply.document)));
   }
   Response response{http::status::ok, 11};
   response.set(http::field::content_type, "application/json");
@@ -602,7 +602,7 @@ void Api::add_routes()
   add(get, {"rollbacks"}, [](Call& call) {
     const auto stage = call.query.text("stage");
     call.finish();
-    return json(commands::monitor_history(call.session, stage));
+    return json{{"rollbacks", commands::monitor_history(call.session, stage)}};
   });
 
   // Backups and the catalog (read-only).

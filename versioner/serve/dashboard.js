@@ -215,7 +215,7 @@ async function refresh() {
     drawChart(doc.versions);
   });
   await section("history", async () => drawTimeline((await get("history")).events));
-  await section("A/B tests", async () => drawAb(await get("ab")));
+  await section("A/B tests", async () => drawAb((await get("ab")).tests));
   await section("monitoring", async () => drawMonitor(await get("monitor/production/status")));
   await section("backups", async () => drawBackups(await get("backups")));
   document.body.dataset.loaded = "yes";
