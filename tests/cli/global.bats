@@ -126,3 +126,20 @@ load helpers
   run -2 mv_ frobnicate
   assert_output_contains "unknown command 'frobnicate' (see model-versioner --help)"
 }
+
+@test "a config file's unknown keys are warned about with its path; a syntax error says where" {
+  mv_ create --adapter adapter --description one -q
+  printf '{"lnk": "copy", "offsite": {"pasword_file": "p"}, "link": "copy"}\n' > models/.modelkeep/config.json
+  touch_adapter
+  run -0 --separate-stderr mv_ create --adapter adapter --description two
+  [[ "$stderr" == *"warning: $WORK/models/.modelkeep/config.json: unknown keys lnk, offsite.pasword_file (ignored; known: link,"* ]]
+  [ "$(grep -c 'unknown key' <<< "$stderr")" = 1 ]
+  printf '{"link": "copy",\n  "auto_promote": {"metric": "f1"},\n}\n' > models/.modelkeep/config.json
+  touch_adapter
+  run -6 mv_ create --adapter adapter --description three
+  assert_output_contains "config.json: line 3, column 1: syntax error"
+  printf '["copy"]\n' > models/.modelkeep/config.json
+  touch_adapter
+  run -6 mv_ create --adapter adapter --description three
+  assert_output_contains "the top level must be an object"
+}

@@ -2,7 +2,6 @@
 
 #include "core/layout/store.hpp"
 #include "util/error.hpp"
-#include "util/json_file.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -18,8 +17,8 @@ std::optional<Setting> setting(const Store& store, const std::string& key)
   }
   files.push_back(store.root_state_dir() / filenames::config);
   for (const auto& file : files) {
-    const auto doc = util::read_json_file_if_exists(file, util::JsonLimit::settings, "store config");
-    if (doc && doc->is_object() && doc->contains(key)) {
+    const auto doc = read_store_config(file);
+    if (doc && doc->contains(key)) {
       return Setting{(*doc)[key], file};
     }
   }

@@ -9,6 +9,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <set>
 
 namespace modelkeep::core {
 
@@ -159,6 +162,53 @@ void Store::require_exists() const
               "no store at " + m_root.string() + ": no versions/ directory (" + hint + ")");
 }
 
+std::optional<nlohmann::json> read_store_config(const fs::path& path)
+{
+  auto doc = util::read_json_file_if_exists(path, util::JsonLimit::settings, "store config");
+  if (!doc) {
+    return std::nullopt;
+  }
+  if (!doc->is_object()) {
+    throw Error(ExitCode::malformed, "bad store config " + path.string() +
+                                         ": the top level must be an object ({\"link\": ..., \"offsite\": ...}), "
+                                         "not " + std::string(doc->type_name()));
+  }
+  // The keys each section may hold; anything else is most likely a typo that would otherwise be
+  // silently ignored.
+  static const std::map<std::string, std::set<std::string>> k_known = {
+      {"link", {}},
+      {"auto_promote", {"metric", "high_threshold", "min_improvement"}},
+      {"offsite", {"repository", "password_file", "options", "timeout_seconds"}},
+  };
+  std::vector<std::string> unknown;
+  for (const auto& [key, value] : doc->items()) {
+    const auto known = k_known.find(key);
+    if (known == k_known.end()) {
+      unknown.push_back(key);
+      continue;
+    }
+    if (!known->second.empty() && value.is_object()) {
+      for (const auto& [inner, ignored] : value.items()) {
+        if (known->second.count(inner) == 0) {
+          unknown.push_back(key + "." + inner);
+        }
+      }
+    }
+  }
+  if (!unknown.empty()) {
+    static std::mutex mutex;
+    static std::set<std::string> warned;
+    const std::lock_guard<std::mutex> guard(mutex);
+    if (warned.insert(path.string()).second) {
+      util::log_warning(path.string() + ": unknown key" + (unknown.size() == 1 ? " " : "s ") +
+                        util::join(unknown, ", ") +
+                        " (ignored; known: link, auto_promote.{metric, high_threshold, min_improvement}, "
+                        "offsite.{repository, password_file, options, timeout_seconds})");
+    }
+  }
+  return doc;
+}
+
 nlohmann::json Store::config() const
 {
   nlohmann::json merged = nlohmann::json::object();
@@ -167,14 +217,9 @@ nlohmann::json Store::config() const
     files.push_back(state_dir() / filenames::config);
   }
   for (const auto& path : files) {
-    const auto doc = util::read_json_file_if_exists(path, util::JsonLimit::settings, "store config");
-    if (!doc) {
-      continue;
+    if (const auto doc = read_store_config(path)) {
+      merged.update(*doc);
     }
-    if (!doc->is_object()) {
-      throw Error(ExitCode::malformed, "bad store config " + path.string() + ": not a JSON object");
-    }
-    merged.update(*doc);
   }
   return merged;
 }

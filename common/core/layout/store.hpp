@@ -14,6 +14,11 @@ namespace modelkeep::core {
 
 namespace fs = std::filesystem;
 
+/// Reads a store config file (.modelkeep/config.json): nullopt if there is none; Error(malformed)
+/// with line and column for a syntax error, or for a document that is not an object. Keys it
+/// does not know (a typo such as "pasword_file") are warned about once per file, naming it.
+[[nodiscard]] std::optional<nlohmann::json> read_store_config(const fs::path& path);
+
 /// The name of the model that lives directly under the root (root/versions/ ...).
 inline constexpr const char* k_default_model = "default";
 
