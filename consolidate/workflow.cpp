@@ -101,6 +101,9 @@ Settings load_settings(const ConsolidateRequest& request)
     settings.store_root = under(dir, text("store", std::nullopt, "models"));
   }
   settings.model = load_model_name(request, settings.doc, path);
+  if (request.model) {
+    settings.doc["model"] = settings.model; // remembered, as --base-model is
+  }
   settings.doc["base_model"] = base;
   settings.doc["adapter_dir"] = text("adapter_dir", request.adapter_dir, "current_model");
   settings.doc["store"] = text("store", std::nullopt, "models");
@@ -455,10 +458,14 @@ void Consolidation::update_config(Settings& settings)
     doc["history"] = json::array();
   }
   doc["history"].push_back(entry);
-  doc["base_model"] = m_journal.get("output");
+  // A base model given relative to the training directory stays relative, so that the directory
+  // (with its store inside) can move.
+  const fs::path output = m_journal.get("output");
+  const bool relative = doc["base_model"].is_string() && fs::path(doc["base_model"].get<std::string>()).is_relative();
+  doc["base_model"] = relative ? output.lexically_relative(m_dir).string() : output.string();
   util::write_file_atomic(m_dir / k_config_file, doc.dump(2) + '\n');
   m_journal.set("config", "done");
-  step(5, "modelkeep.json: base_model -> " + m_journal.get("output"));
+  step(5, "modelkeep.json: base_model -> " + doc["base_model"].get<std::string>());
   util::failpoint("consolidate.after_config");
 }
 
@@ -517,7 +524,7 @@ ConsolidateResult Consolidation::run()
   if (m_journal.resumed()) {
     m_say("found an unfinished consolidation in " + m_dir.string() + ": resuming it");
     if (m_journal.has("config")) {
-      settings.base_model = fs::path(settings.doc["history"].back()["base_model"].get<std::string>());
+      settings.base_model = under(m_dir, settings.doc["history"].back()["base_model"].get<std::string>());
     }
   }
   const bool adapter_present = util::exists(settings.adapter);

@@ -13,6 +13,13 @@ setup() {
 
 cm() { "$CM" "$@"; }
 
+# The merged model modelkeep.json names now (kept relative to train/ when the base was).
+merged_model() {
+  local base
+  base=$(jq -r .base_model train/modelkeep.json)
+  case "$base" in /*) echo "$base" ;; *) echo "train/$base" ;; esac
+}
+
 @test "a consolidation backs up, versions, merges, updates modelkeep.json and only then deletes the adapter" {
   adapter_sum=$(tree_sum train/current_model)
   run -0 cm --base-dir train --description "Math training" --training-data train/training_data/math_examples.jsonl \
@@ -21,7 +28,8 @@ cm() { "$CM" "$@"; }
   assert_output_contains "[3/6] version v001_"
   assert_output_contains "[6/6] deleted"
   [ ! -e train/current_model ]
-  out=$(jq -r .base_model train/modelkeep.json)
+  out=$(merged_model)
+  [[ "$(jq -r .base_model train/modelkeep.json)" == models/consolidated_models/* ]] # relative, as base_model was
   [ -f "$out/model.safetensors" ] && [ -f "$out/consolidation.json" ] && [ -f "$out/consolidation.log" ]
   cmp "$out/tokenizer.json" train/base_model/tokenizer.json
   [ "$(jq -r '.history[0].base_model' train/modelkeep.json)" = base_model ]
@@ -65,12 +73,12 @@ cm() { "$CM" "$@"; }
 
 @test "an adapter the base already contains is not merged again (exit 4) unless --allow-remerge" {
   run -0 cm --base-dir train --description first --keep-adapter
-  first=$(jq -r .base_model train/modelkeep.json)
+  first=$(merged_model)
   [ "$(jq -r .adapter_digest "$first/consolidation.json")" = \
     "$(jq -r .manifest_digest train/models/versions/v001_*/metadata.json)" ]
   config_before=$(cat train/modelkeep.json)
   run -4 cm --base-dir train --description again --keep-adapter
-  assert_output_contains "the base model already contains it: $first (merged from v001_"
+  assert_output_contains "the base model already contains it: $WORK/$first (merged from v001_"
   assert_output_contains "--allow-remerge"
   [ "$(cat train/modelkeep.json)" = "$config_before" ]
   [ "$(ls train/models/consolidated_models | wc -l)" = 1 ]
@@ -96,7 +104,7 @@ cm() { "$CM" "$@"; }
     [ ! -e train/current_model ]
     [ "$(ls train/models/consolidated_models | grep -vc '\.tmp')" = 1 ]
     [ -z "$(find train -name '*.tmp*')" ]
-    backup=$(jq -r .backup "$(jq -r .base_model train/modelkeep.json)/consolidation.json")
+    backup=$(jq -r .backup "$(merged_model)/consolidation.json")
     [ "$(tree_sum "$backup/data")" = "$adapter_sum" ]
     run -0 "$MV" --root train/models verify
   done
@@ -150,6 +158,17 @@ cm() { "$CM" "$@"; }
   run -2 cm --base-dir train --description "bad" --model "Bad"
   MODELKEEP_MODEL=other run -0 cm --base-dir train --description "env" --keep-adapter --dry-run --allow-remerge
   assert_output_contains "dry run"
+}
+
+@test "--model is remembered in modelkeep.json, and a training directory with relative paths can move" {
+  run -0 cm --base-dir train --description "first" --model team/m --keep-adapter
+  [ "$(jq -r .model train/modelkeep.json)" = team/m ]
+  [[ "$(jq -r .base_model train/modelkeep.json)" == models/team/m/consolidated_models/* ]]
+  mv train moved
+  touch moved/current_model/extra.txt
+  run -0 cm --base-dir moved --description "second" --keep-adapter --allow-remerge
+  [ "$(ls -d moved/models/team/m/versions/v00* | wc -l)" = 2 ]
+  [ "$("$MV" --root moved/models --model team/m list --json | jq -r '.versions[1].description')" = second ]
 }
 
 @test "a LoRA module missing from the base is listed and nothing is written" {
