@@ -9,6 +9,7 @@
 #include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -430,7 +431,28 @@ std::vector<std::string> changes(const core::VersionMetadata& parent, const core
 {
   std::vector<std::string> out;
   if (child.training_data_hash != parent.training_data_hash) {
-    out.emplace_back("training data changed");
+    // Which file: added, removed, or the same path with other content (size old -> new).
+    std::map<std::string, const core::DataFile*> before;
+    for (const auto& file : parent.training_data) {
+      before[file.path] = &file;
+    }
+    std::vector<std::string> files;
+    for (const auto& file : child.training_data) {
+      const auto found = before.find(file.path);
+      if (found == before.end()) {
+        files.push_back("+" + file.path);
+      } else {
+        if (found->second->sha256 != file.sha256) {
+          files.push_back(file.path + " (" + util::human_size(found->second->size) + " -> " +
+                          util::human_size(file.size) + ", other content)");
+        }
+        before.erase(found);
+      }
+    }
+    for (const auto& [path, file] : before) {
+      files.push_back("-" + path);
+    }
+    out.push_back("training data changed" + (files.empty() ? std::string() : ": " + util::join(files, ", ")));
   }
   if (child.hyperparameters_hash != parent.hyperparameters_hash) {
     std::string keys;
@@ -455,6 +477,14 @@ std::vector<std::string> changes(const core::VersionMetadata& parent, const core
   if (child.base_model != parent.base_model || child.base_model_digest != parent.base_model_digest) {
     out.push_back("base model " + (parent.base_model.empty() ? "-" : parent.base_model) + " -> " +
                   (child.base_model.empty() ? "-" : child.base_model));
+  }
+  if (child.steps != parent.steps && child.steps && parent.steps) {
+    out.push_back("steps " + std::to_string(*parent.steps) + " -> " + std::to_string(*child.steps));
+  }
+  for (const auto& [name, value] : child.metrics) {
+    if (const auto old = parent.metrics.find(name); old != parent.metrics.end() && old->second != value) {
+      out.push_back(name + " " + json(old->second).dump() + " -> " + json(value).dump());
+    }
   }
   if (child.manifest.digest() == parent.manifest.digest()) {
     out.emplace_back("same adapter content");

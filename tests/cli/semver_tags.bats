@@ -49,18 +49,24 @@ load helpers
 @test "lineage shows the chain and what changed at each step" {
   echo '{"lr": 0.0002, "epochs": 3}' > hp.json
   echo one > data.jsonl
-  mv_ create --adapter adapter --description first --hyperparams hp.json --data data.jsonl --samples 10 -q
+  mv_ create --adapter adapter --description first --hyperparams hp.json --data data.jsonl --samples 10 \
+    --steps 100 --metric f1_score=0.8 -q
   touch_adapter
   echo '{"lr": 0.0001, "epochs": 3}' > hp.json
-  mv_ create --adapter adapter --description second --hyperparams hp.json --data data.jsonl -q
+  echo more > extra.jsonl
+  mv_ create --adapter adapter --description second --hyperparams hp.json --data data.jsonl --data extra.jsonl \
+    --steps 200 --metric f1_score=0.85 -q
   touch_adapter
   echo two >> data.jsonl
   mv_ create --adapter adapter --description third --hyperparams hp.json --data data.jsonl --base-model other/base -q
   run -0 mv_ lineage 3
   [[ "${lines[0]}" == v003_*third ]]
-  assert_output_contains "training data changed"
+  assert_output_contains "training data changed: $WORK/data.jsonl (4 B -> 8 B, other content), -$WORK/extra.jsonl"
   assert_output_contains "base model org/tiny -> other/base"
   assert_output_contains "hyperparameters changed: lr 0.0002 -> 0.0001"
+  assert_output_contains "training data changed: +$WORK/extra.jsonl"
+  assert_output_contains "steps 100 -> 200"
+  assert_output_contains "f1_score 0.8 -> 0.85"
   [[ "${lines[-1]}" == "<- v001_"*first ]]
   [ "$(jq -r .samples "$(version_dir 1)/metadata.json")" = 10 ]
   [ "$(jq -r .hyperparameters.lr "$(version_dir 1)/metadata.json")" = 0.0002 ]
