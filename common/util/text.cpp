@@ -5,31 +5,129 @@
 
 namespace modelkeep::util {
 
+namespace {
+
+/// The code point starting at text[i] and its length in bytes; length 0 for a byte that does
+/// not start a well-formed sequence (overlong forms, surrogates and code points past U+10FFFF
+/// are not well formed).
+std::pair<std::uint32_t, std::size_t> decode_utf8(std::string_view text, std::size_t i)
+{
+  const auto c = static_cast<unsigned char>(text[i]);
+  if (c < 0x80) {
+    return {c, 1};
+  }
+  std::size_t length = 0;
+  std::uint32_t code = 0;
+  if ((c & 0xE0) == 0xC0) {
+    length = 2;
+    code = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    length = 3;
+    code = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    length = 4;
+    code = c & 0x07;
+  } else {
+    return {0, 0};
+  }
+  if (i + length > text.size()) {
+    return {0, 0};
+  }
+  for (std::size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[i + k]);
+    if ((next & 0xC0) != 0x80) {
+      return {0, 0};
+    }
+    code = (code << 6) | (next & 0x3F);
+  }
+  const std::uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (code < least[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+    return {0, 0};
+  }
+  return {code, length};
+}
+
+/// The ASCII spelling of a Latin letter with a diacritic (U+00C0-U+017F), "" for the rest.
+std::string_view latin_ascii(std::uint32_t code)
+{
+  // U+00C0-U+00FF, one entry each; "" for the multiplication and division signs.
+  static constexpr std::string_view k_latin1[64] = {
+      "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+      "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "th", "ss",
+      "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+      "d", "n", "o", "o", "o", "o", "o",  "",  "o", "u", "u", "u", "u", "y", "th", "y"};
+  if (code >= 0xC0 && code <= 0xFF) {
+    return k_latin1[code - 0xC0];
+  }
+  // Latin Extended-A: runs of one base letter (upper and lower case alternate).
+  struct Run {
+    std::uint32_t last;
+    std::string_view ascii;
+  };
+  static constexpr Run k_extended_a[] = {
+      {0x105, "a"}, {0x10D, "c"}, {0x111, "d"}, {0x11B, "e"},  {0x123, "g"}, {0x127, "h"}, {0x131, "i"},
+      {0x133, "ij"}, {0x135, "j"}, {0x138, "k"}, {0x142, "l"}, {0x14B, "n"}, {0x151, "o"}, {0x153, "oe"},
+      {0x159, "r"}, {0x161, "s"}, {0x167, "t"}, {0x173, "u"},  {0x175, "w"}, {0x178, "y"}, {0x17E, "z"},
+      {0x17F, "s"}};
+  if (code >= 0x100 && code <= 0x17F) {
+    for (const auto& run : k_extended_a) {
+      if (code <= run.last) {
+        return run.ascii;
+      }
+    }
+  }
+  return {};
+}
+
+/// Whether a code point past Latin is kept in a slug as it is: letters and digits of other
+/// scripts (Greek, Cyrillic, CJK, ...), not punctuation, symbols, emoji or private use.
+bool kept_as_is(std::uint32_t code)
+{
+  return code >= 0x370 && !(code >= 0x2000 && code <= 0x2BFF) && !(code >= 0x3000 && code <= 0x303F) &&
+         !(code >= 0xE000 && code <= 0xF8FF) && !(code >= 0xFE00 && code <= 0xFE4F) &&
+         !(code >= 0xFF00 && code <= 0xFF20) && code < 0x1F000;
+}
+
+} // namespace
+
 std::string slugify(std::string_view text, std::size_t max_length)
 {
   std::string slug;
   bool pending_separator = false;
-  for (const char raw : text) {
-    char c = raw;
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
+  const auto append = [&](std::string_view piece) {
+    if (slug.size() + piece.size() + (pending_separator && !slug.empty() ? 1 : 0) > max_length) {
+      return false;
     }
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-      if (pending_separator && !slug.empty()) {
-        slug += '_';
-      }
-      pending_separator = false;
-      slug += c;
-    } else {
+    if (pending_separator && !slug.empty()) {
+      slug += '_';
+    }
+    pending_separator = false;
+    slug += piece;
+    return true;
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    const auto [code, length] = decode_utf8(text, i);
+    if (length == 0) {
+      pending_separator = true; // a stray byte
+      ++i;
+      continue;
+    }
+    std::string piece;
+    if ((code >= 'a' && code <= 'z') || (code >= '0' && code <= '9')) {
+      piece = static_cast<char>(code);
+    } else if (code >= 'A' && code <= 'Z') {
+      piece = static_cast<char>(code - 'A' + 'a');
+    } else if (const auto ascii = latin_ascii(code); !ascii.empty()) {
+      piece = ascii; // "Über" -> "uber"
+    } else if (kept_as_is(code)) {
+      piece = text.substr(i, length); // "日本語" stays
+    }
+    i += length;
+    if (piece.empty()) {
       pending_separator = true;
-    }
-    if (slug.size() >= max_length) {
+    } else if (!append(piece)) {
       break;
     }
-  }
-  slug.resize(std::min(slug.size(), max_length));
-  while (!slug.empty() && slug.back() == '_') {
-    slug.pop_back();
   }
   return slug.empty() ? "untitled" : slug;
 }
@@ -99,39 +197,9 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 
 bool is_utf8(std::string_view text)
 {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    std::uint32_t code = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) {
-      length = 2;
-      code = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      length = 3;
-      code = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      length = 4;
-      code = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + length > text.size()) {
-      return false;
-    }
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) {
-        return false;
-      }
-      code = (code << 6) | (next & 0x3F);
-    }
-    const std::uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < least[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = decode_utf8(text, i).second;
+    if (length == 0) {
       return false;
     }
     i += length;

@@ -7,8 +7,10 @@
 
 namespace modelkeep::util {
 
-/// A name-safe slug: lower case, runs of anything outside [a-z0-9] become one '_', no leading
-/// or trailing '_', at most `max_length` characters; "untitled" if nothing is left.
+/// A name-safe slug: lower case ASCII letters and digits, Latin letters with diacritics spelled
+/// in ASCII ("Über" -> "uber", "ß" -> "ss"), letters of other scripts kept as they are (UTF-8),
+/// runs of anything else one '_', no leading or trailing '_', at most `max_length` bytes (never
+/// cutting a character); "untitled" if nothing is left.
 [[nodiscard]] std::string slugify(std::string_view text, std::size_t max_length = 40);
 
 /// Bytes in binary units with one decimal ("1.5 GiB", "512 B").

@@ -146,3 +146,15 @@ load helpers
   run -0 mv_ create --adapter adapter --description alias -q
   [ -f "$(version_dir 1)/adapter/alias.json" ] && [ ! -L "$(version_dir 1)/adapter/alias.json" ]
 }
+
+@test "a description in any script names the version readably, and the version works like any other" {
+  run -0 mv_ create --adapter adapter --description "日本語 Über-Training"
+  [ -d "$MODELKEEP_ROOT"/versions/v001_*_日本語_uber_training ]
+  run -0 mv_ show 1 --json
+  [ "$(jq -r .description <<< "$output")" = "日本語 Über-Training" ]
+  run -0 mv_ verify
+  mkdir Modèle && cp -r adapter/. Modèle/
+  run -0 bm backup Modèle
+  [[ "$output" == *"/backups/emergency/modele_"* ]]
+  run -0 bm verify --all
+}

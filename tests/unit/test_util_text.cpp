@@ -4,11 +4,21 @@
 
 using namespace modelkeep;
 
-TEST_CASE("slugify keeps [a-z0-9_], collapses the rest and caps the length")
+TEST_CASE("slugify keeps letters (Latin ones spelled in ASCII), collapses the rest and caps the length")
 {
   CHECK(util::slugify("Math training 10k examples") == "math_training_10k_examples");
   CHECK(util::slugify("  --Initial   Training!!  ") == "initial_training");
-  CHECK(util::slugify("ÄÖÜ") == "untitled");
+  CHECK(util::slugify("ÄÖÜ") == "aou");
+  CHECK(util::slugify("Über-Training") == "uber_training");
+  CHECK(util::slugify("Straße Łódź Œuvre") == "strasse_lodz_oeuvre");
+  CHECK(util::slugify("日本語") == "日本語");
+  CHECK(util::slugify("Обучение v2") == "Обучение_v2"); // other scripts keep their case
+  CHECK(util::slugify("emoji 🚀 ok") == "emoji_ok");
+  CHECK(util::slugify(std::string("bad \xff byte")) == "bad_byte");
+  // Never cut inside a character: 14 three-byte characters do not fit in 40 bytes.
+  const auto cjk = util::slugify("日日日日日日日日日日日日日日");
+  CHECK(cjk.size() == 39);
+  CHECK(util::is_utf8(cjk));
   CHECK(util::slugify("") == "untitled");
   CHECK(util::slugify("a.b/c\\d") == "a_b_c_d");
   const auto long_slug = util::slugify(std::string(100, 'x') + " y");

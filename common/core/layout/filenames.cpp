@@ -28,7 +28,8 @@ bool all_digits(std::string_view text)
 
 bool is_slug_char(char c)
 {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  // Bytes past ASCII: letters of other scripts that util::slugify keeps (checked as UTF-8).
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || static_cast<unsigned char>(c) >= 0x80;
 }
 
 } // namespace
@@ -50,7 +51,7 @@ std::optional<std::uint64_t> parse_version_dir_name(std::string_view name)
     return std::nullopt;
   }
   const auto slug = rest.substr(16);
-  if (slug.empty() || !std::all_of(slug.begin(), slug.end(), is_slug_char)) {
+  if (slug.empty() || !std::all_of(slug.begin(), slug.end(), is_slug_char) || !util::is_utf8(slug)) {
     return std::nullopt;
   }
   std::uint64_t number = 0;
