@@ -22,6 +22,12 @@ load helpers
   run -2 mv_ list --no-such-flag
   assert_output_contains "model-versioner: error:"
   run -2 mv_ list --lock-timeout -1
+  # Bad names and references are echoed readably: control characters escaped.
+  mv_ create --adapter adapter --description one -q
+  run -2 mv_ show $'v1\a'
+  assert_output_contains "invalid version 'v1\\x07'"
+  run -2 mv_ --model $'bad\e[31m' list
+  assert_output_contains "'bad\\x1b[31m'"
 }
 
 @test "--json turns an error into one JSON document on stdout" {

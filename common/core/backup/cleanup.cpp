@@ -109,7 +109,7 @@ Subset Subset::parse(const std::string& text)
   std::uint64_t t = 0;
   if (parts.size() != 2 || !util::parse_uint(parts[0], n) || !util::parse_uint(parts[1], t) || n < 1 ||
       n > t || t > 10000) {
-    throw Error(ExitCode::usage, "invalid --subset '" + text + "': use n/t with 1 <= n <= t, e.g. 3/7");
+    throw Error(ExitCode::usage, "invalid --subset '" + util::printable(text) + "': use n/t with 1 <= n <= t, e.g. 3/7");
   }
   return {static_cast<unsigned>(n), static_cast<unsigned>(t)};
 }

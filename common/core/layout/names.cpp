@@ -112,7 +112,7 @@ void validate_model_name(std::string_view name)
     const std::string_view segment = name.substr(start, slash - start);
     if (std::find(std::begin(k_reserved_segments), std::end(k_reserved_segments), segment) !=
         std::end(k_reserved_segments)) {
-      refuse("'" + std::string(segment) + "' is a part of a model's layout");
+      refuse("'" + util::printable(segment) + "' is a part of a model's layout");
     }
     if (!follows(k_model_segment_rule, segment)) {
       refuse(std::string(k_model_segment_rule.grammar));

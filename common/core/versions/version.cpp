@@ -55,7 +55,7 @@ VersionRef VersionRef::parse(std::string_view text)
     return ref;
   }
   throw Error(ExitCode::usage,
-              "invalid version '" + std::string(text) +
+              "invalid version '" + util::printable(text) +
                   "': use a number (3, v3, v003), a version directory name, latest or a stage");
 }
 
