@@ -44,6 +44,35 @@ std::string opt_text(std::optional<double> value, int places = 3)
   return value ? fixed(*value, places) : "-";
 }
 
+/// A concluded test's result as lines: the winner and its evidence, then the promotion.
+void print_result(const json& result)
+{
+  if (!result.is_object()) {
+    return;
+  }
+  const auto number = [&](const char* key) {
+    const auto it = result.find(key);
+    return it != result.end() && it->is_number() ? fixed(it->get<double>()) : std::string("-");
+  };
+  const auto count = [&](const char* key) {
+    const auto it = result.find(key);
+    return it != result.end() && it->is_number_unsigned() ? std::to_string(it->get<std::uint64_t>()) : "-";
+  };
+  const std::string winner = result.value("winner", json()).is_string() ? result["winner"].get<std::string>()
+                                                                        : "none (no significant difference)";
+  std::cout << "winner:      " << winner << '\n'
+            << "metric:      " << result.value("metric", "-") << ": control " << number("control") << " ("
+            << count("control_samples") << " samples), treatment " << number("treatment") << " ("
+            << count("treatment_samples") << " samples)\n"
+            << "evidence:    z " << number("z") << ", p " << number("p_value")
+            << (result.value("significant", false) ? ", significant at 0.05" : ", not significant at 0.05")
+            << (result.value("target_reached", false) ? "; target samples reached" : "") << '\n';
+  if (const auto promotion = result.find("promotion"); promotion != result.end() && promotion->is_object()) {
+    std::cout << "promotion:   " << promotion->value("stage", "?") << " -> " << promotion->value("version", "?")
+              << '\n';
+  }
+}
+
 void print_test(const core::AbTest& t)
 {
   std::cout << "test:        " << t.id << (t.name.empty() ? "" : " (" + t.name + ")") << '\n'
@@ -122,9 +151,7 @@ void run_show(const AbArgs& args, const GlobalOptions& options)
   const auto test = commands::ab_show(context.session(), args.id);
   context.emit_data(test.to_json(), [&] {
     print_test(test);
-    if (!test.result.is_null()) {
-      std::cout << "result:      " << test.result.dump() << '\n';
-    }
+    print_result(test.result);
   });
 }
 

@@ -54,6 +54,11 @@ record() {
   assert_output_contains "promoted v002"
   [ "$(readlink models/versions/production)" = "$(basename "$(version_dir 2)")" ]
   grep -q '"ab_conclude"' models/versions/events.jsonl
+  run -0 mv_ ab show exp
+  [[ "$output" == *"winner:      treatment"* ]]
+  assert_output_contains ", significant at 0.05"
+  assert_output_contains "promotion:   production -> $(basename "$(version_dir 2)")"
+  [[ "$output" != *'{"'* ]] # lines, not raw JSON
   run -0 mv_ history
   assert_output_contains "A/B test exp: winner treatment (significant)"
   [ "$(grep '"promote"' models/versions/events.jsonl | tail -1 | jq -r .ab_test)" = exp ]
