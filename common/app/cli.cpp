@@ -7,8 +7,11 @@
 #include "util/log.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <unistd.h>
 #include <vector>
 
 namespace modelkeep::app {
@@ -16,6 +19,42 @@ namespace modelkeep::app {
 namespace {
 
 bool s_document_emitted = false;
+
+// What Ctrl-C (or SIGTERM) prints before the process dies as the signal would kill it: written
+// in advance, because a signal handler may only call async-signal-safe functions (write, raise).
+char s_interrupted[512];
+std::size_t s_interrupted_length = 0;
+
+extern "C" void on_interrupt(int signal)
+{
+  if (s_interrupted_length > 0) {
+    (void)!::write(STDERR_FILENO, s_interrupted, s_interrupted_length);
+  }
+  ::signal(signal, SIG_DFL);
+  ::raise(signal);
+}
+
+/// Installs on_interrupt for SIGINT and SIGTERM, unless the signal is ignored (a background job
+/// of a script ignores SIGINT and must go on doing so); the server replaces it with its own stop.
+void say_what_an_interrupt_leaves(const std::string& program)
+{
+  const std::string text =
+      "\n" + program +
+      ": interrupted. Nothing that was finished is lost; what this command had half-written is "
+      "left as temporary files that the next command on this store removes (an interrupted "
+      "consolidation resumes from its journal).\n";
+  s_interrupted_length = std::min(text.size(), sizeof s_interrupted);
+  std::memcpy(s_interrupted, text.data(), s_interrupted_length);
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  sigemptyset(&action.sa_mask);
+  for (const int signal : {SIGINT, SIGTERM}) {
+    struct sigaction current {};
+    if (::sigaction(signal, nullptr, &current) == 0 && current.sa_handler != SIG_IGN) {
+      ::sigaction(signal, &action, nullptr);
+    }
+  }
+}
 
 void add_global_options(CLI::App& app, GlobalOptions& options)
 {
@@ -245,6 +284,7 @@ int run_tool(const std::string& program, const std::string& description, int arg
   app.require_subcommand(1);
   GlobalOptions options;
   options.program = program;
+  say_what_an_interrupt_leaves(program);
   add_global_options(app, options);
   add_subcommands(app, options);
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {

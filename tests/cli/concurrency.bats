@@ -81,3 +81,20 @@ load helpers
   [ -z "$stderr" ]
   wait "$holder" 2>/dev/null || true
 }
+
+@test "an interrupted command says what it left and that the next command cleans it" {
+  mv_ create --adapter adapter --description base -q >/dev/null
+  ( exec 9> models/.modelkeep/lock; flock 9; exec sleep 5 ) &
+  holder=$!
+  sleep 0.3
+  "$MV" --lock-timeout 20 tag 1 a=b 2> interrupted.err &
+  waiting=$!
+  sleep 1
+  kill -TERM "$waiting"
+  status=0
+  wait "$waiting" || status=$?
+  [ "$status" = 143 ] # killed by the signal, as without the message
+  grep -q "model-versioner: interrupted. Nothing that was finished is lost" interrupted.err
+  kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null || true
+  run -0 mv_ tag 1 a=b
+}
