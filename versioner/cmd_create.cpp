@@ -102,7 +102,7 @@ void run(const CreateArgs& args, const GlobalOptions& options)
   const auto created = commands::create_version(context.new_session(), request, tool_version());
   const auto& meta = created.meta;
   context.print_result(meta.id);
-  context.note("created " + meta.name + " (" + std::to_string(meta.manifest.file_count()) + " files, " +
+  context.note("created " + meta.name + " (" + util::plural(meta.manifest.file_count(), "file") + ", " +
                util::human_size(meta.manifest.total_size()) + "; " +
                std::to_string(created.stats.files_stored) + " stored, " +
                std::to_string(created.stats.files_linked) + " unchanged and linked)");

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 #include "commands/integrity.hpp"
+#include "util/text.hpp"
 
 #include <iostream>
 #include <memory>
@@ -15,7 +16,7 @@ void run(const commands::RepairOptions& args, const GlobalOptions& options)
   const auto& report = result.report;
   context.emit(result.to_json(), [&] {
     if (report.repairs.empty() && report.after.empty()) {
-      std::cout << "Nothing to repair: " << result.checked << " version(s) verified intact\n";
+      std::cout << "Nothing to repair: " << util::plural(result.checked, "version") << " verified intact\n";
     }
     for (const auto& repair : report.repairs) {
       for (const auto& file : repair.files) {

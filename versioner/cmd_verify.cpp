@@ -13,7 +13,7 @@ namespace {
 void print_check(const commands::VersionVerification& result, const core::VersionCheck& check)
 {
   if (check.ok()) {
-    std::cout << check.version.name << ": OK (" << check.file_count << " files, "
+    std::cout << check.version.name << ": OK (" << util::plural(check.file_count, "file") << ", "
               << util::human_size(check.total_size) << ")\n";
     return;
   }

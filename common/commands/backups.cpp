@@ -152,8 +152,8 @@ json BackupVerification::to_json() const
 void BackupVerification::require_ok() const
 {
   if (const std::size_t bad = failed(); bad > 0) {
-    throw Error(ExitCode::failed, std::to_string(bad) + " of " + std::to_string(items.size()) +
-                                      " backups failed verification");
+    throw Error(ExitCode::failed, std::to_string(bad) + " of " + util::plural(items.size(), "backup") +
+                                      " failed verification");
   }
 }
 
@@ -232,7 +232,7 @@ BackupDeletion delete_backup(const Session& session, const BackupDeleteOptions& 
   if (!options.confirm) {
     const auto info = core::resolve_backup(store, options.backup);
     throw Error(ExitCode::refused, "would delete backup " + info.path.string() + " (" +
-                                       std::to_string(info.manifest.file_count()) + " files, " +
+                                       util::plural(info.manifest.file_count(), "file") + ", " +
                                        util::human_size(info.manifest.total_size()) +
                                        "); run again with --confirm to do it");
   }
@@ -324,9 +324,9 @@ void BackupRepaired::require_ok() const
   }
   const auto unrepaired = std::count_if(result.repairs.begin(), result.repairs.end(),
                                         [](const core::Repair& repair) { return repair.source.empty(); });
-  throw Error(ExitCode::failed, unrepaired > 0 ? std::to_string(unrepaired) +
-                                                     " damaged file(s) have no intact copy; nothing was "
-                                                     "changed for them"
+  throw Error(ExitCode::failed, unrepaired > 0 ? util::plural(static_cast<std::uint64_t>(unrepaired), "damaged file") +
+                                                     " without an intact copy; nothing was changed for "
+                                                     "them"
                                                : result.backup.id() + " still fails verification");
 }
 

@@ -120,8 +120,8 @@ void VersionVerification::require_ok() const
   }
   const std::size_t bad = failed();
   if (bad > 0 || !latest_problems.empty()) {
-    throw Error(ExitCode::failed, std::to_string(bad) + " of " + std::to_string(checks.size()) +
-                                      " versions failed verification" +
+    throw Error(ExitCode::failed, std::to_string(bad) + " of " + util::plural(checks.size(), "version") +
+                                      " failed verification" +
                                       (latest_problems.empty() ? "" : "; " + util::join(latest_problems, "; ")));
   }
 }
@@ -191,9 +191,9 @@ void VersionRepair::require_ok() const
     return;
   }
   const std::size_t unrepaired = unrepaired_files();
-  throw Error(ExitCode::failed, unrepaired > 0 ? std::to_string(unrepaired) +
-                                                     " damaged file(s) have no intact copy anywhere; "
-                                                     "nothing was changed for them"
+  throw Error(ExitCode::failed, unrepaired > 0 ? util::plural(unrepaired, "damaged file") +
+                                                     " without an intact copy anywhere; nothing was "
+                                                     "changed for them"
                                                : "some versions still fail verification");
 }
 

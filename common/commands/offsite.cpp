@@ -110,7 +110,7 @@ void Pushed::require_ok() const
 {
   if (!failures.empty()) {
     throw Error(ExitCode::failed,
-                std::to_string(failures.size()) + " backups not sent:\n  " + util::join(failures, "\n  "));
+                util::plural(failures.size(), "backup") + " not sent:\n  " + util::join(failures, "\n  "));
   }
 }
 

@@ -20,7 +20,7 @@ std::string describe(const core::VersionDir& version)
 {
   try {
     const auto meta = core::load_metadata(version.path);
-    return version.name + " (" + std::to_string(meta.manifest.file_count()) + " files, " +
+    return version.name + " (" + util::plural(meta.manifest.file_count(), "file") + ", " +
            util::human_size(meta.manifest.total_size()) + ")";
   } catch (const Error&) {
     return version.name + " (metadata unreadable)";

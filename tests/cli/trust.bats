@@ -238,7 +238,7 @@ offsite_setup() {
   sum1=$(tree_sum "$v1"); sum2=$(tree_sum "$v2")
   run -1 mv_ repair
   assert_output_contains "NOT REPAIRED (no intact copy"
-  assert_output_contains "have no intact copy anywhere"
+  assert_output_contains "without an intact copy anywhere"
   [ "$(tree_sum "$v1")" = "$sum1" ] && [ "$(tree_sum "$v2")" = "$sum2" ]
   # A new version does not link to the damaged copy: it stores the content afresh.
   new_version 0.90

@@ -373,6 +373,15 @@ TEST_CASE("bad merges are refused before anything is written")
   ia3["peft_type"] = "IA3";
   expect_refused({a, b}, ia3, "only LORA adapters");
   expect_refused({a}, lora_config(2, 2), "lacks its lora_A or lora_B");
+  // An adapter for another base: a summary line and the first 20 problems, not a screenful.
+  std::vector<Tensor> foreign;
+  for (int i = 0; i < 25; ++i) {
+    const std::string module = "base_model.model.other.m" + std::to_string(i);
+    foreign.push_back(random_tensor(module + ".lora_A.weight", DType::F32, {2, 6}, 1, 70 + 2 * i));
+    foreign.push_back(random_tensor(module + ".lora_B.weight", DType::F32, {8, 2}, 1, 71 + 2 * i));
+  }
+  expect_refused(foreign, lora_config(2, 2), "cannot merge: 25 problems (is this adapter for this base model?)");
+  expect_refused(foreign, lora_config(2, 2), "\n  ... and 5 more");
 }
 
 namespace {

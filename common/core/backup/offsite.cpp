@@ -304,9 +304,8 @@ PushResult push_backup(const Store& store, const Restic& restic, const BackupInf
   const auto listed = restic.files(short_id);
   if (listed != expected) {
     throw Error(ExitCode::failed, "snapshot " + short_id + " in " + repo + " does not list every file of " +
-                                      backup.id() + " with its size (" + std::to_string(listed.size()) +
-                                      " files, " + std::to_string(expected.size()) +
-                                      " expected); nothing was recorded");
+                                      backup.id() + " with its size (" + util::plural(listed.size(), "file") + ", " +
+                                      std::to_string(expected.size()) + " expected); nothing was recorded");
   }
   std::string full_id = short_id;
   for (const auto& copy : remote_copies(restic)) {

@@ -2,6 +2,7 @@
 
 #include "core/weights/numeric.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 
@@ -255,9 +256,16 @@ MergePlan Planner::run()
     }
   }
   if (!m_problems.empty()) {
-    std::string text = "cannot merge: " + std::to_string(m_problems.size()) + " problem(s)";
-    for (const auto& p : m_problems) {
-      text += "\n  " + p;
+    // A base of another architecture gives a problem per module: the summary first, then the
+    // first few, not a screenful.
+    static constexpr std::size_t k_shown = 20;
+    std::string text = "cannot merge: " + util::plural(m_problems.size(), "problem") +
+                       (m_problems.size() > k_shown ? " (is this adapter for this base model?)" : "");
+    for (std::size_t i = 0; i < m_problems.size() && i < k_shown; ++i) {
+      text += "\n  " + m_problems[i];
+    }
+    if (m_problems.size() > k_shown) {
+      text += "\n  ... and " + std::to_string(m_problems.size() - k_shown) + " more";
     }
     throw Error(ExitCode::malformed, text);
   }
