@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Drives headless chromium over the DevTools protocol (standard library only): opens the
-dashboard through its one-time login link, waits for it to load, prints what it shows as
-JSON, clicks "promote" on one version, and saves a screenshot.
+dashboard (first without logging in, then through its one-time login link), waits for it to
+load, prints what it shows as JSON, clicks "promote" and "verify" on one version, and saves a
+screenshot.
 
 usage: dashboard_check.py CHROMIUM LOGIN_URL VERSION_TO_PROMOTE SCREENSHOT.png
 """
@@ -112,8 +113,13 @@ def main():
         page = next(t for t in targets if t["type"] == "page")
         devtools = DevTools(page["webSocketDebuggerUrl"])
         devtools.call("Page.enable")
-        devtools.call("Page.navigate", url=login_url)
+        # Without the login: read-only, and it says so.
+        devtools.call("Page.navigate", url=login_url.split("?")[0])
         wait_until(devtools, "document.body && document.body.dataset.loaded === 'yes'")
+        before_login = devtools.evaluate("document.getElementById('auth').textContent")
+        devtools.call("Page.navigate", url=login_url)
+        wait_until(devtools, "document.body && document.body.dataset.loaded === 'yes' && "
+                             "document.getElementById('auth').textContent.startsWith('logged in')")
         shown = devtools.evaluate("""(() => ({
             rows: [...document.querySelectorAll('#versions tbody tr[data-version]')].map(r => ({
                 version: r.dataset.version,
@@ -121,12 +127,32 @@ def main():
             points: [...document.querySelectorAll('#chart circle')].map(c => ({
                 version: c.dataset.version, value: Number(c.dataset.value)})),
             timeline: document.querySelectorAll('#timeline tbody tr').length,
+            timeline_cells: [...document.querySelectorAll('#timeline tbody tr')].map(
+                r => [...r.cells].map(c => c.textContent)),
+            timeline_more: document.getElementById('timeline-more').hidden ? "" :
+                document.getElementById('timeline-more').textContent,
+            ab: [...document.querySelectorAll('#ab tbody tr')].map(r => [...r.cells].map(c => c.textContent)),
+            monitor_head: document.getElementById('monitor-head').textContent,
+            monitor: [...document.querySelectorAll('#monitor tbody tr')].map(
+                r => [...r.cells].map(c => c.textContent)),
+            monitor_no_data_class: [...document.querySelectorAll('#monitor tbody td')]
+                .filter(c => c.textContent === 'no data').map(c => c.className)[0] || "",
+            backups: [...document.querySelectorAll('#backups tbody tr')].map(r => r.cells[0].textContent),
+            rollback_disabled: document.getElementById('rollback').disabled,
+            auth: document.getElementById('auth').textContent,
             status: document.getElementById('status').textContent}))()""")
+        shown["before_login"] = before_login
         devtools.evaluate(f"""document.querySelector('#versions tr[data-version="{version}"] button.promote').click()""")
         wait_until(devtools, "document.getElementById('status').textContent.length > 0")
         shown["after_click"] = devtools.evaluate("document.getElementById('status').textContent")
         wait_until(devtools, f"""(() => {{ const b = document.querySelector(
             '#versions tr[data-version="{version}"] button.promote'); return b && b.disabled; }})()""")
+        # Now there is something to roll back to; and verify shows the version's checksum state.
+        shown["rollback_disabled_after"] = devtools.evaluate("document.getElementById('rollback').disabled")
+        devtools.evaluate(f"""document.querySelector('#versions tr[data-version="{version}"] button.verify').click()""")
+        wait_until(devtools, f"""(() => {{ const c = document.querySelector(
+            '#versions tr[data-version="{version}"] td.verification');
+            return c && c.textContent.startsWith('verified'); }})()""")
         image = devtools.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         with open(screenshot, "wb") as out:
             out.write(base64.b64decode(image["data"]))

@@ -112,6 +112,7 @@ struct Api::Call {
   Fields query;
   Fields body;
   commands::Session session;
+  bool authorised = false; ///< the request carries the token or a session cookie
 
   void finish() const
   {
@@ -421,7 +422,8 @@ Response Api::api_request(const Request& request, const std::string& target)
             commands::Session{
                 core::Store(m_options.root, model), "model-versioner serve",
                 std::chrono::milliseconds(static_cast<long long>(m_options.lock_timeout_seconds * 1000)),
-                false, {}}};
+                false, {}},
+            route->needs_caller ? authorised(request) : false};
   Reply reply = route->handler(call);
   if (reply.written.empty()) {
     return json_response(commands::document(std::move(reply.document)));
@@ -473,6 +475,12 @@ void Api::add_routes()
     call.finish();
     return commands::verify_versions({call.session}, {{call.args[0]}}).to_json();
   });
+  // Whether this caller may write (the dashboard shows it): the token or a login cookie.
+  add(get, {"session"}, [](Call& call) {
+    call.finish();
+    return json{{"authenticated", call.authorised}};
+  });
+  m_routes.back().needs_caller = true;
   add(get, {"stages"}, [](Call& call) {
     call.finish();
     const core::Store& store = call.session.existing();

@@ -67,6 +67,7 @@ public:
     http::verb method;
     std::vector<std::string> pattern;
     RouteHandler handler;
+    bool needs_caller = false; ///< the handler reads Call::authorised (checked only then)
   };
 
 private:

@@ -93,7 +93,8 @@ VersionSummary VersionSummary::of(const VersionMetadata& meta)
           meta.status,
           meta.semver,
           meta.tags,
-          meta.manifest.digest()};
+          meta.manifest.digest(),
+          meta.parent_version};
 }
 
 json VersionSummary::to_json() const
@@ -108,7 +109,8 @@ json VersionSummary::to_json() const
           {"status", status},
           {"semver", semver},
           {"tags", tags},
-          {"manifest_digest", manifest_digest}};
+          {"manifest_digest", manifest_digest},
+          {"parent_version", parent_version.empty() ? json(nullptr) : json(parent_version)}};
 }
 
 VersionSummary VersionSummary::from_json(const json& doc)
@@ -129,6 +131,10 @@ VersionSummary VersionSummary::from_json(const json& doc)
   s.semver = doc.at("semver").get<std::string>();
   s.tags = doc.at("tags").get<std::map<std::string, std::string>>();
   s.manifest_digest = doc.at("manifest_digest").get<std::string>();
+  // An entry written before parents were listed has none: at() throws, and that version's
+  // metadata is read instead (the next write refreshes the entry).
+  const json& parent = doc.at("parent_version");
+  s.parent_version = parent.is_null() ? std::string() : parent.get<std::string>();
   return s;
 }
 

@@ -26,6 +26,7 @@ struct VersionSummary {
   std::string semver;
   std::map<std::string, std::string> tags;
   std::string manifest_digest;
+  std::string parent_version; ///< "" for a root
 
   [[nodiscard]] static VersionSummary of(const VersionMetadata& meta);
   [[nodiscard]] nlohmann::json to_json() const;
