@@ -22,11 +22,17 @@ void run(const commands::GcOptions& args, const GlobalOptions& options)
   const auto result = commands::collect_versions(context.session(), args);
   context.emit(result.to_json(), [&] {
     const std::size_t doomed = result.doomed();
+    const bool done = result.execute;
     for (const auto& v : result.verdicts) {
-      std::printf("%-6s %-50s %s\n", v.keep ? "KEEP" : "DELETE", v.version.name.c_str(), v.why.c_str());
+      const char* action = v.keep ? (done ? "KEPT" : "KEEP") : (done ? "DELETED" : "DELETE");
+      std::printf("%-*s %-50s %s\n", done ? 7 : 6, action, v.version.name.c_str(), v.why.c_str());
     }
-    std::printf("%zu to keep, %zu to delete%s\n", result.verdicts.size() - doomed, doomed,
-                result.execute ? "" : (doomed > 0 ? "; dry run: add --execute to delete them" : ""));
+    if (done) {
+      std::printf("%zu kept, %zu deleted\n", result.verdicts.size() - doomed, doomed);
+    } else {
+      std::printf("%zu to keep, %zu to delete%s\n", result.verdicts.size() - doomed, doomed,
+                  doomed > 0 ? "; dry run: add --execute to delete them" : "");
+    }
   });
   if (result.pruned > 0) {
     context.note("removed " + std::to_string(result.pruned) + " stored files no version uses any more");

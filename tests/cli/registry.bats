@@ -160,6 +160,8 @@ new_version() {
   assert_output_contains "stage production"
   [ "$(tree_sum models/versions)" = "$before" ]
   run -0 mv_ gc --keep 2 --execute
+  [ "$(echo "$output" | grep -c '^DELETED')" = 2 ]
+  assert_output_contains "3 kept, 2 deleted"
   [ "$(ls models/versions | grep -c '^v')" = 3 ]
   [ "$(ls models/backups/deleted_versions | wc -l)" = 2 ]
   run -0 mv_ gc --keep 0 --execute --no-backup

@@ -191,6 +191,82 @@ double add_loop_to(DType out_dtype, const std::byte* base, const float* delta, s
 
 } // namespace
 
+namespace {
+
+/// The bits of a float of `width` bytes as a signed position on the number line (sign and
+/// magnitude to two's complement), so that neighbours differ by one.
+template <typename Bits> std::int64_t ordered(Bits bits)
+{
+  constexpr Bits sign = Bits{1} << (sizeof(Bits) * 8 - 1);
+  const auto magnitude = static_cast<std::int64_t>(bits & static_cast<Bits>(~sign));
+  return (bits & sign) != 0 ? -magnitude : magnitude;
+}
+
+template <typename Bits>
+UlpDistance distances(std::span<const std::byte> expected, std::span<const std::byte> actual, Bits exponent_mask,
+                      Bits mantissa_mask)
+{
+  UlpDistance result;
+  const std::size_t n = expected.size() / sizeof(Bits);
+  for (std::size_t i = 0; i < n; ++i) {
+    Bits a{};
+    Bits b{};
+    std::memcpy(&a, expected.data() + i * sizeof(Bits), sizeof(Bits));
+    std::memcpy(&b, actual.data() + i * sizeof(Bits), sizeof(Bits));
+    if (a == b) {
+      continue;
+    }
+    const auto nan = [&](Bits x) { return (x & exponent_mask) == exponent_mask && (x & mantissa_mask) != 0; };
+    std::uint64_t d = 0;
+    if (nan(a) || nan(b)) {
+      d = UlpDistance::k_unequal;
+    } else {
+      const std::int64_t delta = ordered(a) - ordered(b);
+      d = static_cast<std::uint64_t>(delta < 0 ? -delta : delta);
+    }
+    if (d == 0) {
+      continue; // +0 and -0
+    }
+    ++result.differing;
+    if (d > result.max) {
+      result.max = d;
+      result.at = i;
+    }
+  }
+  return result;
+}
+
+} // namespace
+
+UlpDistance ulp_distance(std::span<const std::byte> expected, std::span<const std::byte> actual, DType dtype)
+{
+  if (expected.size() != actual.size()) {
+    throw Error(ExitCode::malformed, "cannot compare tensors of " + std::to_string(expected.size()) + " and " +
+                                         std::to_string(actual.size()) + " bytes");
+  }
+  switch (dtype) {
+  case DType::F32:
+    return distances<std::uint32_t>(expected, actual, 0x7F800000u, 0x007FFFFFu);
+  case DType::F16:
+    return distances<std::uint16_t>(expected, actual, 0x7C00u, 0x03FFu);
+  case DType::BF16:
+    return distances<std::uint16_t>(expected, actual, 0x7F80u, 0x007Fu);
+  default: {
+    UlpDistance result;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      if (expected[i] != actual[i]) {
+        ++result.differing;
+        if (result.max == 0) {
+          result.max = UlpDistance::k_unequal;
+          result.at = i / dtype_size(dtype);
+        }
+      }
+    }
+    return result;
+  }
+  }
+}
+
 double add_converted(std::span<const std::byte> base, DType in, std::span<const float> delta, DType out_dtype,
                      std::span<std::byte> out)
 {

@@ -31,4 +31,17 @@ void from_float(std::span<const float> values, DType dtype, std::span<std::byte>
 double add_converted(std::span<const std::byte> base, DType in, std::span<const float> delta, DType out_dtype,
                      std::span<std::byte> out);
 
+/// How far apart two tensors of one dtype are, element by element, in units in the last place:
+/// the number of representable values between them (+0 and -0 are equal; a NaN against any
+/// other bits is k_unequal). Other dtypes than F32, F16, BF16 compare bytes: 0 or k_unequal.
+struct UlpDistance {
+  static constexpr std::uint64_t k_unequal = ~std::uint64_t{0};
+  std::uint64_t max = 0;       ///< the largest distance
+  std::uint64_t at = 0;        ///< the element where it is
+  std::uint64_t differing = 0; ///< elements that are not equal
+};
+/// Error(malformed) if the spans differ in size.
+[[nodiscard]] UlpDistance ulp_distance(std::span<const std::byte> expected, std::span<const std::byte> actual,
+                                       DType dtype);
+
 } // namespace modelkeep::core
