@@ -161,6 +161,15 @@ int main(int argc, char** argv)
                                        (work / "adapter").string(), "--output", (work / "ours").string(),
                                        "-q", "--no-progress"},
                                       5, [&] { fs::remove_all(work / "ours"); });
+  // check reads base, adapter and merged model and recomputes every merged tensor: at read speed,
+  // against hashing the same two files.
+  const auto check = bench::median_run({tool, "check", "--base", (work / "base").string(), "--adapter",
+                                        (work / "adapter").string(), "--merged", (work / "ours").string(), "-q",
+                                        "--no-progress"},
+                                       3, [] {});
+  const auto hashing = bench::median_run({"openssl", "dgst", "-sha256", (work / "base" / "model.safetensors").string(),
+                                          (work / "ours" / "model.safetensors").string()},
+                                         3, [] {});
   const auto naive = bench::median_run({argv[0], "--naive", work.string(), (work / "naive").string()}, 3,
                                        [&] { fs::remove_all(work / "naive"); });
   const bool identical = util::read_file(work / "ours" / "model.safetensors", std::uint64_t{1} << 40) ==
@@ -170,6 +179,8 @@ int main(int argc, char** argv)
                   ours.seconds, cp.seconds, 2.0, std::nullopt, ours.peak_rss_mb, 600.0, 5});
   rows.push_back({"same merge", "naive LibTorch merge (load all, merge, save)", ours.seconds, naive.seconds,
                   0.5, std::nullopt, ours.peak_rss_mb, naive.peak_rss_mb * 0.5, 5});
+  rows.push_back({"consolidate-model check of the same merge", "openssl dgst -sha256 of base + merged",
+                  check.seconds, hashing.seconds, 1.2, std::nullopt, check.peak_rss_mb, 600.0, 3});
   std::printf("peak RSS: merge %.0f MB, naive %.0f MB; outputs identical: %s\n", ours.peak_rss_mb,
               naive.peak_rss_mb, identical ? "yes" : "NO");
   bench::write_rows(results, rows,

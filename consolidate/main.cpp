@@ -9,6 +9,7 @@ int main(int argc, char** argv)
       [](CLI::App& app, const app::GlobalOptions& options) {
         consolidate::add_merge(app, options);
         consolidate::add_inspect(app, options);
+        consolidate::add_check(app, options);
         consolidate::add_consolidate(app, options);
       });
 }

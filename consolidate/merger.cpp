@@ -80,6 +80,8 @@ void apply_dora(const core::Adapter& adapter, const core::Delta& delta, torch::T
   rows.mul_((magnitude / norm).unsqueeze(1));
 }
 
+/// Computes each output tensor of a merge and writes the shards (write_merged), or hands the
+/// bytes to a comparison (check_merged).
 class ShardWriter {
 public:
   ShardWriter(const core::BaseModel& base, const std::vector<core::Adapter>& adapters, MergeStats& stats,
@@ -104,26 +106,39 @@ public:
     check_written(path, specs);
   }
 
-private:
-  void write_tensor(const core::TensorPlan& plan, core::SafetensorsWriter& writer)
+  /// The bytes `plan` gives in the merged model: the base's own (mapped) for an untouched
+  /// tensor, else computed into a buffer reused from tensor to tensor. Valid until the next
+  /// call; done(plan) once they have been used.
+  std::span<const std::byte> produce(const core::TensorPlan& plan)
   {
     if (plan.untouched()) {
-      const auto& file = m_base.shards()[plan.shard];
-      writer.write(file.data(*plan.base));
-      file.release(*plan.base);
-      count(plan.base->nbytes());
-      return;
+      return m_base.shards()[plan.shard].data(*plan.base);
     }
     if (plan.replacement == nullptr && fusable(plan)) {
-      write_fused(plan, writer);
-      return;
+      fuse(plan);
+      return m_bytes;
     }
     const torch::Tensor values = plan.replacement != nullptr ? replacement_values(plan) : merged_values(plan);
     m_bytes.resize(static_cast<std::size_t>(values.numel()) * core::dtype_size(plan.out_dtype));
     core::from_float({values.data_ptr<float>(), static_cast<std::size_t>(values.numel())}, plan.out_dtype,
                      m_bytes);
-    writer.write(m_bytes);
-    count(m_bytes.size());
+    return m_bytes;
+  }
+
+  void done(const core::TensorPlan& plan)
+  {
+    if (plan.untouched()) {
+      m_base.shards()[plan.shard].release(*plan.base);
+    }
+  }
+
+private:
+  void write_tensor(const core::TensorPlan& plan, core::SafetensorsWriter& writer)
+  {
+    const auto bytes = produce(plan);
+    writer.write(bytes);
+    count(bytes.size());
+    done(plan);
   }
 
   /// One LoRA delta laid out like the weight, no DoRA, no bias: the common case, merged in
@@ -143,7 +158,7 @@ private:
 
   /// W' = W + delta: the small B @ A product through LibTorch into the reused buffer, then
   /// widening, adding, the largest |delta| and narrowing in one pass, split across the cores.
-  void write_fused(const core::TensorPlan& plan, core::SafetensorsWriter& writer)
+  void fuse(const core::TensorPlan& plan)
   {
     const auto& delta = plan.deltas.front();
     const auto& file = m_base.shards()[plan.shard];
@@ -174,8 +189,6 @@ private:
     m_stats.max_abs_delta = std::max(m_stats.max_abs_delta, max_abs);
     double& module_max = m_stats.module_max[delta.module->module];
     module_max = std::max(module_max, max_abs);
-    writer.write(m_bytes);
-    count(m_bytes.size());
   }
 
   torch::Tensor replacement_values(const core::TensorPlan& plan)
@@ -300,6 +313,93 @@ void copy_other_files(const core::BaseModel& base, const fs::path& out_dir, Merg
 }
 
 } // namespace
+
+namespace {
+
+std::string distance_text(const core::UlpDistance& d, std::uint64_t elements)
+{
+  const std::string where = " at element " + std::to_string(d.at) + " (" + std::to_string(d.differing) + " of " +
+                            std::to_string(elements) + " differ)";
+  if (d.max == core::UlpDistance::k_unequal) {
+    return "a NaN or an unordered value" + where;
+  }
+  return "max " + std::to_string(d.max) + " ulp" + where;
+}
+
+} // namespace
+
+MergeCheck check_merged(const core::BaseModel& base, const std::vector<core::Adapter>& adapters,
+                        const core::MergePlan& plan, const core::BaseModel& merged, std::uint64_t max_ulp,
+                        util::Progress* progress)
+{
+  use_one_core_for_torch();
+  torch::NoGradGuard no_grad;
+  MergeStats stats;
+  ShardWriter maker(base, adapters, stats, nullptr);
+  MergeCheck result;
+  std::set<std::string> expected;
+  for (const auto& shard : plan.shards) {
+    for (const auto& tensor : shard) {
+      expected.insert(tensor.name);
+      const auto [index, info] = merged.find(tensor.name);
+      if (info == nullptr) {
+        result.differences.push_back({tensor.name, "missing", "not in the merged model", 0});
+        continue;
+      }
+      if (info->dtype != tensor.out_dtype) {
+        result.differences.push_back({tensor.name, "dtype",
+                                      std::string(core::dtype_name(info->dtype)) + ", expected " +
+                                          std::string(core::dtype_name(tensor.out_dtype)) +
+                                          " (--dtype chooses what the merge was asked for)",
+                                      0});
+        continue;
+      }
+      if (info->shape != tensor.out_shape) {
+        result.differences.push_back({tensor.name, "shape",
+                                      core::shape_text(info->shape) + ", expected " +
+                                          core::shape_text(tensor.out_shape),
+                                      0});
+        continue;
+      }
+      const auto& file = merged.shards()[index];
+      const auto wanted = maker.produce(tensor);
+      const auto found = file.data(*info);
+      const core::UlpDistance d = core::ulp_distance(wanted, found, tensor.out_dtype);
+      file.release(*info);
+      maker.done(tensor);
+      ++result.tensors;
+      result.bytes_compared += found.size();
+      if (progress != nullptr) {
+        progress->add(found.size());
+      }
+      if (d.differing == 0) {
+        ++result.identical;
+        continue;
+      }
+      if (d.max > result.max_ulp || result.worst_tensor.empty()) {
+        result.max_ulp = std::max(result.max_ulp, d.max);
+        result.worst_tensor = tensor.name;
+        result.worst_element = d.at;
+      }
+      if (d.max <= max_ulp) {
+        ++result.within;
+        continue;
+      }
+      const bool untouched = tensor.untouched();
+      result.differences.push_back(
+          {tensor.name, untouched ? "untouched" : "values",
+           (untouched ? "changed, but no adapter touches it: " : "") +
+               distance_text(d, static_cast<std::uint64_t>(info->numel())),
+           d.max});
+    }
+  }
+  for (const auto& name : merged.tensor_names()) {
+    if (expected.count(name) == 0) {
+      result.differences.push_back({name, "extra", "not in the base, nor added by an adapter", 0});
+    }
+  }
+  return result;
+}
 
 MergeStats write_merged(const core::BaseModel& base, const std::vector<core::Adapter>& adapters,
                         const core::MergePlan& plan, const fs::path& out_dir, util::Progress* progress)

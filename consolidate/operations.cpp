@@ -4,6 +4,7 @@
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/progress.hpp"
+#include "util/text.hpp"
 
 namespace modelkeep::consolidate {
 
@@ -39,22 +40,40 @@ json Merged::to_json() const
           {"bytes_written", stats.bytes_written}};
 }
 
+namespace {
+
+/// The adapters, opened; Error(usage) unless there is one weight per adapter or none.
+std::vector<core::Adapter> open_adapters(const std::vector<fs::path>& dirs, const std::vector<double>& weights)
+{
+  if (!weights.empty() && weights.size() != dirs.size()) {
+    throw Error(ExitCode::usage, "give one --weight per --adapter (or none)");
+  }
+  std::vector<core::Adapter> adapters;
+  for (const auto& dir : dirs) {
+    adapters.push_back(core::Adapter::open(dir));
+  }
+  return adapters;
+}
+
+core::MergeOptions merge_options(const std::vector<double>& weights, double scale,
+                                 const std::optional<core::DType>& dtype, bool allow_resize)
+{
+  core::MergeOptions options{weights, scale, std::nullopt, allow_resize};
+  options.dtype = dtype;
+  return options;
+}
+
+} // namespace
+
 Merged merge_models(const MergeRequest& request, bool show_progress)
 {
   if (util::exists_no_follow(request.output)) {
     throw Error(ExitCode::refused, "output exists " + request.output.string() + ": choose a new path");
   }
-  if (!request.weights.empty() && request.weights.size() != request.adapters.size()) {
-    throw Error(ExitCode::usage, "give one --weight per --adapter (or none)");
-  }
+  const auto adapters = open_adapters(request.adapters, request.weights);
   const auto base = core::BaseModel::open(request.base);
-  std::vector<core::Adapter> adapters;
-  for (const auto& dir : request.adapters) {
-    adapters.push_back(core::Adapter::open(dir));
-  }
-  core::MergeOptions merge_options{request.weights, request.scale, std::nullopt, request.allow_resize};
-  merge_options.dtype = request.dtype;
-  const auto plan = core::plan_merge(base, adapters, merge_options);
+  const auto plan = core::plan_merge(
+      base, adapters, merge_options(request.weights, request.scale, request.dtype, request.allow_resize));
   const fs::path output = fs::absolute(request.output).lexically_normal();
   util::create_directories(output.parent_path());
   util::require_space(output.parent_path(), plan.output_bytes);
@@ -70,6 +89,59 @@ Merged merge_models(const MergeRequest& request, bool show_progress)
           plan.replaced_tensors,
           plan.added_tensors,
           std::move(stats)};
+}
+
+// ---- check ----
+
+json Checked::to_json() const
+{
+  json differences = json::array();
+  for (const auto& d : check.differences) {
+    differences.push_back({{"tensor", d.tensor}, {"kind", d.kind}, {"detail", d.detail}, {"max_ulp", d.max_ulp}});
+  }
+  return {{"ok", check.ok()},
+          {"merged", merged.string()},
+          {"max_ulp_allowed", max_ulp_allowed},
+          {"tensors", check.tensors},
+          {"identical", check.identical},
+          {"within_tolerance", check.within},
+          {"max_ulp", check.max_ulp},
+          {"worst", check.worst_tensor.empty()
+                        ? json(nullptr)
+                        : json{{"tensor", check.worst_tensor}, {"element", check.worst_element}}},
+          {"bytes_compared", check.bytes_compared},
+          {"differences", differences}};
+}
+
+void Checked::require_ok() const
+{
+  if (check.ok()) {
+    return;
+  }
+  const auto& first = check.differences.front();
+  throw Error(ExitCode::failed, merged.string() + " is not base + adapters: " +
+                                    util::plural(check.differences.size(), "difference") + ", the first " +
+                                    first.tensor + ": " + first.detail);
+}
+
+Checked check_models(const CheckRequest& request, bool show_progress)
+{
+  const auto adapters = open_adapters(request.adapters, request.weights);
+  const auto base = core::BaseModel::open(request.base);
+  const auto merged = core::BaseModel::open(request.merged);
+  const auto plan = core::plan_merge(
+      base, adapters, merge_options(request.weights, request.scale, request.dtype, request.allow_resize));
+  std::uint64_t total = 0;
+  for (const auto& shard : merged.shards()) {
+    for (const auto& tensor : shard.tensors()) {
+      total += tensor.nbytes();
+    }
+  }
+  util::Progress progress("checking", total, show_progress);
+  Checked result{fs::absolute(request.merged).lexically_normal(), request.max_ulp,
+                 check_merged(base, adapters, plan, merged, request.max_ulp, &progress)};
+  progress.finish();
+  return result;
 }
 
 // ---- inspect ----

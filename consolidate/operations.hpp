@@ -42,6 +42,30 @@ struct Merged {
 /// match the adapters.
 Merged merge_models(const MergeRequest& request, bool show_progress);
 
+struct CheckRequest {
+  fs::path base;
+  std::vector<fs::path> adapters;
+  std::vector<double> weights; ///< one per adapter, or none
+  fs::path merged;             ///< the merged model to prove
+  std::optional<core::DType> dtype;
+  double scale = 1;
+  bool allow_resize = false;
+  std::uint64_t max_ulp = 0; ///< the tolerance, in units in the last place
+};
+/// `check`: whether `merged` is base + adapters under PEFT's semantics, tensor by tensor.
+struct Checked {
+  fs::path merged;
+  std::uint64_t max_ulp_allowed = 0;
+  MergeCheck check;
+  [[nodiscard]] nlohmann::json to_json() const;
+  /// Error(failed) naming the first difference unless every tensor is within the tolerance.
+  void require_ok() const;
+};
+/// Streams base, adapters and the merged model (one tensor in memory at a time) and compares.
+/// Error(usage) for a weight count that does not match the adapters; Error(malformed) when the
+/// adapters do not fit the base at all.
+[[nodiscard]] Checked check_models(const CheckRequest& request, bool show_progress);
+
 /// `inspect`: an adapter's configuration and modules, or a model's shards and tensors.
 struct Inspection {
   fs::path path;

@@ -178,6 +178,27 @@ merged_model() {
   [ ! -e train/models/backups ]
 }
 
+@test "check proves a merged model, and a consolidation's output, and says what differs" {
+  run -0 cm merge --base train/base_model --adapter train/current_model --output merged
+  run -0 cm check --base train/base_model --adapter train/current_model --merged merged
+  assert_output_contains "12 tensors compared, 12 identical"
+  assert_output_contains "OK: it is base + adapters"
+  run -0 cm check --base train/base_model --adapter train/current_model --merged merged --json
+  [ "$(jq -r '[.ok, .max_ulp, .tensors] | @tsv' <<< "$output")" = "$(printf 'true\t0\t12')" ]
+  # Merged with another dtype than asked: said so; --dtype names what the merge was asked for.
+  run -0 cm merge --base train/base_model --adapter train/current_model --output merged32 --dtype fp32
+  run -1 cm check --base train/base_model --adapter train/current_model --merged merged32
+  assert_output_contains "dtype: model.layers.0.self_attn.q_proj.weight: F32, expected"
+  run -0 cm check --base train/base_model --adapter train/current_model --merged merged32 --dtype fp32
+  # Another scale than the merge's: caught, the worst element named.
+  run -1 cm check --base train/base_model --adapter train/current_model --merged merged --scale 1.5
+  assert_output_contains "values: model.layers.0.self_attn.q_proj.weight: max "
+  assert_output_contains "FAILED: 4 differences"
+  # The consolidation's own output checks out against the base it replaced.
+  run -0 cm --base-dir train --description "merged" --keep-adapter
+  run -0 cm check --base train/base_model --adapter train/current_model --merged "$(merged_model)"
+}
+
 @test "merge writes a merged model under a temp name; inspect summarises" {
   run -0 cm merge --base train/base_model --adapter train/current_model --output merged --dtype fp32
   assert_output_contains "merged 4 modules into 4 tensors"

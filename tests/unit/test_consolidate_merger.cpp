@@ -1,6 +1,7 @@
 // Merges generated and real adapters and checks every merged value against a plain
 // loop written here, independently of the merger's LibTorch code.
 #include "merger.hpp"
+#include "operations.hpp"
 
 #include "core/weights/numeric.hpp"
 #include "test_support.hpp"
@@ -8,6 +9,7 @@
 
 #include <cmath>
 #include <doctest/doctest.h>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -451,4 +453,163 @@ TEST_CASE("real adapter: F16 rank-1 GPT-NeoX with a scale of 32")
     check_close(reference_linear(base[i], kept[2 * i], kept[2 * i + 1], 32.0, false), out.at(base[i].name),
                 base[i].name);
   }
+}
+
+namespace {
+
+/// Flips bits of one element of a tensor in a safetensors file (data begins after the 8-byte
+/// header length and the header).
+void flip(const fs::path& file, const std::string& tensor, std::uint64_t element, unsigned char mask,
+          std::size_t byte_in_element = 0)
+{
+  const auto info = *core::SafetensorsFile::open(file).find(tensor);
+  std::fstream stream(file, std::ios::in | std::ios::out | std::ios::binary);
+  std::uint64_t header = 0;
+  stream.read(reinterpret_cast<char*>(&header), 8);
+  const auto offset =
+      static_cast<std::streamoff>(8 + header + info.begin + element * core::dtype_size(info.dtype) + byte_in_element);
+  stream.seekg(offset);
+  char byte = 0;
+  stream.read(&byte, 1);
+  byte = static_cast<char>(static_cast<unsigned char>(byte) ^ mask);
+  stream.seekp(offset);
+  stream.write(&byte, 1);
+}
+
+consolidate::Checked run_check(const fs::path& base, const std::vector<fs::path>& adapters, const fs::path& merged,
+                               double scale = 1, std::uint64_t max_ulp = 0)
+{
+  consolidate::CheckRequest request;
+  request.base = base;
+  request.adapters = adapters;
+  request.merged = merged;
+  request.scale = scale;
+  request.max_ulp = max_ulp;
+  return consolidate::check_models(request, false);
+}
+
+} // namespace
+
+TEST_CASE("check proves a merge bit for bit and finds a flipped element, a wrong scale and a changed untouched tensor")
+{
+  test::ScratchDir dir;
+  const Tensor q = random_tensor("l.q.weight", DType::BF16, {8, 6}, 1, 300);
+  const Tensor other = random_tensor("l.other.weight", DType::F16, {4, 4}, 1, 301);
+  write_tensors(dir / "base" / "model.safetensors", {q, other});
+  const Tensor a = random_tensor("base_model.model.l.q.lora_A.weight", DType::F32, {2, 6}, 1, 302);
+  const Tensor b = random_tensor("base_model.model.l.q.lora_B.weight", DType::F32, {8, 2}, 1, 303);
+  write_adapter(dir / "adapter", lora_config(2, 4), {a, b});
+  (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out");
+  const fs::path merged = dir / "out" / "model.safetensors";
+
+  const auto good = run_check(dir / "base", {dir / "adapter"}, dir / "out");
+  CHECK(good.check.ok());
+  CHECK(good.check.tensors == 2);
+  CHECK(good.check.identical == 2);
+  CHECK(good.check.max_ulp == 0);
+  CHECK_NOTHROW(good.require_ok());
+
+  // The same merge at another scale is not this model.
+  const auto scaled = run_check(dir / "base", {dir / "adapter"}, dir / "out", 2.0);
+  REQUIRE_FALSE(scaled.check.ok());
+  CHECK(scaled.check.differences.front().tensor == "l.q.weight");
+  CHECK(scaled.check.differences.front().kind == "values");
+  CHECK_THROWS_AS(scaled.require_ok(), Error);
+
+  // The lowest bit of one element: 1 ulp, passes with --max-ulp 1, and the worst is named.
+  flip(merged, "l.q.weight", 5, 0x01);
+  const auto one = run_check(dir / "base", {dir / "adapter"}, dir / "out");
+  REQUIRE(one.check.differences.size() == 1);
+  CHECK(one.check.differences.front().max_ulp == 1);
+  CHECK(one.check.differences.front().detail.find("at element 5 (1 of 48 differ)") != std::string::npos);
+  const auto tolerated = run_check(dir / "base", {dir / "adapter"}, dir / "out", 1, 1);
+  CHECK(tolerated.check.ok());
+  CHECK(tolerated.check.within == 1);
+  CHECK(tolerated.check.worst_tensor == "l.q.weight");
+  CHECK(tolerated.check.worst_element == 5);
+  flip(merged, "l.q.weight", 5, 0x01);
+
+  // A tensor no adapter touches must be the base's, bit for bit.
+  flip(merged, "l.other.weight", 3, 0x40, 1);
+  const auto untouched = run_check(dir / "base", {dir / "adapter"}, dir / "out");
+  REQUIRE(untouched.check.differences.size() == 1);
+  CHECK(untouched.check.differences.front().kind == "untouched");
+  CHECK(untouched.check.differences.front().tensor == "l.other.weight");
+}
+
+TEST_CASE("check: a missing, an extra and a retyped tensor are differences")
+{
+  test::ScratchDir dir;
+  const Tensor q = random_tensor("l.q.weight", DType::F32, {8, 6}, 1, 310);
+  const Tensor k = random_tensor("l.k.weight", DType::F32, {8, 6}, 1, 311);
+  write_tensors(dir / "base" / "model.safetensors", {q, k});
+  const Tensor a = random_tensor("base_model.model.l.q.lora_A.weight", DType::F32, {2, 6}, 1, 312);
+  const Tensor b = random_tensor("base_model.model.l.q.lora_B.weight", DType::F32, {8, 2}, 1, 313);
+  write_adapter(dir / "adapter", lora_config(2, 4), {a, b});
+  (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out");
+  auto tensors = read_tensors(dir / "out" / "model.safetensors");
+  Tensor extra = tensors.at("l.k.weight");
+  extra.name = "l.extra.weight";
+  Tensor retyped = tensors.at("l.q.weight");
+  retyped.dtype = DType::BF16;
+  write_tensors(dir / "changed" / "model.safetensors", {retyped, extra});
+  const auto result = run_check(dir / "base", {dir / "adapter"}, dir / "changed");
+  std::map<std::string, std::string> kinds;
+  for (const auto& d : result.check.differences) {
+    kinds[d.tensor] = d.kind;
+  }
+  CHECK(kinds.at("l.q.weight") == "dtype");
+  CHECK(kinds.at("l.k.weight") == "missing");
+  CHECK(kinds.at("l.extra.weight") == "extra");
+}
+
+TEST_CASE("check confirms the real adapters' merges: 0 ulp")
+{
+  for (const char* name : {"gpt2-tigrinya-fifo", "opencalm1b-neox-f16-r1"}) {
+    const fs::path adapter = shared_adapters() / name;
+    if (!fs::exists(adapter / "adapter_model.safetensors")) {
+      MESSAGE("skipped: ../shared/testdata is not beside this checkout");
+      return;
+    }
+  }
+  test::ScratchDir dir;
+  // GPT-2 (Conv1D, fan_in_fan_out) over BF16 weights: every module of the real adapter.
+  std::vector<Tensor> base;
+  unsigned seed = 400;
+  for (int i = 0; i < 12; ++i) {
+    const std::string p = "h." + std::to_string(i) + ".";
+    base.push_back(random_tensor(p + "attn.c_attn.weight", DType::BF16, {768, 2304}, 0.02F, seed++));
+    base.push_back(random_tensor(p + "attn.c_proj.weight", DType::BF16, {768, 768}, 0.02F, seed++));
+    base.push_back(random_tensor(p + "mlp.c_proj.weight", DType::BF16, {3072, 768}, 0.02F, seed++));
+  }
+  write_tensors(dir / "gpt2" / "model.safetensors", base);
+  test::write_text(dir / "gpt2" / "config.json", R"({"model_type": "gpt2"})");
+  const fs::path gpt2_adapter = shared_adapters() / "gpt2-tigrinya-fifo";
+  (void)run_merge(dir / "gpt2", {gpt2_adapter}, dir / "gpt2-merged");
+  const auto gpt2 = run_check(dir / "gpt2", {gpt2_adapter}, dir / "gpt2-merged");
+  CHECK(gpt2.check.ok());
+  CHECK(gpt2.check.max_ulp == 0);
+  CHECK(gpt2.check.identical == base.size());
+  // GPT-NeoX, F16, rank 1, two of its layers.
+  const fs::path source = shared_adapters() / "opencalm1b-neox-f16-r1";
+  const auto real = read_tensors(source / "adapter_model.safetensors");
+  std::vector<Tensor> kept;
+  std::vector<Tensor> neox;
+  for (const int layer : {0, 23}) {
+    const std::string module = "gpt_neox.layers." + std::to_string(layer) + ".attention.query_key_value";
+    kept.push_back(real.at("base_model.model." + module + ".lora_A.weight"));
+    kept.push_back(real.at("base_model.model." + module + ".lora_B.weight"));
+    neox.push_back(random_tensor(module + ".weight", DType::F16, {6144, 2048}, 0.02F, 500 + layer));
+  }
+  fs::create_directories(dir / "neox-adapter");
+  fs::copy_file(source / "adapter_config.json", dir / "neox-adapter" / "adapter_config.json");
+  write_tensors(dir / "neox-adapter" / "adapter_model.safetensors", kept);
+  write_tensors(dir / "neox" / "model.safetensors", neox);
+  (void)run_merge(dir / "neox", {dir / "neox-adapter"}, dir / "neox-merged");
+  const auto checked = run_check(dir / "neox", {dir / "neox-adapter"}, dir / "neox-merged");
+  CHECK(checked.check.ok());
+  CHECK(checked.check.max_ulp == 0);
+  // Merged with the wrong scale: caught.
+  const auto wrong = run_check(dir / "neox", {dir / "neox-adapter"}, dir / "neox-merged", 0.5);
+  CHECK_FALSE(wrong.check.ok());
 }
