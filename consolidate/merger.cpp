@@ -316,6 +316,35 @@ void copy_other_files(const core::BaseModel& base, const fs::path& out_dir, Merg
 
 namespace {
 
+/// core::ulp_distance over the cores: chunks of a million elements compared in parallel.
+core::UlpDistance parallel_ulp_distance(std::span<const std::byte> expected, std::span<const std::byte> actual,
+                                        core::DType dtype)
+{
+  const std::size_t width = core::dtype_size(dtype);
+  constexpr std::size_t k_chunk = std::size_t{1} << 20;
+  const std::size_t elements = expected.size() / width;
+  const std::size_t chunks = (elements + k_chunk - 1) / k_chunk;
+  if (chunks <= 1 || expected.size() != actual.size()) {
+    return core::ulp_distance(expected, actual, dtype);
+  }
+  std::vector<core::UlpDistance> parts(chunks);
+  util::parallel_for(chunks, util::worker_threads(chunks), [&](std::size_t c) {
+    const std::size_t from = c * k_chunk * width;
+    const std::size_t bytes = std::min(k_chunk * width, expected.size() - from);
+    parts[c] = core::ulp_distance(expected.subspan(from, bytes), actual.subspan(from, bytes), dtype);
+    parts[c].at += c * k_chunk;
+  });
+  core::UlpDistance total;
+  for (const auto& part : parts) {
+    total.differing += part.differing;
+    if (part.max > total.max) {
+      total.max = part.max;
+      total.at = part.at;
+    }
+  }
+  return total;
+}
+
 std::string distance_text(const core::UlpDistance& d, std::uint64_t elements)
 {
   const std::string where = " at element " + std::to_string(d.at) + " (" + std::to_string(d.differing) + " of " +
@@ -364,7 +393,7 @@ MergeCheck check_merged(const core::BaseModel& base, const std::vector<core::Ada
       const auto& file = merged.shards()[index];
       const auto wanted = maker.produce(tensor);
       const auto found = file.data(*info);
-      const core::UlpDistance d = core::ulp_distance(wanted, found, tensor.out_dtype);
+      const core::UlpDistance d = parallel_ulp_distance(wanted, found, tensor.out_dtype);
       file.release(*info);
       maker.done(tensor);
       ++result.tensors;

@@ -389,6 +389,15 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
   progress.finish();
   util::failpoint("consolidate.after_merge");
   const auto output_manifest = core::hash_files(core::scan_tree(temp.path()), nullptr);
+  // Proven, not assumed: every tensor of the written model recomputed and compared (0 ulp).
+  util::Progress checking("checking", m_plan->output_bytes, m_request.show_progress);
+  const MergeCheck check = check_merged(*m_base, m_adapters, *m_plan, core::BaseModel::open(temp.path()), 0, &checking);
+  checking.finish();
+  if (!check.ok()) {
+    const auto& first = check.differences.front();
+    throw Error(ExitCode::failed, "the merged model does not check out against base + adapter (" + first.tensor +
+                                      ": " + first.detail + "); nothing was kept or deleted");
+  }
   const std::string base_digest = base_model_digest(store, settings);
   json modules = json::array();
   for (const auto& module : m_plan->modules) {
@@ -422,9 +431,12 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
       {"files", output_manifest.to_json()},
       {"manifest_digest", output_manifest.digest()},
+      {"check", {{"tensors", check.tensors}, {"identical", check.identical}, {"max_ulp", check.max_ulp}}},
   };
   step(4, "merged " + std::to_string(m_plan->merged_tensors) + " tensors, max |delta| " +
-              std::to_string(stats.max_abs_delta) + "; output re-read and checksummed");
+              std::to_string(stats.max_abs_delta) + "; output re-read and checksummed; checked: " +
+              std::to_string(check.identical) + " of " + std::to_string(check.tensors) +
+              " tensors bit for bit base + adapter");
   util::write_file_atomic(temp.path() / "consolidation.json", record.dump(2) + '\n');
   std::string log;
   for (const auto& line : m_result.log) {
