@@ -68,7 +68,9 @@ void write_tensors(const fs::path& path, const std::vector<Tensor>& tensors)
   core::SafetensorsWriter writer(path, specs, {{"format", "pt"}});
   for (const auto& t : tensors) {
     std::vector<std::byte> bytes(t.values.size() * core::dtype_size(t.dtype));
-    core::from_float(t.values, t.dtype, bytes);
+    if (core::is_mergeable(t.dtype)) {
+      core::from_float(t.values, t.dtype, bytes);
+    } // other dtypes (packed integers) are written as zeros: only their names and shapes matter here
     writer.write(bytes);
   }
   writer.finish();
@@ -612,4 +614,44 @@ TEST_CASE("check confirms the real adapters' merges: 0 ulp")
   // Merged with the wrong scale: caught.
   const auto wrong = run_check(dir / "neox", {dir / "neox-adapter"}, dir / "neox-merged", 0.5);
   CHECK_FALSE(wrong.check.ok());
+}
+
+TEST_CASE("quantized bases, .bin-only checkpoints and a tensor in two shards are refused with what to do")
+{
+  test::ScratchDir dir;
+  const Tensor a = random_tensor("base_model.model.l.q.lora_A.weight", DType::F32, {2, 6}, 1, 600);
+  const Tensor b = random_tensor("base_model.model.l.q.lora_B.weight", DType::F32, {8, 2}, 1, 601);
+  write_adapter(dir / "adapter", lora_config(2, 2), {a, b});
+  const Tensor q = random_tensor("l.q.weight", DType::F32, {8, 6}, 1, 602);
+  const auto refused = [&](const fs::path& base, const char* cause) {
+    try {
+      (void)run_merge(base, {dir / "adapter"}, dir / "out");
+      FAIL("expected a refusal");
+    } catch (const Error& error) {
+      CHECK(error.code() == ExitCode::malformed);
+      CHECK_MESSAGE(std::string(error.what()).find(cause) != std::string::npos, error.what());
+    }
+    CHECK_FALSE(fs::exists(dir / "out"));
+  };
+  // GPTQ/AWQ-style packed weights, found by their tensors.
+  const Tensor packed{"l.q.qweight", DType::I32, {1, 6}, {1, 2, 3, 4, 5, 6}};
+  write_tensors(dir / "gptq" / "model.safetensors", {q, packed});
+  refused(dir / "gptq", "the base model is quantized (tensor l.q.qweight is quantization state): merge into the "
+                        "unquantized base model");
+  // Or by config.json.
+  write_tensors(dir / "awq" / "model.safetensors", {q});
+  test::write_text(dir / "awq" / "config.json", R"({"model_type": "llama", "quantization_config": {"quant_method": "awq"}})");
+  refused(dir / "awq", "the base model is quantized (awq, config.json quantization_config)");
+  // Only PyTorch pickles: never read.
+  fs::create_directories(dir / "pickles");
+  test::write_text(dir / "pickles" / "pytorch_model.bin", "not read");
+  refused(dir / "pickles", "only PyTorch .bin weights in");
+  // One tensor name in two shards.
+  const Tensor k = random_tensor("l.k.weight", DType::F32, {8, 6}, 1, 604);
+  write_tensors(dir / "dup" / "model-00001-of-00002.safetensors", {q});
+  write_tensors(dir / "dup" / "model-00002-of-00002.safetensors", {k, q});
+  test::write_text(dir / "dup" / "model.safetensors.index.json",
+                   R"({"metadata": {}, "weight_map": {"l.q.weight": "model-00001-of-00002.safetensors", )"
+                   R"("l.k.weight": "model-00002-of-00002.safetensors"}})");
+  refused(dir / "dup", "tensor l.q.weight is in both model-00001-of-00002.safetensors and model-00002-of-00002.safetensors");
 }

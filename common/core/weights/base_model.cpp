@@ -4,7 +4,9 @@
 #include "util/file.hpp"
 #include "util/json_file.hpp"
 
+#include <map>
 #include <set>
+#include <tuple>
 
 namespace modelkeep::core {
 
@@ -12,7 +14,8 @@ using nlohmann::json;
 
 namespace {
 
-std::string read_model_type(const fs::path& dir)
+/// config.json's model_type and quantization method ("" for each when absent).
+std::pair<std::string, std::string> read_config(const fs::path& dir)
 {
   const fs::path config = dir / "config.json";
   const auto found = util::read_json_file_if_exists(config, util::JsonLimit::record, "config.json");
@@ -23,8 +26,30 @@ std::string read_model_type(const fs::path& dir)
   if (!doc.is_object()) {
     throw Error(ExitCode::malformed, "bad config.json " + config.string() + ": not a JSON object");
   }
-  return doc.contains("model_type") && doc["model_type"].is_string() ? doc["model_type"].get<std::string>()
-                                                                     : "";
+  std::string model_type =
+      doc.contains("model_type") && doc["model_type"].is_string() ? doc["model_type"].get<std::string>() : "";
+  std::string quantization;
+  if (const auto q = doc.find("quantization_config"); q != doc.end() && !q->is_null()) {
+    quantization = q->is_object() && q->contains("quant_method") && (*q)["quant_method"].is_string()
+                       ? (*q)["quant_method"].get<std::string>()
+                       : "unknown";
+  }
+  return {model_type, quantization};
+}
+
+/// Refuses a directory that has only PyTorch pickles: they are not read (code could run).
+void refuse_bin_only(const fs::path& dir)
+{
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind("pytorch_model", 0) == 0 && (name.ends_with(".bin") || name.ends_with(".bin.index.json"))) {
+      throw Error(ExitCode::malformed,
+                  "only PyTorch .bin weights in " + dir.string() +
+                      ": convert them to safetensors first (in Python: model.save_pretrained(DIR, "
+                      "safe_serialization=True)); .bin files are pickles and are never read here");
+    }
+  }
 }
 
 std::vector<std::string> shard_names(const json& index, const fs::path& path)
@@ -66,7 +91,7 @@ BaseModel BaseModel::open(const fs::path& path)
   }
   model.m_dir = path;
   model.m_is_directory = true;
-  model.m_model_type = read_model_type(path);
+  std::tie(model.m_model_type, model.m_quantization) = read_config(path);
   const fs::path index_path = path / "model.safetensors.index.json";
   if (util::is_regular_file(index_path)) {
     model.m_sharded = true;
@@ -76,6 +101,17 @@ BaseModel BaseModel::open(const fs::path& path)
         throw Error(ExitCode::not_found, "shard named by the index not found " + (path / name).string());
       }
       model.m_shards.push_back(SafetensorsFile::open(path / name));
+    }
+    // A name in two shards: which one a loader takes is undefined, so the merge would guess.
+    std::map<std::string, std::string> seen;
+    for (const auto& shard : model.m_shards) {
+      const std::string file = shard.path().filename().string();
+      for (const auto& tensor : shard.tensors()) {
+        if (const auto [it, fresh] = seen.emplace(tensor.name, file); !fresh) {
+          throw Error(ExitCode::malformed, "bad sharded model " + path.string() + ": tensor " + tensor.name +
+                                               " is in both " + it->second + " and " + file);
+        }
+      }
     }
     for (const auto& [tensor, shard] : model.m_index["weight_map"].items()) {
       const auto [index, info] = model.find(tensor);
@@ -87,6 +123,7 @@ BaseModel BaseModel::open(const fs::path& path)
     return model;
   }
   if (!util::is_regular_file(path / "model.safetensors")) {
+    refuse_bin_only(path);
     throw Error(ExitCode::not_found,
                 "no model.safetensors or model.safetensors.index.json in " + path.string());
   }

@@ -27,6 +27,9 @@ public:
   [[nodiscard]] const nlohmann::json& index() const noexcept { return m_index; }
   /// config.json's model_type, or "".
   [[nodiscard]] const std::string& model_type() const noexcept { return m_model_type; }
+  /// config.json's quantization_config.quant_method ("gptq", "awq", "bitsandbytes", "fp8", ...;
+  /// "unknown" when the method is not named), or "" for a model that is not quantized.
+  [[nodiscard]] const std::string& quantization() const noexcept { return m_quantization; }
   /// The shard holding a tensor and its info, or {npos, nullptr}.
   [[nodiscard]] std::pair<std::size_t, const TensorInfo*> find(const std::string& name) const;
   /// Every tensor name.
@@ -39,6 +42,7 @@ private:
   std::vector<SafetensorsFile> m_shards;
   nlohmann::json m_index;
   std::string m_model_type;
+  std::string m_quantization;
 };
 
 } // namespace modelkeep::core

@@ -309,8 +309,42 @@ MergePlan Planner::run()
 
 } // namespace
 
+namespace {
+
+/// Refuses a quantized base: adding a float delta to packed integers or FP8 codes with their
+/// scales is not what PEFT does (it dequantizes, merges, and quantizes again, which changes
+/// every weight), and a plain add would corrupt the model.
+void refuse_quantized(const BaseModel& base)
+{
+  const std::string advice =
+      ": merge into the unquantized base model (the BF16/FP16/FP32 checkpoint it was made from), then "
+      "quantize the merged model";
+  if (!base.quantization().empty()) {
+    throw Error(ExitCode::malformed,
+                "the base model is quantized (" + base.quantization() + ", config.json quantization_config)" + advice);
+  }
+  static constexpr std::string_view k_quantized_suffixes[] = {
+      ".qweight", ".qzeros", ".g_idx", ".scales", ".SCB", ".weight_scale", ".weight_scale_inv", ".absmax",
+      ".quant_map", ".quant_state.bitsandbytes__nf4", ".quant_state.bitsandbytes__fp4"};
+  for (const auto& shard : base.shards()) {
+    for (const auto& tensor : shard.tensors()) {
+      const bool fp8 = tensor.dtype == DType::F8_E4M3 || tensor.dtype == DType::F8_E5M2;
+      const bool packed = std::any_of(std::begin(k_quantized_suffixes), std::end(k_quantized_suffixes),
+                                      [&](std::string_view suffix) { return tensor.name.ends_with(suffix); });
+      if (fp8 || packed) {
+        throw Error(ExitCode::malformed, "the base model is quantized (tensor " + tensor.name + " is " +
+                                             (fp8 ? std::string(dtype_name(tensor.dtype)) : "quantization state") +
+                                             ")" + advice);
+      }
+    }
+  }
+}
+
+} // namespace
+
 MergePlan plan_merge(const BaseModel& base, const std::vector<Adapter>& adapters, const MergeOptions& options)
 {
+  refuse_quantized(base);
   return Planner(base, adapters, options).run();
 }
 
