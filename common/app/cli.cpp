@@ -58,7 +58,9 @@ void say_what_an_interrupt_leaves(const std::string& program)
 
 void add_global_options(CLI::App& app, GlobalOptions& options)
 {
-  app.add_option("--root", options.root, "Store root (default: $MODELKEEP_ROOT, else ./models)");
+  app.add_option("--root", options.root,
+                 "Store root (default: $MODELKEEP_ROOT, else the store found from the working directory "
+                 "upward, else ./models)");
   app.add_option("--model", options.model,
                  "Named model inside the root (default: $MODELKEEP_MODEL, else the default model directly "
                  "under the root)");
