@@ -17,6 +17,9 @@ struct CheckArgs {
   std::string dtype = "keep";
   double scale = 1;
   bool allow_resize = false;
+  std::string combination = "linear";
+  double density = 1;
+  std::uint64_t seed = 0;
   std::uint64_t max_ulp = 0;
 };
 
@@ -30,6 +33,9 @@ void run(const CheckArgs& args, const GlobalOptions& options)
                        parse_output_dtype(args.dtype),
                        args.scale,
                        args.allow_resize,
+                       core::parse_combination(args.combination),
+                       args.density,
+                       args.seed,
                        args.max_ulp};
   const auto checked = check_models(request, context.progress());
   const auto& c = checked.check;
@@ -75,6 +81,13 @@ void add_check(CLI::App& app, const GlobalOptions& options)
   cmd->add_option("--scale", args->scale, "The scale the merge was asked for (default 1)");
   cmd->add_option("--max-ulp", args->max_ulp,
                   "Tolerance per element in units in the last place (default 0: bit for bit)");
+  cmd->add_option("--combination", args->combination,
+                  "How several adapters' deltas combine: linear (default, their sum), ties, dare_linear, "
+                  "dare_ties, magnitude_prune")
+      ->check(CLI::IsMember({"linear", "ties", "dare_linear", "dare_ties", "magnitude_prune"}));
+  cmd->add_option("--density", args->density,
+                  "The fraction of each delta the pruning combinations keep, in (0, 1] (default 1)");
+  cmd->add_option("--seed", args->seed, "Seed of the DARE drops (default 0): the same seed, the same merge");
   cmd->add_flag("--allow-resize", args->allow_resize, "As for merge");
   cmd->footer("Reports, tensor by tensor: identical, within N ulp (the worst tensor and element), or "
               "different (values beyond the tolerance, a tensor no adapter touches that changed, a missing "

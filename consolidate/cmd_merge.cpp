@@ -17,13 +17,24 @@ struct MergeArgs {
   std::string dtype = "keep";
   double scale = 1;
   bool allow_resize = false;
+  std::string combination = "linear";
+  double density = 1;
+  std::uint64_t seed = 0;
 };
 
 void run(const MergeArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  MergeRequest request{args.base, {args.adapters.begin(), args.adapters.end()}, args.weights, args.output,
-                       parse_output_dtype(args.dtype), args.scale, args.allow_resize};
+  MergeRequest request{args.base,
+                       {args.adapters.begin(), args.adapters.end()},
+                       args.weights,
+                       args.output,
+                       parse_output_dtype(args.dtype),
+                       args.scale,
+                       args.allow_resize,
+                       core::parse_combination(args.combination),
+                       args.density,
+                       args.seed};
   const auto merged = merge_models(request, context.progress());
   context.emit(merged.to_json(), [&] {
     std::cout << "merged " << util::plural(merged.modules, "module") << " into "
@@ -49,6 +60,13 @@ void add_merge(CLI::App& app, const GlobalOptions& options)
   cmd->add_option("--dtype", args->dtype, "Output dtype of merged tensors: keep (default), bf16, fp16, fp32")
       ->check(CLI::IsMember({"keep", "bf16", "fp16", "fp32"}));
   cmd->add_option("--scale", args->scale, "Multiply every delta by this (default 1)");
+  cmd->add_option("--combination", args->combination,
+                  "How several adapters' deltas combine: linear (default, their sum), ties, dare_linear, "
+                  "dare_ties, magnitude_prune")
+      ->check(CLI::IsMember({"linear", "ties", "dare_linear", "dare_ties", "magnitude_prune"}));
+  cmd->add_option("--density", args->density,
+                  "The fraction of each delta the pruning combinations keep, in (0, 1] (default 1)");
+  cmd->add_option("--seed", args->seed, "Seed of the DARE drops (default 0): the same seed, the same merge");
   cmd->add_flag("--allow-resize", args->allow_resize, "Let a full replacement change a tensor's shape");
   cmd->callback([args, &options] { run(*args, options); });
 }

@@ -11,6 +11,7 @@
 #include "util/progress.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -84,9 +85,9 @@ void apply_dora(const core::Adapter& adapter, const core::Delta& delta, torch::T
 /// bytes to a comparison (check_merged).
 class ShardWriter {
 public:
-  ShardWriter(const core::BaseModel& base, const std::vector<core::Adapter>& adapters, MergeStats& stats,
-              util::Progress* progress)
-      : m_base(base), m_adapters(adapters), m_stats(stats), m_progress(progress)
+  ShardWriter(const core::BaseModel& base, const std::vector<core::Adapter>& adapters, const core::MergePlan& plan,
+              MergeStats& stats, util::Progress* progress)
+      : m_base(base), m_adapters(adapters), m_plan(plan), m_stats(stats), m_progress(progress)
   {
   }
 
@@ -114,7 +115,7 @@ public:
     if (plan.untouched()) {
       return m_base.shards()[plan.shard].data(*plan.base);
     }
-    if (plan.replacement == nullptr && fusable(plan)) {
+    if (plan.replacement == nullptr && sums_deltas() && fusable(plan)) {
       fuse(plan);
       return m_bytes;
     }
@@ -208,14 +209,31 @@ private:
     core::to_float(file.data(*plan.base), plan.base->dtype, m_weight);
     file.release(*plan.base);
     torch::Tensor weight = torch::from_blob(m_weight.data(), dims(plan.base->shape), torch::kFloat32);
-    for (const auto& delta : plan.deltas) {
-      const torch::Tensor d = module_delta(m_adapters[delta.adapter], delta, weight.sizes(), m_delta);
-      const auto [low, high] = torch::aminmax(d);
+    if (!sums_deltas() && !plan.deltas.empty()) {
+      std::vector<torch::Tensor> parts;
+      for (std::size_t i = 0; i < plan.deltas.size(); ++i) {
+        const auto& delta = plan.deltas[i];
+        parts.push_back(module_delta(m_adapters[delta.adapter], delta, weight.sizes(), m_delta).clone());
+      }
+      const torch::Tensor combined = combine(parts, plan.name);
+      const auto [low, high] = torch::aminmax(combined);
       const double max_abs = std::max(-low.item<double>(), high.item<double>());
       m_stats.max_abs_delta = std::max(m_stats.max_abs_delta, max_abs);
-      double& module_max = m_stats.module_max[delta.module->module];
-      module_max = std::max(module_max, max_abs);
-      weight.add_(d);
+      for (const auto& delta : plan.deltas) {
+        double& module_max = m_stats.module_max[delta.module->module];
+        module_max = std::max(module_max, max_abs);
+      }
+      weight.add_(combined);
+    } else {
+      for (const auto& delta : plan.deltas) {
+        const torch::Tensor d = module_delta(m_adapters[delta.adapter], delta, weight.sizes(), m_delta);
+        const auto [low, high] = torch::aminmax(d);
+        const double max_abs = std::max(-low.item<double>(), high.item<double>());
+        m_stats.max_abs_delta = std::max(m_stats.max_abs_delta, max_abs);
+        double& module_max = m_stats.module_max[delta.module->module];
+        module_max = std::max(module_max, max_abs);
+        weight.add_(d);
+      }
     }
     if (plan.dora) {
       apply_dora(m_adapters[plan.dora->adapter], *plan.dora, weight);
@@ -226,6 +244,79 @@ private:
       weight.add_(bias * static_cast<float>(delta.factor));
     }
     return weight;
+  }
+
+  /// Whether the combination is the plain sum: linear, and the pruning ones that keep everything
+  /// (density 1), which then give the same bits as linear.
+  [[nodiscard]] bool sums_deltas() const
+  {
+    using core::Combination;
+    return m_plan.combination == Combination::linear ||
+           (m_plan.density >= 1 &&
+            (m_plan.combination == Combination::magnitude_prune || m_plan.combination == Combination::dare_linear));
+  }
+
+  /// The deltas of one tensor combined as m_plan says (see core::Combination).
+  torch::Tensor combine(std::vector<torch::Tensor>& parts, const std::string& tensor) const
+  {
+    using core::Combination;
+    const Combination how = m_plan.combination;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (how == Combination::magnitude_prune || how == Combination::ties) {
+        parts[i] = prune_by_magnitude(parts[i], m_plan.density);
+      } else if (how == Combination::dare_linear || how == Combination::dare_ties) {
+        parts[i] = drop_at_random(parts[i], m_plan.density, seed_for(tensor, i));
+      }
+    }
+    const torch::Tensor stacked = torch::stack(parts);
+    const torch::Tensor total = stacked.sum(0);
+    if (how != Combination::ties && how != Combination::dare_ties) {
+      return total;
+    }
+    // The sign with the larger total mass wins (a zero total elects +); each element is the mean
+    // of the values that agree with it (zeros agree with nothing).
+    const torch::Tensor elected = torch::where(total >= 0, 1.0F, -1.0F);
+    const torch::Tensor agree = (stacked.sign() == elected).to(torch::kFloat32);
+    return (stacked * agree).sum(0) / agree.sum(0).clamp_min(1.0);
+  }
+
+  /// The floor(density * n) values of largest magnitude, the others zero.
+  static torch::Tensor prune_by_magnitude(const torch::Tensor& t, double density)
+  {
+    const auto n = t.numel();
+    const auto keep = static_cast<std::int64_t>(std::floor(density * static_cast<double>(n)));
+    if (keep >= n) {
+      return t;
+    }
+    torch::Tensor flat = t.reshape({-1});
+    torch::Tensor mask = torch::zeros({n}, torch::kFloat32);
+    if (keep > 0) {
+      const torch::Tensor top = std::get<1>(torch::topk(flat.abs(), keep));
+      mask.index_fill_(0, top, 1.0F);
+    }
+    return (flat * mask).reshape(t.sizes());
+  }
+
+  /// Each value kept with probability `density` and divided by it, dropped otherwise.
+  static torch::Tensor drop_at_random(const torch::Tensor& t, double density, std::uint64_t seed)
+  {
+    if (density >= 1) {
+      return t;
+    }
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const torch::Tensor keep = torch::bernoulli(torch::full_like(t, density), generator);
+    return t * keep / static_cast<float>(density);
+  }
+
+  /// The DARE seed of one adapter's delta on one tensor: --seed, the tensor's name and the
+  /// adapter's position, so that a merge is the same whatever order tensors are computed in.
+  std::uint64_t seed_for(const std::string& tensor, std::size_t adapter) const
+  {
+    std::uint64_t hash = 1469598103934665603ULL ^ m_plan.seed; // FNV-1a over the name
+    for (const char c : tensor) {
+      hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    }
+    return hash ^ (0x9E3779B97F4A7C15ULL * (adapter + 1));
   }
 
   void count(std::uint64_t bytes)
@@ -250,6 +341,7 @@ private:
 
   const core::BaseModel& m_base;
   const std::vector<core::Adapter>& m_adapters;
+  const core::MergePlan& m_plan;
   MergeStats& m_stats;
   util::Progress* m_progress;
   // Reused across tensors: the float copy of the weight, the delta and the output bytes.
@@ -364,7 +456,7 @@ MergeCheck check_merged(const core::BaseModel& base, const std::vector<core::Ada
   use_one_core_for_torch();
   torch::NoGradGuard no_grad;
   MergeStats stats;
-  ShardWriter maker(base, adapters, stats, nullptr);
+  ShardWriter maker(base, adapters, plan, stats, nullptr);
   MergeCheck result;
   std::set<std::string> expected;
   for (const auto& shard : plan.shards) {
@@ -437,7 +529,7 @@ MergeStats write_merged(const core::BaseModel& base, const std::vector<core::Ada
   torch::NoGradGuard no_grad;
   MergeStats stats;
   util::create_directories(out_dir);
-  ShardWriter writer(base, adapters, stats, progress);
+  ShardWriter writer(base, adapters, plan, stats, progress);
   for (std::size_t s = 0; s < plan.shards.size(); ++s) {
     const std::string name = base.shards()[s].path().filename().string();
     util::log_step("writing " + name);

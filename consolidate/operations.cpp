@@ -32,6 +32,9 @@ std::optional<core::DType> parse_output_dtype(const std::string& text)
 json Merged::to_json() const
 {
   return {{"output", output.string()},
+          {"combination", core::k_combination_names[static_cast<std::size_t>(combination)]},
+          {"density", density},
+          {"seed", seed},
           {"merged_tensors", merged_tensors},
           {"replaced_tensors", replaced_tensors},
           {"added_tensors", added_tensors},
@@ -55,11 +58,10 @@ std::vector<core::Adapter> open_adapters(const std::vector<fs::path>& dirs, cons
   return adapters;
 }
 
-core::MergeOptions merge_options(const std::vector<double>& weights, double scale,
-                                 const std::optional<core::DType>& dtype, bool allow_resize)
+template <typename Request> core::MergeOptions merge_options(const Request& request)
 {
-  core::MergeOptions options{weights, scale, std::nullopt, allow_resize};
-  options.dtype = dtype;
+  core::MergeOptions options{request.weights, request.scale, request.dtype, request.allow_resize,
+                             request.combination, request.density, request.seed};
   return options;
 }
 
@@ -72,8 +74,7 @@ Merged merge_models(const MergeRequest& request, bool show_progress)
   }
   const auto adapters = open_adapters(request.adapters, request.weights);
   const auto base = core::BaseModel::open(request.base);
-  const auto plan = core::plan_merge(
-      base, adapters, merge_options(request.weights, request.scale, request.dtype, request.allow_resize));
+  const auto plan = core::plan_merge(base, adapters, merge_options(request));
   const fs::path output = fs::absolute(request.output).lexically_normal();
   util::create_directories(output.parent_path());
   util::require_space(output.parent_path(), plan.output_bytes);
@@ -88,7 +89,10 @@ Merged merge_models(const MergeRequest& request, bool show_progress)
           plan.merged_tensors,
           plan.replaced_tensors,
           plan.added_tensors,
-          std::move(stats)};
+          std::move(stats),
+          request.combination,
+          request.density,
+          request.seed};
 }
 
 // ---- check ----
@@ -129,8 +133,7 @@ Checked check_models(const CheckRequest& request, bool show_progress)
   const auto adapters = open_adapters(request.adapters, request.weights);
   const auto base = core::BaseModel::open(request.base);
   const auto merged = core::BaseModel::open(request.merged);
-  const auto plan = core::plan_merge(
-      base, adapters, merge_options(request.weights, request.scale, request.dtype, request.allow_resize));
+  const auto plan = core::plan_merge(base, adapters, merge_options(request));
   std::uint64_t total = 0;
   for (const auto& shard : merged.shards()) {
     for (const auto& tensor : shard.tensors()) {

@@ -25,6 +25,9 @@ struct MergeRequest {
   std::optional<core::DType> dtype;
   double scale = 1;
   bool allow_resize = false;
+  core::Combination combination = core::Combination::linear; ///< of several adapters' deltas
+  double density = 1;                                        ///< for the pruning combinations
+  std::uint64_t seed = 0;                                    ///< for the DARE drops
 };
 /// `merge`: what was merged and written.
 struct Merged {
@@ -34,6 +37,9 @@ struct Merged {
   std::size_t replaced_tensors = 0;
   std::size_t added_tensors = 0;
   MergeStats stats;
+  core::Combination combination = core::Combination::linear;
+  double density = 1;
+  std::uint64_t seed = 0;
   [[nodiscard]] nlohmann::json to_json() const;
 };
 /// Merges the adapters into the base as PEFT's merge_and_unload() + save_pretrained() would,
@@ -50,6 +56,9 @@ struct CheckRequest {
   std::optional<core::DType> dtype;
   double scale = 1;
   bool allow_resize = false;
+  core::Combination combination = core::Combination::linear;
+  double density = 1;
+  std::uint64_t seed = 0;
   std::uint64_t max_ulp = 0; ///< the tolerance, in units in the last place
 };
 /// `check`: whether `merged` is base + adapters under PEFT's semantics, tensor by tensor.

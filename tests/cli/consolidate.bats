@@ -197,6 +197,16 @@ merged_model() {
   run -1 cm check --base train/base_model --adapter train/current_model --merged merged --scale 1.5
   assert_output_contains "values: model.layers.0.self_attn.q_proj.weight: max "
   assert_output_contains "FAILED: 4 differences"
+  # Combinations: check re-derives a TIES merge with the same parameters, and only with them.
+  run -0 cm merge --base train/base_model --adapter train/current_model --adapter train/current_model \
+    --weight 0.6 --weight 0.3 --combination ties --density 0.5 --output tied --json
+  [ "$(jq -r '[.combination, .density] | @tsv' <<< "$output")" = "$(printf 'ties\t0.5')" ]
+  run -0 cm check --base train/base_model --adapter train/current_model --adapter train/current_model \
+    --weight 0.6 --weight 0.3 --combination ties --density 0.5 --merged tied
+  run -1 cm check --base train/base_model --adapter train/current_model --adapter train/current_model \
+    --weight 0.6 --weight 0.3 --combination ties --density 0.4 --merged tied
+  run -2 cm merge --base train/base_model --adapter train/current_model --combination ties --density 0 --output x
+  run -2 cm merge --base train/base_model --adapter train/current_model --combination mean --output x
   # The consolidation's own output checks out against the base it replaced.
   run -0 cm --base-dir train --description "merged" --keep-adapter
   run -0 cm check --base train/base_model --adapter train/current_model --merged "$(merged_model)"

@@ -655,3 +655,193 @@ TEST_CASE("quantized bases, .bin-only checkpoints and a tensor in two shards are
                    R"("l.k.weight": "model-00002-of-00002.safetensors"}})");
   refused(dir / "dup", "tensor l.q.weight is in both model-00001-of-00002.safetensors and model-00002-of-00002.safetensors");
 }
+
+namespace {
+
+/// One adapter's delta, s * B @ A, in double, laid out [out][in].
+std::vector<double> delta_double(const Tensor& a, const Tensor& b, double s)
+{
+  const std::uint64_t r = a.shape[0];
+  const std::uint64_t in = a.shape[1];
+  const std::uint64_t out = b.shape[0];
+  std::vector<double> d(out * in);
+  for (std::uint64_t o = 0; o < out; ++o) {
+    for (std::uint64_t i = 0; i < in; ++i) {
+      double sum = 0;
+      for (std::uint64_t k = 0; k < r; ++k) {
+        sum += static_cast<double>(b.values[o * r + k]) * a.values[k * in + i];
+      }
+      d[o * in + i] = sum * s;
+    }
+  }
+  return d;
+}
+
+/// The floor(density * n) values of largest magnitude, the others zero.
+std::vector<double> pruned(std::vector<double> d, double density)
+{
+  const auto keep = static_cast<std::size_t>(std::floor(density * static_cast<double>(d.size())));
+  std::vector<std::size_t> order(d.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    order[i] = i;
+  }
+  std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return std::fabs(d[x]) > std::fabs(d[y]); });
+  for (std::size_t i = keep; i < order.size(); ++i) {
+    d[order[i]] = 0;
+  }
+  return d;
+}
+
+/// TIES on pruned deltas: the sign of the sum elected (0 elects +), the mean of agreeing values.
+std::vector<double> ties(const std::vector<std::vector<double>>& parts)
+{
+  std::vector<double> out(parts.front().size());
+  for (std::size_t e = 0; e < out.size(); ++e) {
+    double total = 0;
+    for (const auto& p : parts) {
+      total += p[e];
+    }
+    const double elected = total >= 0 ? 1 : -1;
+    double sum = 0;
+    double count = 0;
+    for (const auto& p : parts) {
+      if (p[e] != 0 && (p[e] > 0) == (elected > 0)) {
+        sum += p[e];
+        count += 1;
+      }
+    }
+    out[e] = count > 0 ? sum / count : 0;
+  }
+  return out;
+}
+
+std::vector<float> plus(const Tensor& base, const std::vector<double>& delta)
+{
+  std::vector<float> w = base.values;
+  for (std::size_t e = 0; e < w.size(); ++e) {
+    w[e] = static_cast<float>(static_cast<double>(w[e]) + delta[e]);
+  }
+  return w;
+}
+
+core::MergeOptions combined(core::Combination how, double density, std::vector<double> weights = {},
+                            std::uint64_t seed = 0)
+{
+  core::MergeOptions options;
+  options.weights = std::move(weights);
+  options.dtype = DType::F32;
+  options.combination = how;
+  options.density = density;
+  options.seed = seed;
+  return options;
+}
+
+} // namespace
+
+TEST_CASE("combinations of two adapters match a double-precision reference, element by element")
+{
+  test::ScratchDir dir;
+  const Tensor w = random_tensor("l.q.weight", DType::F32, {16, 12}, 1, 700);
+  write_tensors(dir / "base" / "model.safetensors", {w});
+  const Tensor a1 = random_tensor("base_model.model.l.q.lora_A.weight", DType::F32, {2, 12}, 1, 701);
+  const Tensor b1 = random_tensor("base_model.model.l.q.lora_B.weight", DType::F32, {16, 2}, 1, 702);
+  const Tensor a2 = random_tensor("base_model.model.l.q.lora_A.weight", DType::F32, {2, 12}, 1, 703);
+  const Tensor b2 = random_tensor("base_model.model.l.q.lora_B.weight", DType::F32, {16, 2}, 1, 704);
+  write_adapter(dir / "one", lora_config(2, 4), {a1, b1}); // scaling 2
+  write_adapter(dir / "two", lora_config(2, 2), {a2, b2}); // scaling 1
+  const std::vector<double> d1 = delta_double(a1, b1, 2.0 * 0.7);
+  const std::vector<double> d2 = delta_double(a2, b2, 1.0 * 0.5);
+  const std::vector<fs::path> both = {dir / "one", dir / "two"};
+  const auto merged = [&](const char* out, const core::MergeOptions& options) {
+    (void)run_merge(dir / "base", both, dir / out, options);
+    return read_tensors(dir / out / "model.safetensors").at("l.q.weight");
+  };
+  SUBCASE("magnitude_prune keeps the largest 40% of each delta")
+  {
+    const auto p1 = pruned(d1, 0.4);
+    const auto p2 = pruned(d2, 0.4);
+    std::vector<double> sum(p1.size());
+    for (std::size_t e = 0; e < sum.size(); ++e) {
+      sum[e] = p1[e] + p2[e];
+    }
+    check_close(plus(w, sum), merged("mp", combined(core::Combination::magnitude_prune, 0.4, {0.7, 0.5})), "mp");
+  }
+  SUBCASE("ties: trim to 50%, elect a sign by mass, average the agreeing values")
+  {
+    check_close(plus(w, ties({pruned(d1, 0.5), pruned(d2, 0.5)})),
+                merged("ties", combined(core::Combination::ties, 0.5, {0.7, 0.5})), "ties");
+  }
+  SUBCASE("density 1.0 reduces magnitude_prune and dare_linear to linear, bit for bit")
+  {
+    const auto linear = read_tensors((run_merge(dir / "base", both, dir / "linear", combined(core::Combination::linear, 1, {0.7, 0.5})),
+                                      dir / "linear" / "model.safetensors")).at("l.q.weight");
+    CHECK(merged("mp1", combined(core::Combination::magnitude_prune, 1, {0.7, 0.5})).values == linear.values);
+    CHECK(merged("dare1", combined(core::Combination::dare_linear, 1, {0.7, 0.5})).values == linear.values);
+  }
+}
+
+TEST_CASE("ties between signs: a zero total elects +, so opposite deltas leave the positive one")
+{
+  test::ScratchDir dir;
+  const Tensor w = random_tensor("l.q.weight", DType::F32, {8, 6}, 1, 710);
+  write_tensors(dir / "base" / "model.safetensors", {w});
+  const Tensor a = random_tensor("base_model.model.l.q.lora_A.weight", DType::F32, {2, 6}, 1, 711);
+  const Tensor b = random_tensor("base_model.model.l.q.lora_B.weight", DType::F32, {8, 2}, 1, 712);
+  write_adapter(dir / "adapter", lora_config(2, 2), {a, b});
+  // The same adapter with weights 1 and -1: the deltas cancel exactly in every element.
+  (void)run_merge(dir / "base", {dir / "adapter", dir / "adapter"}, dir / "out",
+                  combined(core::Combination::ties, 1, {1, -1}));
+  const auto d = delta_double(a, b, 1.0);
+  std::vector<double> positive(d.size());
+  for (std::size_t e = 0; e < d.size(); ++e) {
+    positive[e] = std::fabs(d[e]);
+  }
+  check_close(plus(w, positive), read_tensors(dir / "out" / "model.safetensors").at("l.q.weight"), "ties");
+}
+
+TEST_CASE("DARE drops with probability 1 - density, rescales the rest, and a seed makes it reproducible")
+{
+  test::ScratchDir dir;
+  const Tensor w = random_tensor("l.q.weight", DType::F32, {64, 64}, 1, 720);
+  write_tensors(dir / "base" / "model.safetensors", {w});
+  const Tensor a = random_tensor("base_model.model.l.q.lora_A.weight", DType::F32, {4, 64}, 1, 721);
+  const Tensor b = random_tensor("base_model.model.l.q.lora_B.weight", DType::F32, {64, 4}, 1, 722);
+  write_adapter(dir / "adapter", lora_config(4, 4), {a, b});
+  const auto merge = [&](const char* out, std::uint64_t seed) {
+    (void)run_merge(dir / "base", {dir / "adapter"}, dir / out, combined(core::Combination::dare_linear, 0.5, {}, seed));
+    return read_tensors(dir / out / "model.safetensors").at("l.q.weight");
+  };
+  const auto first = merge("s7", 7);
+  CHECK(merge("s7-again", 7).values == first.values);
+  CHECK(merge("s8", 8).values != first.values);
+  // Every element is the base's (dropped) or base + delta / 0.5 (kept); about half are kept.
+  const auto d = delta_double(a, b, 1.0);
+  std::size_t kept = 0;
+  std::size_t neither = 0;
+  for (std::size_t e = 0; e < d.size(); ++e) {
+    const double got = static_cast<double>(first.values[e]) - w.values[e];
+    if (std::fabs(got) <= 1e-5 * (1 + std::fabs(w.values[e]))) {
+      continue;
+    }
+    if (std::fabs(got - d[e] / 0.5) <= 1e-4 * (1 + std::fabs(d[e]))) {
+      ++kept;
+    } else {
+      ++neither;
+    }
+  }
+  CHECK(neither == 0);
+  CHECK(kept > d.size() * 45 / 100);
+  CHECK(kept < d.size() * 55 / 100);
+  // check re-derives it with the same seed, and not with another.
+  consolidate::CheckRequest request;
+  request.base = dir / "base";
+  request.adapters = {dir / "adapter"};
+  request.merged = dir / "s7";
+  request.dtype = DType::F32;
+  request.combination = core::Combination::dare_linear;
+  request.density = 0.5;
+  request.seed = 7;
+  CHECK(consolidate::check_models(request, false).check.ok());
+  request.seed = 8;
+  CHECK_FALSE(consolidate::check_models(request, false).check.ok());
+}

@@ -1,6 +1,7 @@
 #include "core/weights/merge_plan.hpp"
 
 #include "core/weights/numeric.hpp"
+#include "util/enum_names.hpp"
 #include "util/error.hpp"
 #include "util/text.hpp"
 
@@ -271,6 +272,9 @@ MergePlan Planner::run()
   }
   MergePlan merge;
   merge.modules = m_reports;
+  merge.combination = m_options.combination;
+  merge.density = m_options.density;
+  merge.seed = m_options.seed;
   merge.shards.resize(m_base.shards().size());
   for (std::size_t s = 0; s < m_base.shards().size(); ++s) {
     for (const auto& tensor : m_base.shards()[s].tensors()) {
@@ -342,8 +346,20 @@ void refuse_quantized(const BaseModel& base)
 
 } // namespace
 
+Combination parse_combination(std::string_view text)
+{
+  if (const auto found = util::parse_enum<Combination>(k_combination_names, text)) {
+    return *found;
+  }
+  throw Error(ExitCode::usage, "invalid combination '" + util::printable(text) + "': use " +
+                                   util::choices(k_combination_names));
+}
+
 MergePlan plan_merge(const BaseModel& base, const std::vector<Adapter>& adapters, const MergeOptions& options)
 {
+  if (!(options.density > 0 && options.density <= 1)) {
+    throw Error(ExitCode::usage, "--density must be in (0, 1]");
+  }
   refuse_quantized(base);
   return Planner(base, adapters, options).run();
 }

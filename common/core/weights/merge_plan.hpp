@@ -5,16 +5,35 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace modelkeep::core {
 
 /// How adapters are combined and written.
+/// How the deltas of several adapters on one tensor become one (each delta already weighted and
+/// scaled), as mergekit and PEFT's add_weighted_adapter define them:
+/// - linear: their sum;
+/// - magnitude_prune: each keeps its floor(density * n) largest |values|, then the sum;
+/// - ties: pruned as magnitude_prune, a sign elected per element by the sign of the summed
+///   values (a zero sum elects +), then the mean of the values that agree with it;
+/// - dare_linear: each value kept with probability density and divided by density (dropped
+///   otherwise; seeded, so a merge is reproducible), then the sum;
+/// - dare_ties: dropped as dare_linear, then ties' sign election and mean.
+enum class Combination { linear, ties, dare_linear, dare_ties, magnitude_prune };
+inline constexpr std::string_view k_combination_names[] = {"linear", "ties", "dare_linear", "dare_ties",
+                                                           "magnitude_prune"};
+/// Error(usage) for a name that is none of k_combination_names.
+[[nodiscard]] Combination parse_combination(std::string_view text);
+
 struct MergeOptions {
   std::vector<double> weights; ///< one per adapter (default 1)
   double scale = 1;            ///< multiplies every delta
   std::optional<DType> dtype;  ///< output dtype of merged tensors (default: the base's)
   bool allow_resize = false;   ///< let a full replacement change a tensor's shape
+  Combination combination = Combination::linear;
+  double density = 1;     ///< the fraction kept by the pruning combinations, in (0, 1]
+  std::uint64_t seed = 0; ///< of the DARE drops
 };
 
 /// One LoRA delta to add to a base tensor.
@@ -62,6 +81,9 @@ struct MergePlan {
   std::size_t replaced_tensors = 0;
   std::size_t added_tensors = 0;
   std::uint64_t output_bytes = 0;
+  Combination combination = Combination::linear;
+  double density = 1;
+  std::uint64_t seed = 0;
 };
 
 /// Resolves every adapter module and replacement against the base (trying the name with and
