@@ -10,33 +10,15 @@ namespace modelkeep::consolidate {
 namespace {
 
 struct CheckArgs {
-  std::string base;
-  std::vector<std::string> adapters;
-  std::vector<double> weights;
+  MergeInputFlags inputs;
   std::string merged;
-  std::string dtype = "keep";
-  double scale = 1;
-  bool allow_resize = false;
-  std::string combination = "linear";
-  double density = 1;
-  std::uint64_t seed = 0;
   std::uint64_t max_ulp = 0;
 };
 
 void run(const CheckArgs& args, const GlobalOptions& options)
 {
   const Context context(options);
-  CheckRequest request{args.base,
-                       {args.adapters.begin(), args.adapters.end()},
-                       args.weights,
-                       args.merged,
-                       parse_output_dtype(args.dtype),
-                       args.scale,
-                       args.allow_resize,
-                       core::parse_combination(args.combination),
-                       args.density,
-                       args.seed,
-                       args.max_ulp};
+  const CheckRequest request{to_inputs(args.inputs), args.merged, args.max_ulp};
   const auto checked = check_models(request, context.progress());
   const auto& c = checked.check;
   context.emit_data(checked.to_json(), [&] {
@@ -69,26 +51,11 @@ void add_check(CLI::App& app, const GlobalOptions& options)
   auto* cmd = app.add_subcommand(
       "check", "Prove a merged model: is it exactly base + adapters (PEFT's merge_and_unload), tensor by "
                "tensor? Exit 0 only if every tensor is within --max-ulp");
-  cmd->add_option("--base", args->base, "Base model: a directory (sharded or not) or a .safetensors file")
-      ->required();
-  cmd->add_option("--adapter", args->adapters, "A PEFT LoRA adapter directory (repeatable)")->required();
-  cmd->add_option("--weight", args->weights, "Weight of each adapter's delta, in --adapter order (default 1)");
+  add_merge_inputs(*cmd, args->inputs, "The dtype the merge was asked for: keep (default), bf16, fp16, fp32");
   cmd->add_option("--merged", args->merged, "The merged model to check (a directory or a .safetensors file)")
       ->required();
-  cmd->add_option("--dtype", args->dtype,
-                  "The dtype the merge was asked for: keep (default), bf16, fp16, fp32")
-      ->check(CLI::IsMember({"keep", "bf16", "fp16", "fp32"}));
-  cmd->add_option("--scale", args->scale, "The scale the merge was asked for (default 1)");
   cmd->add_option("--max-ulp", args->max_ulp,
                   "Tolerance per element in units in the last place (default 0: bit for bit)");
-  cmd->add_option("--combination", args->combination,
-                  "How several adapters' deltas combine: linear (default, their sum), ties, dare_linear, "
-                  "dare_ties, magnitude_prune")
-      ->check(CLI::IsMember({"linear", "ties", "dare_linear", "dare_ties", "magnitude_prune"}));
-  cmd->add_option("--density", args->density,
-                  "The fraction of each delta the pruning combinations keep, in (0, 1] (default 1)");
-  cmd->add_option("--seed", args->seed, "Seed of the DARE drops (default 0): the same seed, the same merge");
-  cmd->add_flag("--allow-resize", args->allow_resize, "As for merge");
   cmd->footer("Reports, tensor by tensor: identical, within N ulp (the worst tensor and element), or "
               "different (values beyond the tolerance, a tensor no adapter touches that changed, a missing "
               "or extra tensor, another dtype or shape). Reads one tensor at a time: memory stays at the "

@@ -58,11 +58,10 @@ std::vector<core::Adapter> open_adapters(const std::vector<fs::path>& dirs, cons
   return adapters;
 }
 
-template <typename Request> core::MergeOptions merge_options(const Request& request)
+core::MergeOptions merge_options(const MergeInputs& inputs)
 {
-  core::MergeOptions options{request.weights, request.scale, request.dtype, request.allow_resize,
-                             request.combination, request.density, request.seed};
-  return options;
+  return {inputs.weights,     inputs.scale,   inputs.dtype, inputs.allow_resize,
+          inputs.combination, inputs.density, inputs.seed};
 }
 
 } // namespace
@@ -72,9 +71,9 @@ Merged merge_models(const MergeRequest& request, bool show_progress)
   if (util::exists_no_follow(request.output)) {
     throw Error(ExitCode::refused, "output exists " + request.output.string() + ": choose a new path");
   }
-  const auto adapters = open_adapters(request.adapters, request.weights);
-  const auto base = core::BaseModel::open(request.base);
-  const auto plan = core::plan_merge(base, adapters, merge_options(request));
+  const auto adapters = open_adapters(request.inputs.adapters, request.inputs.weights);
+  const auto base = core::BaseModel::open(request.inputs.base);
+  const auto plan = core::plan_merge(base, adapters, merge_options(request.inputs));
   const fs::path output = fs::absolute(request.output).lexically_normal();
   util::create_directories(output.parent_path());
   util::require_space(output.parent_path(), plan.output_bytes);
@@ -90,9 +89,9 @@ Merged merge_models(const MergeRequest& request, bool show_progress)
           plan.replaced_tensors,
           plan.added_tensors,
           std::move(stats),
-          request.combination,
-          request.density,
-          request.seed};
+          request.inputs.combination,
+          request.inputs.density,
+          request.inputs.seed};
 }
 
 // ---- check ----
@@ -130,10 +129,10 @@ void Checked::require_ok() const
 
 Checked check_models(const CheckRequest& request, bool show_progress)
 {
-  const auto adapters = open_adapters(request.adapters, request.weights);
-  const auto base = core::BaseModel::open(request.base);
+  const auto adapters = open_adapters(request.inputs.adapters, request.inputs.weights);
+  const auto base = core::BaseModel::open(request.inputs.base);
   const auto merged = core::BaseModel::open(request.merged);
-  const auto plan = core::plan_merge(base, adapters, merge_options(request));
+  const auto plan = core::plan_merge(base, adapters, merge_options(request.inputs));
   std::uint64_t total = 0;
   for (const auto& shard : merged.shards()) {
     for (const auto& tensor : shard.tensors()) {

@@ -17,17 +17,22 @@ namespace modelkeep::consolidate {
 /// "keep" -> nullopt, "bf16" / "fp16" / "fp32" -> that dtype; Error(usage) otherwise.
 [[nodiscard]] std::optional<core::DType> parse_output_dtype(const std::string& text);
 
-struct MergeRequest {
+/// What a merge is made of and how: the inputs `merge` and `check` share.
+struct MergeInputs {
   fs::path base;                  ///< a model directory (sharded or not) or a .safetensors file
   std::vector<fs::path> adapters; ///< PEFT LoRA adapter directories
   std::vector<double> weights;    ///< one per adapter, or none (each 1)
-  fs::path output;                ///< a new directory
   std::optional<core::DType> dtype;
   double scale = 1;
   bool allow_resize = false;
   core::Combination combination = core::Combination::linear; ///< of several adapters' deltas
   double density = 1;                                        ///< for the pruning combinations
   std::uint64_t seed = 0;                                    ///< for the DARE drops
+};
+
+struct MergeRequest {
+  MergeInputs inputs;
+  fs::path output; ///< a new directory
 };
 /// `merge`: what was merged and written.
 struct Merged {
@@ -49,16 +54,8 @@ struct Merged {
 Merged merge_models(const MergeRequest& request, bool show_progress);
 
 struct CheckRequest {
-  fs::path base;
-  std::vector<fs::path> adapters;
-  std::vector<double> weights; ///< one per adapter, or none
-  fs::path merged;             ///< the merged model to prove
-  std::optional<core::DType> dtype;
-  double scale = 1;
-  bool allow_resize = false;
-  core::Combination combination = core::Combination::linear;
-  double density = 1;
-  std::uint64_t seed = 0;
+  MergeInputs inputs;
+  fs::path merged;           ///< the merged model to prove
   std::uint64_t max_ulp = 0; ///< the tolerance, in units in the last place
 };
 /// `check`: whether `merged` is base + adapters under PEFT's semantics, tensor by tensor.

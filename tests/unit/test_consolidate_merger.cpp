@@ -396,6 +396,46 @@ fs::path shared_adapters()
   return fs::path(MODELKEEP_SOURCE_DIR) / ".." / "shared" / "testdata" / "adapters";
 }
 
+/// A GPT-2 base (without the transformer. prefix) for the real GPT-2 adapter: random BF16
+/// weights of every module it adapts, written to dir/model.safetensors with a config.json.
+std::vector<Tensor> gpt2_base(const fs::path& dir, unsigned seed)
+{
+  std::vector<Tensor> base;
+  for (int i = 0; i < 12; ++i) {
+    const std::string p = "h." + std::to_string(i) + ".";
+    base.push_back(random_tensor(p + "attn.c_attn.weight", DType::BF16, {768, 2304}, 0.02F, seed++));
+    base.push_back(random_tensor(p + "attn.c_proj.weight", DType::BF16, {768, 768}, 0.02F, seed++));
+    base.push_back(random_tensor(p + "mlp.c_proj.weight", DType::BF16, {3072, 768}, 0.02F, seed++));
+  }
+  write_tensors(dir / "model.safetensors", base);
+  test::write_text(dir / "config.json", R"({"model_type": "gpt2"})");
+  return base;
+}
+
+/// Two of the 24 layers of the real GPT-NeoX adapter (their real values) in adapter_dir, and a
+/// random base of those modules in base_dir; returns the A, B tensors and the base tensors.
+std::pair<std::vector<Tensor>, std::vector<Tensor>> neox_fixture(const fs::path& adapter_dir,
+                                                                  const fs::path& base_dir, DType dtype,
+                                                                  unsigned seed)
+{
+  const fs::path source = shared_adapters() / "opencalm1b-neox-f16-r1";
+  const auto real = read_tensors(source / "adapter_model.safetensors");
+  std::vector<Tensor> kept;
+  std::vector<Tensor> base;
+  for (const int layer : {0, 23}) {
+    const std::string module = "gpt_neox.layers." + std::to_string(layer) + ".attention.query_key_value";
+    kept.push_back(real.at("base_model.model." + module + ".lora_A.weight"));
+    kept.push_back(real.at("base_model.model." + module + ".lora_B.weight"));
+    base.push_back(
+        random_tensor(module + ".weight", dtype, {6144, 2048}, 0.02F, seed + static_cast<unsigned>(layer)));
+  }
+  fs::create_directories(adapter_dir);
+  fs::copy_file(source / "adapter_config.json", adapter_dir / "adapter_config.json");
+  write_tensors(adapter_dir / "adapter_model.safetensors", kept);
+  write_tensors(base_dir / "model.safetensors", base);
+  return {kept, base};
+}
+
 } // namespace
 
 TEST_CASE("real adapter: GPT-2 Conv1D with fan_in_fan_out, base stored without the transformer. prefix")
@@ -406,16 +446,7 @@ TEST_CASE("real adapter: GPT-2 Conv1D with fan_in_fan_out, base stored without t
     return;
   }
   test::ScratchDir dir;
-  std::vector<Tensor> base;
-  unsigned seed = 100;
-  for (int i = 0; i < 12; ++i) {
-    const std::string p = "h." + std::to_string(i) + ".";
-    base.push_back(random_tensor(p + "attn.c_attn.weight", DType::BF16, {768, 2304}, 0.02F, seed++));
-    base.push_back(random_tensor(p + "attn.c_proj.weight", DType::BF16, {768, 768}, 0.02F, seed++));
-    base.push_back(random_tensor(p + "mlp.c_proj.weight", DType::BF16, {3072, 768}, 0.02F, seed++));
-  }
-  write_tensors(dir / "base" / "model.safetensors", base);
-  test::write_text(dir / "base" / "config.json", R"({"model_type": "gpt2"})");
+  const auto base = gpt2_base(dir / "base", 100);
   (void)run_merge(dir / "base", {adapter_dir}, dir / "out");
   const auto adapter = read_tensors(adapter_dir / "adapter_model.safetensors");
   const auto out = read_tensors(dir / "out" / "model.safetensors");
@@ -436,19 +467,7 @@ TEST_CASE("real adapter: F16 rank-1 GPT-NeoX with a scale of 32")
   }
   test::ScratchDir dir;
   // Two of the 24 layers keep the test small; their values are the real ones.
-  const auto real = read_tensors(source / "adapter_model.safetensors");
-  std::vector<Tensor> kept;
-  std::vector<Tensor> base;
-  for (const int layer : {0, 23}) {
-    const std::string module = "gpt_neox.layers." + std::to_string(layer) + ".attention.query_key_value";
-    kept.push_back(real.at("base_model.model." + module + ".lora_A.weight"));
-    kept.push_back(real.at("base_model.model." + module + ".lora_B.weight"));
-    base.push_back(random_tensor(module + ".weight", DType::F32, {6144, 2048}, 0.02F, 200 + layer));
-  }
-  fs::create_directories(dir / "adapter");
-  fs::copy_file(source / "adapter_config.json", dir / "adapter" / "adapter_config.json");
-  write_tensors(dir / "adapter" / "adapter_model.safetensors", kept);
-  write_tensors(dir / "base" / "model.safetensors", base);
+  const auto [kept, base] = neox_fixture(dir / "adapter", dir / "base", DType::F32, 200);
   (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out");
   const auto out = read_tensors(dir / "out" / "model.safetensors");
   for (std::size_t i = 0; i < base.size(); ++i) {
@@ -482,10 +501,10 @@ consolidate::Checked run_check(const fs::path& base, const std::vector<fs::path>
                                double scale = 1, std::uint64_t max_ulp = 0)
 {
   consolidate::CheckRequest request;
-  request.base = base;
-  request.adapters = adapters;
+  request.inputs.base = base;
+  request.inputs.adapters = adapters;
+  request.inputs.scale = scale;
   request.merged = merged;
-  request.scale = scale;
   request.max_ulp = max_ulp;
   return consolidate::check_models(request, false);
 }
@@ -576,16 +595,7 @@ TEST_CASE("check confirms the real adapters' merges: 0 ulp")
   }
   test::ScratchDir dir;
   // GPT-2 (Conv1D, fan_in_fan_out) over BF16 weights: every module of the real adapter.
-  std::vector<Tensor> base;
-  unsigned seed = 400;
-  for (int i = 0; i < 12; ++i) {
-    const std::string p = "h." + std::to_string(i) + ".";
-    base.push_back(random_tensor(p + "attn.c_attn.weight", DType::BF16, {768, 2304}, 0.02F, seed++));
-    base.push_back(random_tensor(p + "attn.c_proj.weight", DType::BF16, {768, 768}, 0.02F, seed++));
-    base.push_back(random_tensor(p + "mlp.c_proj.weight", DType::BF16, {3072, 768}, 0.02F, seed++));
-  }
-  write_tensors(dir / "gpt2" / "model.safetensors", base);
-  test::write_text(dir / "gpt2" / "config.json", R"({"model_type": "gpt2"})");
+  const auto base = gpt2_base(dir / "gpt2", 400);
   const fs::path gpt2_adapter = shared_adapters() / "gpt2-tigrinya-fifo";
   (void)run_merge(dir / "gpt2", {gpt2_adapter}, dir / "gpt2-merged");
   const auto gpt2 = run_check(dir / "gpt2", {gpt2_adapter}, dir / "gpt2-merged");
@@ -593,20 +603,7 @@ TEST_CASE("check confirms the real adapters' merges: 0 ulp")
   CHECK(gpt2.check.max_ulp == 0);
   CHECK(gpt2.check.identical == base.size());
   // GPT-NeoX, F16, rank 1, two of its layers.
-  const fs::path source = shared_adapters() / "opencalm1b-neox-f16-r1";
-  const auto real = read_tensors(source / "adapter_model.safetensors");
-  std::vector<Tensor> kept;
-  std::vector<Tensor> neox;
-  for (const int layer : {0, 23}) {
-    const std::string module = "gpt_neox.layers." + std::to_string(layer) + ".attention.query_key_value";
-    kept.push_back(real.at("base_model.model." + module + ".lora_A.weight"));
-    kept.push_back(real.at("base_model.model." + module + ".lora_B.weight"));
-    neox.push_back(random_tensor(module + ".weight", DType::F16, {6144, 2048}, 0.02F, 500 + layer));
-  }
-  fs::create_directories(dir / "neox-adapter");
-  fs::copy_file(source / "adapter_config.json", dir / "neox-adapter" / "adapter_config.json");
-  write_tensors(dir / "neox-adapter" / "adapter_model.safetensors", kept);
-  write_tensors(dir / "neox" / "model.safetensors", neox);
+  (void)neox_fixture(dir / "neox-adapter", dir / "neox", DType::F16, 500);
   (void)run_merge(dir / "neox", {dir / "neox-adapter"}, dir / "neox-merged");
   const auto checked = run_check(dir / "neox", {dir / "neox-adapter"}, dir / "neox-merged");
   CHECK(checked.check.ok());
@@ -834,14 +831,14 @@ TEST_CASE("DARE drops with probability 1 - density, rescales the rest, and a see
   CHECK(kept < d.size() * 55 / 100);
   // check re-derives it with the same seed, and not with another.
   consolidate::CheckRequest request;
-  request.base = dir / "base";
-  request.adapters = {dir / "adapter"};
+  request.inputs.base = dir / "base";
+  request.inputs.adapters = {dir / "adapter"};
+  request.inputs.dtype = DType::F32;
+  request.inputs.combination = core::Combination::dare_linear;
+  request.inputs.density = 0.5;
+  request.inputs.seed = 7;
   request.merged = dir / "s7";
-  request.dtype = DType::F32;
-  request.combination = core::Combination::dare_linear;
-  request.density = 0.5;
-  request.seed = 7;
   CHECK(consolidate::check_models(request, false).check.ok());
-  request.seed = 8;
+  request.inputs.seed = 8;
   CHECK_FALSE(consolidate::check_models(request, false).check.ok());
 }
