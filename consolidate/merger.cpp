@@ -71,12 +71,14 @@ torch::Tensor module_delta(const core::Adapter& adapter, const core::Delta& delt
   return buffer;
 }
 
-/// Rescales each output row of `weight` (W + delta) to the DoRA magnitude.
+/// Rescales each output row of `weight` (W + delta) to the DoRA magnitude; for an embedding
+/// [tokens, dim], each embedding dimension (column), as PEFT's DoraEmbeddingLayer does.
 void apply_dora(const core::Adapter& adapter, const core::Delta& delta, torch::Tensor& weight)
 {
   const torch::Tensor magnitude = load_float(adapter.file(), *delta.module->magnitude).reshape({-1});
   // Views of the contiguous weight, so the in-place scaling lands in it.
-  torch::Tensor rows = delta.transposed ? weight.t() : weight.view({weight.size(0), -1});
+  const bool columns = delta.transposed || delta.module->kind == core::LoraKind::embedding;
+  torch::Tensor rows = columns ? weight.t() : weight.view({weight.size(0), -1});
   const torch::Tensor norm = rows.norm(2, 1);
   rows.mul_((magnitude / norm).unsqueeze(1));
 }

@@ -842,3 +842,30 @@ TEST_CASE("DARE drops with probability 1 - density, rescales the rest, and a see
   request.inputs.seed = 8;
   CHECK_FALSE(consolidate::check_models(request, false).check.ok());
 }
+
+TEST_CASE("DoRA on an embedding takes the norm per embedding dimension and scales the columns")
+{
+  test::ScratchDir dir;
+  const Tensor w = random_tensor("embed.weight", DType::F32, {10, 6}, 1, 800); // [tokens, dim]
+  write_tensors(dir / "base" / "model.safetensors", {w});
+  const Tensor a = random_tensor("base_model.model.embed.lora_embedding_A", DType::F32, {2, 10}, 1, 801);
+  const Tensor b = random_tensor("base_model.model.embed.lora_embedding_B", DType::F32, {6, 2}, 1, 802);
+  const Tensor m = random_tensor("base_model.model.embed.lora_magnitude_vector", DType::F32, {6}, 1, 803);
+  auto config = lora_config(2, 4); // scaling 2
+  config["target_modules"] = {"embed"};
+  config["use_dora"] = true;
+  write_adapter(dir / "adapter", config, {a, b, m});
+  (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out");
+  // W' = W + 2 (B @ A)^T, then each column j times m[j] / ||W'[:, j]||.
+  auto expected = reference_linear(w, a, b, 2.0, true);
+  for (std::size_t j = 0; j < 6; ++j) {
+    double norm = 0;
+    for (std::size_t t = 0; t < 10; ++t) {
+      norm += static_cast<double>(expected[t * 6 + j]) * expected[t * 6 + j];
+    }
+    for (std::size_t t = 0; t < 10; ++t) {
+      expected[t * 6 + j] = static_cast<float>(expected[t * 6 + j] * m.values[j] / std::sqrt(norm));
+    }
+  }
+  check_close(expected, read_tensors(dir / "out" / "model.safetensors").at("embed.weight"), "dora embedding");
+}

@@ -173,10 +173,10 @@ void Planner::add_module(std::size_t adapter, const LoraModule& module)
   }
   }
   if (module.magnitude != nullptr) {
-    const std::uint64_t out = delta.transposed ? w[1] : w[0];
-    if (module.kind == LoraKind::embedding) {
-      problem(who + ": DoRA on an embedding is not supported");
-    } else if (m_adapters.size() > 1) {
+    // An embedding [tokens, dim] keeps one magnitude per embedding dimension (PEFT's
+    // DoraEmbeddingLayer: the norm over the tokens, the factor applied as a row vector).
+    const std::uint64_t out = delta.transposed || module.kind == LoraKind::embedding ? w[1] : w[0];
+    if (m_adapters.size() > 1) {
       problem(who + ": a DoRA adapter can only be merged on its own");
     } else if (module.magnitude->numel() != out) {
       problem(who + ": DoRA magnitude " + shape_text(module.magnitude->shape) + " does not match " +
