@@ -869,3 +869,49 @@ TEST_CASE("DoRA on an embedding takes the norm per embedding dimension and scale
   }
   check_close(expected, read_tensors(dir / "out" / "model.safetensors").at("embed.weight"), "dora embedding");
 }
+
+TEST_CASE("tied embeddings: an adapter on the input embedding merges, one on a head the base does not store is refused")
+{
+  test::ScratchDir dir;
+  const Tensor embed = random_tensor("model.embed_tokens.weight", DType::F32, {12, 6}, 1, 900);
+  const Tensor q = random_tensor("model.q.weight", DType::F32, {6, 6}, 1, 901);
+  write_tensors(dir / "tied" / "model.safetensors", {embed, q});
+  test::write_text(dir / "tied" / "config.json", R"({"model_type": "llama", "tie_word_embeddings": true})");
+  // On the input embedding: merged; transformers ties the head to it on load, as in PEFT.
+  const Tensor ea = random_tensor("base_model.model.model.embed_tokens.lora_embedding_A", DType::F32, {2, 12}, 1, 902);
+  const Tensor eb = random_tensor("base_model.model.model.embed_tokens.lora_embedding_B", DType::F32, {6, 2}, 1, 903);
+  auto config = lora_config(2, 2);
+  config["target_modules"] = {"embed_tokens"};
+  write_adapter(dir / "on-input", config, {ea, eb});
+  (void)run_merge(dir / "tied", {dir / "on-input"}, dir / "merged");
+  const auto merged = read_tensors(dir / "merged" / "model.safetensors");
+  check_close(reference_linear(embed, ea, eb, 1.0, true), merged.at("model.embed_tokens.weight"), "embedding");
+  CHECK(merged.count("lm_head.weight") == 0);
+  // On the head, which the base does not store: refused with the reason.
+  const Tensor ha = random_tensor("base_model.model.lm_head.lora_A.weight", DType::F32, {2, 6}, 1, 904);
+  const Tensor hb = random_tensor("base_model.model.lm_head.lora_B.weight", DType::F32, {12, 2}, 1, 905);
+  config["target_modules"] = {"lm_head"};
+  write_adapter(dir / "on-head", config, {ha, hb});
+  const auto refused = [&](const fs::path& base, const char* cause) {
+    try {
+      (void)run_merge(base, {dir / "on-head"}, dir / "out");
+      FAIL("expected a refusal");
+    } catch (const Error& error) {
+      CHECK(error.code() == ExitCode::malformed);
+      CHECK_MESSAGE(std::string(error.what()).find(cause) != std::string::npos, error.what());
+    }
+    CHECK_FALSE(fs::exists(dir / "out"));
+  };
+  refused(dir / "tied", "the base ties its output head to the input embeddings and stores only "
+                        "model.embed_tokens.weight");
+  // A head stored although the config ties it would be replaced on load: refused too.
+  const Tensor head = random_tensor("lm_head.weight", DType::F32, {12, 6}, 1, 906);
+  write_tensors(dir / "tied-stored" / "model.safetensors", {embed, q, head});
+  test::write_text(dir / "tied-stored" / "config.json", R"({"tie_word_embeddings": true})");
+  refused(dir / "tied-stored", "lm_head.weight: config.json ties it to model.embed_tokens.weight");
+  // Untied, with its own head: an ordinary merge.
+  test::write_text(dir / "tied-stored" / "config.json", R"({"tie_word_embeddings": false})");
+  (void)run_merge(dir / "tied-stored", {dir / "on-head"}, dir / "untied");
+  check_close(reference_linear(head, ha, hb, 1.0, false),
+              read_tensors(dir / "untied" / "model.safetensors").at("lm_head.weight"), "head");
+}

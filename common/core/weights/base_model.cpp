@@ -6,7 +6,6 @@
 
 #include <map>
 #include <set>
-#include <tuple>
 
 namespace modelkeep::core {
 
@@ -14,8 +13,14 @@ using nlohmann::json;
 
 namespace {
 
-/// config.json's model_type and quantization method ("" for each when absent).
-std::pair<std::string, std::string> read_config(const fs::path& dir)
+struct ModelConfig {
+  std::string model_type;
+  std::string quantization;
+  std::optional<bool> ties_embeddings;
+};
+
+/// config.json's model_type, quantization method and tie_word_embeddings (empty when absent).
+ModelConfig read_config(const fs::path& dir)
 {
   const fs::path config = dir / "config.json";
   const auto found = util::read_json_file_if_exists(config, util::JsonLimit::record, "config.json");
@@ -34,7 +39,11 @@ std::pair<std::string, std::string> read_config(const fs::path& dir)
                        ? (*q)["quant_method"].get<std::string>()
                        : "unknown";
   }
-  return {model_type, quantization};
+  std::optional<bool> ties;
+  if (const auto tie = doc.find("tie_word_embeddings"); tie != doc.end() && tie->is_boolean()) {
+    ties = tie->get<bool>();
+  }
+  return {model_type, quantization, ties};
 }
 
 /// Refuses a directory that has only PyTorch pickles: they are not read (code could run).
@@ -91,7 +100,10 @@ BaseModel BaseModel::open(const fs::path& path)
   }
   model.m_dir = path;
   model.m_is_directory = true;
-  std::tie(model.m_model_type, model.m_quantization) = read_config(path);
+  auto config = read_config(path);
+  model.m_model_type = std::move(config.model_type);
+  model.m_quantization = std::move(config.quantization);
+  model.m_ties_embeddings = config.ties_embeddings;
   const fs::path index_path = path / "model.safetensors.index.json";
   if (util::is_regular_file(index_path)) {
     model.m_sharded = true;

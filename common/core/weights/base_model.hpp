@@ -3,6 +3,7 @@
 #include "core/weights/safetensors.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,8 @@ public:
   /// config.json's quantization_config.quant_method ("gptq", "awq", "bitsandbytes", "fp8", ...;
   /// "unknown" when the method is not named), or "" for a model that is not quantized.
   [[nodiscard]] const std::string& quantization() const noexcept { return m_quantization; }
+  /// config.json's tie_word_embeddings, or nullopt when it does not say (transformers then ties).
+  [[nodiscard]] std::optional<bool> ties_embeddings() const noexcept { return m_ties_embeddings; }
   /// The shard holding a tensor and its info, or {npos, nullptr}.
   [[nodiscard]] std::pair<std::size_t, const TensorInfo*> find(const std::string& name) const;
   /// Every tensor name.
@@ -43,6 +46,7 @@ private:
   nlohmann::json m_index;
   std::string m_model_type;
   std::string m_quantization;
+  std::optional<bool> m_ties_embeddings;
 };
 
 } // namespace modelkeep::core

@@ -43,6 +43,9 @@ public:
 private:
   /// The base tensor for a name from an adapter, or "" (with a problem noted).
   std::string resolve(const std::string& wanted, const std::string& who, bool must_exist = true);
+  /// For an output head that the base does not store: the input embedding it is tied to (when
+  /// config.json ties them or does not say), else "".
+  [[nodiscard]] std::string tied_input_embedding(const std::string& wanted) const;
   TensorPlan& plan_for(const std::string& name);
   void add_module(std::size_t adapter, const LoraModule& module);
   void add_linear(std::size_t adapter, const LoraModule& module, TensorPlan& plan, Delta& delta);
@@ -81,7 +84,34 @@ std::string Planner::resolve(const std::string& wanted, const std::string& who, 
     }
     problem(who + ": " + wanted + " is ambiguous in the base (" + list + ")");
   } else if (must_exist) {
-    problem(who + ": no base tensor " + wanted + " (also tried without and with a leading component)");
+    if (const std::string embedding = tied_input_embedding(wanted); !embedding.empty()) {
+      problem(who + ": the base ties its output head to the input embeddings and stores only " + embedding +
+              ": merging into " + wanted + " would change the input embeddings too (merged models are "
+              "reported to collapse this way); untie the base first (store the head's own weight and set "
+              "tie_word_embeddings to false in config.json) or train without the head in target_modules");
+    } else {
+      problem(who + ": no base tensor " + wanted + " (also tried without and with a leading component)");
+    }
+  }
+  return {};
+}
+
+std::string Planner::tied_input_embedding(const std::string& wanted) const
+{
+  static constexpr std::string_view k_heads[] = {"lm_head.weight", "embed_out.weight", "output.weight"};
+  static constexpr std::string_view k_inputs[] = {"embed_tokens.weight", "wte.weight", "embed_in.weight",
+                                                  "word_embeddings.weight", "tok_embeddings.weight"};
+  const bool head = std::any_of(std::begin(k_heads), std::end(k_heads), [&](std::string_view h) {
+    return wanted == h || wanted.ends_with("." + std::string(h));
+  });
+  if (!head || m_base.ties_embeddings() == std::optional<bool>(false)) {
+    return {};
+  }
+  for (const auto& name : m_names) {
+    if (std::any_of(std::begin(k_inputs), std::end(k_inputs),
+                    [&](std::string_view in) { return name.ends_with(in); })) {
+      return name;
+    }
   }
   return {};
 }
@@ -254,6 +284,15 @@ MergePlan Planner::run()
   for (const auto& [name, plan] : m_plans) {
     if (plan.replacement != nullptr && !plan.deltas.empty()) {
       problem("tensor " + name + " is both replaced and LoRA-merged");
+    }
+    // A head stored although config.json ties it: transformers would load the input embeddings
+    // in its place and the merge into it would be lost without a word.
+    if (!plan.deltas.empty() && m_base.ties_embeddings() == std::optional<bool>(true)) {
+      if (const std::string embedding = tied_input_embedding(name); !embedding.empty() && embedding != name) {
+        problem(name + ": config.json ties it to " + embedding +
+                " (tie_word_embeddings), so transformers would load the input embeddings in its place and "
+                "the merged head would be lost; set tie_word_embeddings to false first");
+      }
     }
   }
   if (!m_problems.empty()) {
