@@ -226,6 +226,8 @@ private:
         module_max = std::max(module_max, max_abs);
       }
       weight.add_(combined);
+    } else if (plan.dora && plan.deltas.size() > 1) {
+      merge_with_dora(plan, weight);
     } else {
       for (const auto& delta : plan.deltas) {
         const torch::Tensor d = module_delta(m_adapters[delta.adapter], delta, weight.sizes(), m_delta);
@@ -237,7 +239,7 @@ private:
         weight.add_(d);
       }
     }
-    if (plan.dora) {
+    if (plan.dora && plan.deltas.size() == 1) {
       apply_dora(m_adapters[plan.dora->adapter], *plan.dora, weight);
     }
     for (const auto& delta : plan.bias_deltas) {
@@ -246,6 +248,30 @@ private:
       weight.add_(bias * static_cast<float>(delta.factor));
     }
     return weight;
+  }
+
+  /// Several adapters on one weight, DoRA among them, as PEFT merges them since its fix for
+  /// issue #3608: each DoRA adapter's norm is taken on the unmerged weight W0, so the merged
+  /// model equals the unmerged forward pass whatever the order of the adapters:
+  /// W = W0 + sum over LoRA d + sum over DoRA (f (W0 + d) - W0), f = m / ||W0 + d|| per row.
+  void merge_with_dora(const core::TensorPlan& plan, torch::Tensor& weight)
+  {
+    const torch::Tensor unmerged = weight.clone();
+    for (const auto& delta : plan.deltas) {
+      const torch::Tensor d = module_delta(m_adapters[delta.adapter], delta, weight.sizes(), m_delta);
+      const auto [low, high] = torch::aminmax(d);
+      const double max_abs = std::max(-low.item<double>(), high.item<double>());
+      m_stats.max_abs_delta = std::max(m_stats.max_abs_delta, max_abs);
+      double& module_max = m_stats.module_max[delta.module->module];
+      module_max = std::max(module_max, max_abs);
+      if (delta.module->magnitude == nullptr) {
+        weight.add_(d);
+        continue;
+      }
+      torch::Tensor rescaled = unmerged + d;
+      apply_dora(m_adapters[delta.adapter], delta, rescaled);
+      weight.add_(rescaled - unmerged);
+    }
   }
 
   /// Whether the combination is the plain sum: linear, and the pruning ones that keep everything

@@ -915,3 +915,44 @@ TEST_CASE("tied embeddings: an adapter on the input embedding merges, one on a h
   check_close(reference_linear(head, ha, hb, 1.0, false),
               read_tensors(dir / "untied" / "model.safetensors").at("lm_head.weight"), "head");
 }
+
+TEST_CASE("DoRA with a plain LoRA on one weight: each DoRA norm on the unmerged weight, the same in both orders")
+{
+  test::ScratchDir dir;
+  const Tensor w = random_tensor("d.weight", DType::F32, {6, 5}, 1, 950);
+  write_tensors(dir / "base" / "model.safetensors", {w});
+  const Tensor la = random_tensor("base_model.model.d.lora_A.weight", DType::F32, {2, 5}, 1, 951);
+  const Tensor lb = random_tensor("base_model.model.d.lora_B.weight", DType::F32, {6, 2}, 1, 952);
+  auto config = lora_config(2, 2);
+  config["target_modules"] = {"d"};
+  write_adapter(dir / "lora", config, {la, lb});
+  const Tensor da = random_tensor("base_model.model.d.lora_A.weight", DType::F32, {2, 5}, 1, 953);
+  const Tensor db = random_tensor("base_model.model.d.lora_B.weight", DType::F32, {6, 2}, 1, 954);
+  const Tensor m = random_tensor("base_model.model.d.lora_magnitude_vector", DType::F32, {6}, 1, 955);
+  config["use_dora"] = true;
+  write_adapter(dir / "dora", config, {da, db, m});
+  // W0 + dL + (f (W0 + dD) - W0), f = m / ||W0 + dD|| per output row, in double.
+  const auto dl = delta_double(la, lb, 1.0);
+  const auto dd = delta_double(da, db, 1.0);
+  std::vector<float> expected(w.values.size());
+  for (std::size_t o = 0; o < 6; ++o) {
+    double norm = 0;
+    for (std::size_t i = 0; i < 5; ++i) {
+      const double v = static_cast<double>(w.values[o * 5 + i]) + dd[o * 5 + i];
+      norm += v * v;
+    }
+    const double f = m.values[o] / std::sqrt(norm);
+    for (std::size_t i = 0; i < 5; ++i) {
+      const double w0 = w.values[o * 5 + i];
+      expected[o * 5 + i] = static_cast<float>(w0 + dl[o * 5 + i] + (f * (w0 + dd[o * 5 + i]) - w0));
+    }
+  }
+  (void)run_merge(dir / "base", {dir / "lora", dir / "dora"}, dir / "lora-first");
+  (void)run_merge(dir / "base", {dir / "dora", dir / "lora"}, dir / "dora-first");
+  check_close(expected, read_tensors(dir / "lora-first" / "model.safetensors").at("d.weight"), "lora first");
+  check_close(expected, read_tensors(dir / "dora-first" / "model.safetensors").at("d.weight"), "dora first");
+  // Only linearly.
+  CHECK_THROWS_AS((void)run_merge(dir / "base", {dir / "lora", dir / "dora"}, dir / "ties",
+                                  combined(core::Combination::ties, 0.5)),
+                  Error);
+}

@@ -206,8 +206,8 @@ void Planner::add_module(std::size_t adapter, const LoraModule& module)
     // An embedding [tokens, dim] keeps one magnitude per embedding dimension (PEFT's
     // DoraEmbeddingLayer: the norm over the tokens, the factor applied as a row vector).
     const std::uint64_t out = delta.transposed || module.kind == LoraKind::embedding ? w[1] : w[0];
-    if (m_adapters.size() > 1) {
-      problem(who + ": a DoRA adapter can only be merged on its own");
+    if (m_adapters.size() > 1 && m_options.combination != Combination::linear) {
+      problem(who + ": a DoRA adapter combines with others only linearly (--combination linear)");
     } else if (module.magnitude->numel() != out) {
       problem(who + ": DoRA magnitude " + shape_text(module.magnitude->shape) + " does not match " +
               std::to_string(out) + " outputs");
