@@ -432,6 +432,15 @@ void Consolidation::merge(const core::Store& store, const Settings& settings)
       {"files", output_manifest.to_json()},
       {"manifest_digest", output_manifest.digest()},
       {"check", {{"tensors", check.tensors}, {"identical", check.identical}, {"max_ulp", check.max_ulp}}},
+      // What check needs to re-derive the result: consolidate-model check --base BASE --adapter
+      // ADAPTER (from its backup) --merged OUTPUT with these.
+      {"merge_options",
+       {{"combination", core::k_combination_names[static_cast<std::size_t>(m_plan->combination)]},
+        {"density", m_plan->density},
+        {"seed", m_plan->seed},
+        {"weights", json::array({1.0})},
+        {"scale", 1.0},
+        {"dtype", m_request.dtype ? json(std::string(core::dtype_name(*m_request.dtype))) : json("keep")}}},
   };
   step(4, "merged " + std::to_string(m_plan->merged_tensors) + " tensors, max |delta| " +
               std::to_string(stats.max_abs_delta) + "; output re-read and checksummed; checked: " +

@@ -36,6 +36,7 @@ merged_model() {
   [ "$(jq -r '.modules | length' "$out/consolidation.json")" = 4 ]
   # The output was proven against base + adapter, tensor by tensor, and the figure recorded.
   [ "$(jq -r '[.check.tensors, .check.identical, .check.max_ulp] | @tsv' "$out/consolidation.json")" = "$(printf '12\t12\t0')" ]
+  [ "$(jq -r '[.merge_options.combination, .merge_options.scale, .merge_options.dtype] | @tsv' "$out/consolidation.json")" = "$(printf 'linear\t1\tkeep')" ]
   assert_output_contains "checked: 12 of 12 tensors bit for bit base + adapter"
   backup=$(jq -r .backup "$out/consolidation.json")
   [ "$(tree_sum "$backup/data")" = "$adapter_sum" ]
