@@ -37,6 +37,8 @@ snapshot_count() { restic_ snapshots --json | jq length; }
   [[ "$tags" == *modelkeep* && "$tags" == *"model:default"* && "$tags" == *"type:nightly"* ]]
   [[ "$tags" == *"digest:"* ]]
   [ "$(jq -r '.offsite[0].snapshot[0:8]' "$path/backup.json")" = "$short" ]
+  # The full id, as restic's own listing names it (taken from the listing push reads anyway).
+  [ "$(jq -r '.offsite[0].snapshot' "$path/backup.json")" = "$(restic_ snapshots --json | jq -r '.[0].id')" ]
   [ "$(jq -r '.offsite[0].repository' "$path/backup.json")" = "$REPO" ]
   run -0 bm push --all
   assert_output_contains "$short"

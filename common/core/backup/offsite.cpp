@@ -301,16 +301,20 @@ PushResult push_backup(const Store& store, const Restic& restic, const BackupInf
   progress.finish();
   util::failpoint("offsite.before_record");
   // Confirm: the snapshot lists every file of the backup with its size.
-  const auto listed = restic.files(short_id);
+  std::string full_id;
+  const auto listed = restic.files(short_id, &full_id);
   if (listed != expected) {
     throw Error(ExitCode::failed, "snapshot " + short_id + " in " + repo + " does not list every file of " +
                                       backup.id() + " with its size (" + util::plural(listed.size(), "file") + ", " +
                                       std::to_string(expected.size()) + " expected); nothing was recorded");
   }
-  std::string full_id = short_id;
-  for (const auto& copy : remote_copies(restic)) {
-    if (copy.id.rfind(short_id, 0) == 0) {
-      full_id = copy.id;
+  if (full_id.rfind(short_id, 0) != 0) {
+    // A restic whose listing does not name the snapshot: one more repository open to find it.
+    full_id = short_id;
+    for (const auto& copy : remote_copies(restic)) {
+      if (copy.id.rfind(short_id, 0) == 0) {
+        full_id = copy.id;
+      }
     }
   }
   OffsiteRecord record;

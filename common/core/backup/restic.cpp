@@ -263,13 +263,19 @@ std::vector<Snapshot> Restic::snapshots(const std::string& tag) const
   return snapshots;
 }
 
-std::map<std::string, std::uint64_t> Restic::files(const std::string& snapshot) const
+std::map<std::string, std::uint64_t> Restic::files(const std::string& snapshot, std::string* full_id) const
 {
   std::map<std::string, std::uint64_t> files;
   (void)run({"ls", "--json", snapshot}, [&](std::string_view line) {
     const json node = json::parse(line, nullptr, false);
-    if (node.is_object() && node.value("struct_type", "") == "node" && node.value("type", "") == "file") {
+    if (!node.is_object()) {
+      return;
+    }
+    const std::string kind = node.value("struct_type", "");
+    if (kind == "node" && node.value("type", "") == "file") {
       files[node.value("path", "")] = node.value("size", std::uint64_t{0});
+    } else if (kind == "snapshot" && full_id != nullptr && node.contains("id") && node["id"].is_string()) {
+      *full_id = node["id"].get<std::string>(); // the first line names the snapshot in full
     }
   });
   return files;

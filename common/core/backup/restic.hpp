@@ -62,8 +62,10 @@ public:
   /// Every snapshot with `tag`.
   [[nodiscard]] std::vector<Snapshot> snapshots(const std::string& tag) const;
 
-  /// The files of a snapshot: absolute path as backed up, and size.
-  [[nodiscard]] std::map<std::string, std::uint64_t> files(const std::string& snapshot) const;
+  /// The files of a snapshot: absolute path as backed up, and size; with `full_id`, the
+  /// snapshot's full id too (the listing names it first).
+  [[nodiscard]] std::map<std::string, std::uint64_t> files(const std::string& snapshot,
+                                                           std::string* full_id = nullptr) const;
 
   /// `restic check`, reading pack data subset `n`/`t` when t > 0.
   void check(unsigned n, unsigned t) const;
