@@ -188,10 +188,8 @@ private:
           plan.out_dtype, std::span<std::byte>(m_bytes).subspan(from * out_size, count * out_size));
     });
     file.release(*plan.base);
-    const double max_abs = largest.empty() ? 0.0 : *std::max_element(largest.begin(), largest.end());
-    m_stats.max_abs_delta = std::max(m_stats.max_abs_delta, max_abs);
-    double& module_max = m_stats.module_max[delta.module->module];
-    module_max = std::max(module_max, max_abs);
+    note_delta(delta.module->module,
+               largest.empty() ? 0.0 : *std::max_element(largest.begin(), largest.end()));
   }
 
   torch::Tensor replacement_values(const core::TensorPlan& plan)
@@ -218,12 +216,9 @@ private:
         parts.push_back(module_delta(m_adapters[delta.adapter], delta, weight.sizes(), m_delta).clone());
       }
       const torch::Tensor combined = combine(parts, plan.name);
-      const auto [low, high] = torch::aminmax(combined);
-      const double max_abs = std::max(-low.item<double>(), high.item<double>());
-      m_stats.max_abs_delta = std::max(m_stats.max_abs_delta, max_abs);
+      const double max_abs = largest_magnitude(combined);
       for (const auto& delta : plan.deltas) {
-        double& module_max = m_stats.module_max[delta.module->module];
-        module_max = std::max(module_max, max_abs);
+        note_delta(delta.module->module, max_abs);
       }
       weight.add_(combined);
     } else if (plan.dora && plan.deltas.size() > 1) {
@@ -231,11 +226,7 @@ private:
     } else {
       for (const auto& delta : plan.deltas) {
         const torch::Tensor d = module_delta(m_adapters[delta.adapter], delta, weight.sizes(), m_delta);
-        const auto [low, high] = torch::aminmax(d);
-        const double max_abs = std::max(-low.item<double>(), high.item<double>());
-        m_stats.max_abs_delta = std::max(m_stats.max_abs_delta, max_abs);
-        double& module_max = m_stats.module_max[delta.module->module];
-        module_max = std::max(module_max, max_abs);
+        note_delta(delta.module->module, largest_magnitude(d));
         weight.add_(d);
       }
     }
@@ -259,11 +250,7 @@ private:
     const torch::Tensor unmerged = weight.clone();
     for (const auto& delta : plan.deltas) {
       const torch::Tensor d = module_delta(m_adapters[delta.adapter], delta, weight.sizes(), m_delta);
-      const auto [low, high] = torch::aminmax(d);
-      const double max_abs = std::max(-low.item<double>(), high.item<double>());
-      m_stats.max_abs_delta = std::max(m_stats.max_abs_delta, max_abs);
-      double& module_max = m_stats.module_max[delta.module->module];
-      module_max = std::max(module_max, max_abs);
+      note_delta(delta.module->module, largest_magnitude(d));
       if (delta.module->magnitude == nullptr) {
         weight.add_(d);
         continue;
@@ -272,6 +259,20 @@ private:
       apply_dora(m_adapters[delta.adapter], delta, rescaled);
       weight.add_(rescaled - unmerged);
     }
+  }
+
+  static double largest_magnitude(const torch::Tensor& t)
+  {
+    const auto [low, high] = torch::aminmax(t);
+    return std::max(-low.item<double>(), high.item<double>());
+  }
+
+  /// Records a delta's largest |value| in the statistics, overall and for its module.
+  void note_delta(const std::string& module, double max_abs)
+  {
+    m_stats.max_abs_delta = std::max(m_stats.max_abs_delta, max_abs);
+    double& module_max = m_stats.module_max[module];
+    module_max = std::max(module_max, max_abs);
   }
 
   /// Whether the combination is the plain sum: linear, and the pruning ones that keep everything
