@@ -198,10 +198,7 @@ BackupVerification verify_backups(const std::vector<Session>& sessions, const Ba
   }
   if (options.all && result.existing == 0) {
     throw Error(ExitCode::not_found,
-                "nothing was verified: no backups in " +
-                    (sessions.size() == 1 ? sessions.front().store.backups_dir().string()
-                                          : sessions.empty() ? std::string("no model")
-                                                             : sessions.front().store.root().string()));
+                "nothing was verified: no backups in " + searched_in(sessions, &core::Store::backups_dir));
   }
   return result;
 }
@@ -210,10 +207,9 @@ BackupVerification verify_backups(const std::vector<Session>& sessions, const Ba
 
 json BackupRestored::to_json() const
 {
-  return {{"backup", backup},
-          {"target", result.target.string()},
-          {"already_identical", result.already_identical},
-          {"pre_restore_backup", result.backup_path ? json(result.backup_path->string()) : json(nullptr)}};
+  json doc = result.to_json();
+  doc["backup"] = backup;
+  return doc;
 }
 
 BackupRestored restore_backup(const Session& session, const BackupRestoreOptions& options)

@@ -154,9 +154,7 @@ VersionVerification verify_versions(const std::vector<Session>& sessions, const 
       }
     }
   }
-  result.searched = sessions.size() == 1 ? sessions.front().store.versions_dir().string()
-                                         : sessions.empty() ? std::string("no model")
-                                                            : sessions.front().store.root().string();
+  result.searched = searched_in(sessions, &core::Store::versions_dir);
   return result;
 }
 

@@ -360,11 +360,10 @@ OffsiteVerification offsite_verify(const std::vector<Session>& sessions, const O
 
 json OffsiteRestored::to_json() const
 {
-  return {{"backup", backup},
-          {"snapshot", snapshot},
-          {"target", result.target.string()},
-          {"already_identical", result.already_identical},
-          {"pre_restore_backup", result.backup_path ? json(result.backup_path->string()) : json(nullptr)}};
+  json doc = result.to_json();
+  doc["backup"] = backup;
+  doc["snapshot"] = snapshot;
+  return doc;
 }
 
 OffsiteRestored offsite_restore(const Session& session, const OffsiteRestoreOptions& options)

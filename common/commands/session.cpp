@@ -27,6 +27,14 @@ nlohmann::json document(nlohmann::json result)
   return result;
 }
 
+std::string searched_in(const std::vector<Session>& sessions, std::filesystem::path (core::Store::*dir)() const)
+{
+  if (sessions.empty()) {
+    return "no model";
+  }
+  return sessions.size() == 1 ? (sessions.front().store.*dir)().string() : sessions.front().store.root().string();
+}
+
 void Session::note(const std::string& message) const
 {
   if (tell) {

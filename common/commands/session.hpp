@@ -13,6 +13,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace modelkeep::commands {
 
@@ -24,6 +25,13 @@ inline constexpr int k_schema_version = 1;
 /// otherwise, as a failed verification does) and "schema_version". The CLI, the server and the
 /// C++ API all hand out documents through this.
 [[nodiscard]] nlohmann::json document(nlohmann::json result);
+
+struct Session;
+
+/// Where a command over `sessions` looked, for "nothing ... in <where>": the directory `dir`
+/// gives of the one model, else the root of them all.
+[[nodiscard]] std::string searched_in(const std::vector<Session>& sessions,
+                                      std::filesystem::path (core::Store::*dir)() const);
 
 /// Who runs a command, and on which model.
 struct Session {

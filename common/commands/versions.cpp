@@ -104,11 +104,11 @@ Created create_version(const Session& session, const core::CreateRequest& reques
 
 json Restored::to_json() const
 {
-  return {{"version", version},
-          {"target", result.target.string()},
-          {"already_identical", result.already_identical},
-          {"files", files},
-          {"backup", result.backup_path ? json(result.backup_path->string()) : json(nullptr)}};
+  json doc = result.to_json();
+  doc["version"] = version;
+  doc["files"] = files;
+  doc["backup"] = doc["pre_restore_backup"]; // the name 0.1 documents gave it
+  return doc;
 }
 
 Restored restore_version(const Session& session, const RestoreOptions& options)

@@ -10,6 +10,13 @@
 
 namespace modelkeep::core {
 
+nlohmann::json RestoreResult::to_json() const
+{
+  return {{"target", target.string()},
+          {"already_identical", already_identical},
+          {"pre_restore_backup", backup_path ? nlohmann::json(backup_path->string()) : nlohmann::json(nullptr)}};
+}
+
 namespace {
 
 /// Removes temporaries that an earlier, killed restore left beside `target`.

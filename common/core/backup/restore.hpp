@@ -3,6 +3,7 @@
 #include "core/tree/manifest.hpp"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <functional>
 #include <optional>
 #include <string>
@@ -20,6 +21,8 @@ struct RestoreResult {
   fs::path target;
   bool already_identical = false;      ///< the target matched; nothing was changed
   std::optional<fs::path> backup_path; ///< verified pre_restore backup of what the target held
+  /// {"target", "already_identical", "pre_restore_backup"}: the part every restore's document shares.
+  [[nodiscard]] nlohmann::json to_json() const;
 };
 
 /// Writes the files to restore into a new directory (the temporary sibling of the target)
