@@ -1,5 +1,6 @@
 #include "util/copy.hpp"
 
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
@@ -59,7 +60,7 @@ CopiedFile copy_file_hashed(const std::filesystem::path& source, const std::file
                 "source changed while it was copied " + source.string() + ": stop the writer and try again");
   }
   // fchmod because the umask may have narrowed the mode given to open().
-  if (::fchmod(out.get(), mode & 07777) != 0) {
+  if (env().fchmod(out.get(), mode & 07777) != 0) {
     throw_errno("cannot set mode of", dest);
   }
   fsync_fd(out.get(), dest);

@@ -1,5 +1,6 @@
 #include "util/direct_writer.hpp"
 
+#include "util/env.hpp"
 #include "util/error.hpp"
 
 #include <cerrno>
@@ -55,7 +56,7 @@ void SequentialWriter::flush_blocks()
   }
   std::size_t done = 0;
   while (done < whole) {
-    const ssize_t n = ::write(m_fd.get(), m_buffer + done, whole - done);
+    const ssize_t n = env().write(m_fd.get(), m_buffer + done, whole - done);
     if (n < 0 && errno == EINTR) {
       continue;
     }

@@ -1,5 +1,6 @@
 #include "util/file.hpp"
 
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/text.hpp"
@@ -19,7 +20,7 @@ UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept
 {
   if (this != &other) {
     if (m_fd >= 0) {
-      ::close(m_fd);
+      env().close(m_fd);
     }
     m_fd = other.release();
   }
@@ -29,7 +30,7 @@ UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept
 UniqueFd::~UniqueFd()
 {
   if (m_fd >= 0) {
-    ::close(m_fd);
+    env().close(m_fd);
   }
 }
 
@@ -43,7 +44,7 @@ int UniqueFd::release() noexcept
 void UniqueFd::close(const fs::path& path)
 {
   const int fd = release();
-  if (fd >= 0 && ::close(fd) != 0) {
+  if (fd >= 0 && env().close(fd) != 0) {
     throw_errno("cannot close", path);
   }
 }
@@ -78,7 +79,7 @@ UniqueFd open_for_reading(const fs::path& path)
 
 UniqueFd create_exclusive(const fs::path& path, unsigned mode)
 {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  const int fd = env().open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
     throw_errno("cannot create", path);
   }
@@ -101,7 +102,7 @@ std::size_t read_some(int fd, void* buffer, std::size_t size, const fs::path& pa
 void write_all(int fd, std::string_view data, const fs::path& path)
 {
   while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
+    const ssize_t n = env().write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -114,21 +115,25 @@ void write_all(int fd, std::string_view data, const fs::path& path)
 
 void fsync_fd(int fd, const fs::path& path)
 {
-  if (::fsync(fd) != 0) {
+  if (env().fsync(fd) != 0) {
     throw_errno("cannot fsync", path);
   }
 }
 
 void fsync_file(const fs::path& path)
 {
-  UniqueFd fd = open_for_reading(path);
+  const int raw = env().open(path, O_RDONLY | O_CLOEXEC, 0);
+  if (raw < 0) {
+    throw_errno("cannot open", path);
+  }
+  UniqueFd fd(raw);
   fsync_fd(fd.get(), path);
 }
 
 void fsync_dir(const fs::path& dir)
 {
   const fs::path target = dir.empty() ? fs::path(".") : dir;
-  const int fd = ::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int fd = env().open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (fd < 0) {
     throw_errno("cannot open directory", target);
   }
@@ -179,8 +184,11 @@ std::optional<std::string> read_file_if_exists(const fs::path& path, std::uint64
 TempPath::~TempPath()
 {
   if (!m_committed && !m_path.empty()) {
-    std::error_code ignored;
-    fs::remove_all(m_path, ignored);
+    try {
+      util::remove_all(m_path);
+    } catch (const std::exception&) {
+      // A leftover temporary: the next writer's cleanup removes it.
+    }
   }
 }
 
@@ -195,7 +203,7 @@ void write_file_atomic(const fs::path& path, std::string_view content, unsigned 
   fsync_fd(fd.get(), temp);
   failpoint("atomic_write.after_fsync");
   fd.close(temp);
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
+  if (env().rename(temp, path) != 0) {
     throw_errno("cannot rename " + temp.string() + " to", path);
   }
   guard.commit();
@@ -209,12 +217,12 @@ void write_file_atomic(const fs::path& path, std::string_view content, unsigned 
 void replace_symlink(const fs::path& link, const fs::path& target)
 {
   const fs::path temp = temp_path_for(link);
-  if (::symlink(target.c_str(), temp.c_str()) != 0) {
+  if (env().symlink(target, temp) != 0) {
     throw_errno("cannot create symlink", temp);
   }
   TempPath guard(temp);
   failpoint("symlink.before_rename");
-  if (::rename(temp.c_str(), link.c_str()) != 0) {
+  if (env().rename(temp, link) != 0) {
     throw_errno("cannot rename " + temp.string() + " to", link);
   }
   guard.commit();
@@ -223,7 +231,7 @@ void replace_symlink(const fs::path& link, const fs::path& target)
 
 void rename_durable(const fs::path& from, const fs::path& to)
 {
-  if (::rename(from.c_str(), to.c_str()) != 0) {
+  if (env().rename(from, to) != 0) {
     throw_errno("cannot rename " + from.string() + " to", to);
   }
   failpoint("rename.before_dir_fsync");
@@ -235,7 +243,7 @@ void rename_durable(const fs::path& from, const fs::path& to)
 
 bool exchange_paths(const fs::path& a, const fs::path& b)
 {
-  if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0) {
+  if (env().exchange(a, b) == 0) {
     fsync_dir(b.parent_path());
     return true;
   }
@@ -247,10 +255,15 @@ bool exchange_paths(const fs::path& a, const fs::path& b)
 
 void create_directories(const fs::path& dir)
 {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    throw sys_error("cannot create directory", dir, ec.value());
+  if (dir.empty() || util::is_directory(dir)) {
+    return;
+  }
+  const fs::path parent = dir.parent_path();
+  if (!parent.empty() && parent != dir) {
+    util::create_directories(parent);
+  }
+  if (env().mkdir(dir, 0777) != 0 && !(errno == EEXIST && util::is_directory(dir))) {
+    throw_errno("cannot create directory", dir);
   }
 }
 
@@ -306,17 +319,46 @@ void check_listing(const std::error_code& ec, const fs::path& dir)
   }
 }
 
+namespace {
+
+/// Removes `path` and everything under it through the Env, children first; 0 or the errno of
+/// the first failure.
+int remove_tree(const fs::path& path)
+{
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    return errno == ENOENT ? 0 : errno;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    std::error_code ec;
+    std::vector<fs::path> children;
+    for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+      children.push_back(it->path());
+    }
+    if (ec) {
+      return ec.value();
+    }
+    for (const auto& child : children) {
+      if (const int err = remove_tree(child)) {
+        return err;
+      }
+    }
+    return env().rmdir(path) == 0 || errno == ENOENT ? 0 : errno;
+  }
+  return env().unlink(path) == 0 || errno == ENOENT ? 0 : errno;
+}
+
+} // namespace
+
 void remove_all(const fs::path& path)
 {
-  std::error_code ec;
-  fs::remove_all(path, ec);
-  if (ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted) {
+  int err = remove_tree(path);
+  if (err == EACCES || err == EPERM) {
     make_dirs_writable(path);
-    ec.clear();
-    fs::remove_all(path, ec);
+    err = remove_tree(path);
   }
-  if (ec) {
-    throw sys_error("cannot remove", path, ec.value());
+  if (err != 0) {
+    throw sys_error("cannot remove", path, err);
   }
 }
 
@@ -349,7 +391,7 @@ template <typename Visit> void walk_bottom_up(const fs::path& root, Visit&& visi
 
 void change_mode(const fs::path& path, unsigned mode)
 {
-  if (::chmod(path.c_str(), mode) != 0) {
+  if (env().chmod(path, mode) != 0) {
     throw_errno("cannot change the permissions of", path);
   }
 }
@@ -400,7 +442,7 @@ WritableDir::WritableDir(fs::path dir) : m_dir(std::move(dir))
 WritableDir::~WritableDir()
 {
   if (m_changed) {
-    (void)::chmod(m_dir.c_str(), m_mode);
+    (void)env().chmod(m_dir, m_mode);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "util/json_file.hpp"
 
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/text.hpp"
@@ -63,7 +64,7 @@ std::optional<json> read_json_file_if_exists(const fs::path& path, JsonLimit lim
 
 void append_line(const fs::path& path, const std::string& line)
 {
-  const int raw = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  const int raw = env().open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (raw < 0) {
     throw_errno("cannot open", path);
   }

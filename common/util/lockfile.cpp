@@ -1,6 +1,7 @@
 #include "util/lockfile.hpp"
 
 #include "util/clock.hpp"
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/process.hpp"
 
@@ -66,7 +67,7 @@ void record_holder(int fd, const std::string& command, const std::filesystem::pa
     text.append(k_record_size - 1 - text.size(), ' ');
   }
   text += '\n';
-  if (::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+  if (env().pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
     throw_errno("cannot write", path);
   }
 }
@@ -76,7 +77,7 @@ void record_holder(int fd, const std::string& command, const std::filesystem::pa
 LockFile LockFile::acquire(const std::filesystem::path& path, const std::string& command,
                            std::chrono::milliseconds timeout, const LockWaitNote& waiting)
 {
-  const int raw = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int raw = env().open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (raw < 0) {
     throw_errno("cannot open lock file", path);
   }

@@ -11,6 +11,7 @@
 #include "core/versions/refs.hpp"
 #include "serve/assets.hpp"
 #include "serve/request.hpp"
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/text.hpp"
@@ -144,14 +145,16 @@ Response problem(http::status status, const std::string& code, const std::string
 std::string load_or_create_token(const fs::path& path)
 {
   util::create_directories(path.parent_path());
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  const int fd = util::env().open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd >= 0) {
     const std::string token = random_hex(32);
     const std::string line = token + '\n';
-    const bool ok =
-        ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok) {
+    try {
+      util::UniqueFd owner(fd);
+      util::write_all(fd, line, path);
+      util::fsync_fd(fd, path);
+      owner.close(path);
+    } catch (const Error&) {
       util::remove_all(path);
       throw Error(ExitCode::failed, "cannot write the token file " + path.string());
     }

@@ -3,6 +3,7 @@
 #include "core/layout/store.hpp"
 #include "util/clock.hpp"
 #include "util/enum_names.hpp"
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/json_file.hpp"
@@ -61,7 +62,7 @@ nlohmann::json append_event(const Store& store, EventKind kind, nlohmann::json f
   // A crash mid-append can leave a torn line; starting with a newline when the file does
   // not end in one keeps the next event parseable on its own line.
   const fs::path path = store.events_path();
-  const int raw = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  const int raw = util::env().open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (raw < 0) {
     throw_errno("cannot open event log", path);
   }

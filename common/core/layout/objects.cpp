@@ -4,6 +4,7 @@
 #include "util/clock.hpp"
 #include "util/copy.hpp"
 #include "util/enum_names.hpp"
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
@@ -18,10 +19,8 @@
 #include <atomic>
 #include <cerrno>
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,17 +50,17 @@ bool try_reflink(const fs::path& object, const fs::path& dest)
 {
   util::UniqueFd in = util::open_for_reading(object);
   util::UniqueFd out = util::create_exclusive(dest, 0444);
-  if (::ioctl(out.get(), FICLONE, in.get()) != 0) {
+  if (util::env().reflink(out.get(), in.get()) != 0) {
     const int err = errno;
     out = util::UniqueFd();
-    ::unlink(dest.c_str());
+    (void)util::env().unlink(dest);
     if (err == EOPNOTSUPP || err == ENOTTY || err == EXDEV || err == EINVAL || err == ENOSYS) {
       return false;
     }
     errno = err;
     throw_errno("cannot reflink " + object.string() + " to", dest);
   }
-  if (::fchmod(out.get(), 0444) != 0) {
+  if (util::env().fchmod(out.get(), 0444) != 0) {
     throw_errno("cannot set mode of", dest);
   }
   util::fsync_fd(out.get(), dest);
@@ -85,7 +84,7 @@ LinkMode link_object(const fs::path& object, const fs::path& dest, LinkMode mode
     reflink_works = false;
   }
   if (mode == LinkMode::automatic || mode == LinkMode::hardlink) {
-    if (::link(object.c_str(), dest.c_str()) == 0) {
+    if (util::env().link(object, dest) == 0) {
       return LinkMode::hardlink;
     }
     // Too many links to one inode (ext4: 65,000) or a filesystem without hard links: copy.
@@ -299,7 +298,7 @@ Manifest ingest_tree(const Store& store, const std::vector<SourceFile>& files, c
           }
           new_shards.insert(object.parent_path());
         }
-        if (::rename(temp.c_str(), object.c_str()) != 0) {
+        if (util::env().rename(temp, object) != 0) {
           throw_errno("cannot store object " + object.string() + " from", temp);
         }
         guard.commit();
@@ -430,7 +429,7 @@ void relink_file(const Store& store, const fs::path& object, const fs::path& des
   (void)link_object(object, temp.path(), configured_link_mode(store), reflink_works, mode & 07555);
   util::fsync_file(temp.path());
   const util::WritableDir writable(dest.parent_path());
-  if (::rename(temp.path().c_str(), dest.c_str()) != 0) {
+  if (util::env().rename(temp.path(), dest) != 0) {
     throw_errno("cannot replace " + dest.string() + " with", temp.path());
   }
   temp.commit();

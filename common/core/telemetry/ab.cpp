@@ -6,6 +6,7 @@
 #include "core/versions/version.hpp"
 #include "util/clock.hpp"
 #include "util/enum_names.hpp"
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
@@ -65,7 +66,7 @@ void require_status(const AbTest& test, AbState status, const std::string& actio
 std::uint64_t next_round_robin(const Store& store, const std::string& id)
 {
   const fs::path path = ab_test_dir(store, id) / filenames::ab_counter;
-  const int raw = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int raw = util::env().open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (raw < 0) {
     throw_errno("cannot open", path);
   }
@@ -74,7 +75,7 @@ std::uint64_t next_round_robin(const Store& store, const std::string& id)
   const ssize_t n = ::pread(fd.get(), text, sizeof text - 1, 0);
   const std::uint64_t value = n > 0 ? std::strtoull(text, nullptr, 10) : 0;
   const std::string next = std::to_string(value + 1) + '\n';
-  if (::pwrite(fd.get(), next.data(), next.size(), 0) != static_cast<ssize_t>(next.size())) {
+  if (util::env().pwrite(fd.get(), next.data(), next.size(), 0) != static_cast<ssize_t>(next.size())) {
     throw_errno("cannot write", path);
   }
   fd.close(path);

@@ -2,6 +2,7 @@
 
 #include "util/async_hash.hpp"
 #include "util/direct_writer.hpp"
+#include "util/env.hpp"
 #include "util/error.hpp"
 #include "util/failpoint.hpp"
 #include "util/file.hpp"
@@ -339,7 +340,7 @@ Manifest extract_archive(const fs::path& archive_path, const fs::path& dest, uti
         const fs::path target = dest / name;
         util::create_directories(target.parent_path());
         dirs.insert(target.parent_path());
-        const int raw = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        const int raw = util::env().open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (raw < 0) {
           throw_errno("cannot create", target);
         }
@@ -354,7 +355,7 @@ Manifest extract_archive(const fs::path& archive_path, const fs::path& dest, uti
             progress->add(n);
           }
         });
-        if (::fchmod(out.get(), mode & 07777) != 0) {
+        if (util::env().fchmod(out.get(), mode & 07777) != 0) {
           throw_errno("cannot set mode of", target);
         }
         util::fsync_fd(out.get(), target);
