@@ -57,6 +57,7 @@ inline constexpr std::string_view catalog_state = "catalog";
 inline constexpr std::string_view offsite_lock = "offsite.lock";
 inline constexpr std::string_view offsite_state = "offsite.json"; ///< state of each restic repository
 inline constexpr std::string_view serve_token = "serve-token";
+inline constexpr std::string_view stage_move = "stage-move.json"; ///< a stage move in progress (versions/refs)
 
 // In versions/.
 inline constexpr std::string_view latest = "latest";

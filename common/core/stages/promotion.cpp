@@ -94,6 +94,12 @@ json move_stage(const Store& store, const std::string& stage, const VersionDir& 
                 const std::string& reason, const json& extra)
 {
   const auto previous = stage_holder(store, stage);
+  json record = extra;
+  record["stage"] = stage;
+  record["from"] = previous ? json(*previous) : json(nullptr);
+  record["to"] = version.name;
+  record["reason"] = reason;
+  record["move"] = begin_stage_move(store, event, record);
   util::replace_symlink(store.versions_dir() / stage, version.name);
   util::failpoint("stage.after_link");
   const auto& statuses = version_statuses();
@@ -106,12 +112,8 @@ json move_stage(const Store& store, const std::string& stage, const VersionDir& 
                  stage == "production" && event == EventKind::promote ? "rollback_candidate" : "staging");
   }
   util::failpoint("stage.before_event");
-  json record = extra;
-  record["stage"] = stage;
-  record["from"] = previous ? json(*previous) : json(nullptr);
-  record["to"] = version.name;
-  record["reason"] = reason;
   record = append_event(store, event, record);
+  end_stage_move(store);
   refresh_indexes(store);
   return record;
 }

@@ -10,6 +10,7 @@ util::LockFile lock_for_writing(const Store& store, const std::string& command,
 {
   auto lock = store.acquire_lock(command, timeout, waiting);
   repair_latest(store);
+  finish_stage_move(store);
   return lock;
 }
 

@@ -13,7 +13,8 @@ namespace modelkeep::core {
 class Store;
 
 /// Takes the model's writer lock for `command` (Error(locked) after `timeout`), removes the
-/// temporaries of killed runs, and points `latest` at the newest version. Every writer of a
+/// temporaries of killed runs, points `latest` at the newest version and completes a stage
+/// move a crash interrupted (its event logged; versions/refs.hpp). Every writer of a
 /// model calls this (through commands::Session::lock). `waiting` is told when another holds it.
 [[nodiscard]] util::LockFile lock_for_writing(const Store& store, const std::string& command,
                                               std::chrono::milliseconds timeout,

@@ -4,6 +4,10 @@
 #include "core/versions/version.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/json_file.hpp"
+
+#include <chrono>
+#include <unistd.h>
 
 namespace modelkeep::core {
 
@@ -72,6 +76,64 @@ std::map<std::string, std::string> list_stages(const Store& store)
     throw sys_error("cannot read directory", store.versions_dir(), ec.value());
   }
   return stages;
+}
+
+namespace {
+
+fs::path stage_move_path(const Store& store)
+{
+  return store.state_dir() / filenames::stage_move;
+}
+
+} // namespace
+
+std::string begin_stage_move(const Store& store, EventKind kind, const nlohmann::json& fields)
+{
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const std::string id = std::to_string(::getpid()) + "-" +
+                         std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+  nlohmann::json journal = fields;
+  journal["event"] = event_name(kind);
+  journal["move"] = id;
+  util::create_directories(store.state_dir());
+  util::write_file_atomic(stage_move_path(store), journal.dump() + '\n');
+  return id;
+}
+
+void end_stage_move(const Store& store)
+{
+  util::remove_all(stage_move_path(store));
+  util::fsync_dir(store.state_dir());
+}
+
+void finish_stage_move(const Store& store)
+{
+  const fs::path path = stage_move_path(store);
+  std::optional<nlohmann::json> journal;
+  try {
+    journal = util::read_json_file_if_exists(path, util::JsonLimit::settings, "stage move journal");
+  } catch (const Error&) {
+    journal = nlohmann::json(); // torn before its rename: the move had not begun
+  }
+  if (!journal) {
+    return;
+  }
+  const auto kind = event_kind(*journal);
+  if (kind && journal->is_object() && (*journal)["stage"].is_string() && (*journal)["to"].is_string() &&
+      (*journal)["move"].is_string() &&
+      stage_holder(store, (*journal)["stage"].get<std::string>()) == (*journal)["to"].get<std::string>()) {
+    bool logged = false;
+    for (const auto& event : util::read_tail(store.events_path(), 64).records) {
+      logged = logged || (event.is_object() && event.value("move", "") == (*journal)["move"]);
+    }
+    if (!logged) {
+      nlohmann::json fields = *journal;
+      fields.erase("event");
+      fields["recovered"] = true;
+      (void)append_event(store, *kind, fields);
+    }
+  }
+  end_stage_move(store);
 }
 
 } // namespace modelkeep::core

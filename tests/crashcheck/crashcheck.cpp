@@ -1,0 +1,811 @@
+// crashcheck: every state a power cut may leave, for each workload, checked against the
+// store's invariants (ALICE, CrashMonkey and SQLite's crash-test VFS are the models).
+//
+// Each workload runs in process with a RecordingEnv installed: every operation that changes
+// the disk is recorded with its bytes. For every crash point k (after the first k operations
+// of the trace) the states the persistence model allows are built from the tree before the
+// workload, written to disk in the workload's place, and checked: the next writer's recovery
+// runs (the store lock: temporaries removed, latest repaired), then the invariants.
+//
+// Persistence models (docs/DESIGN.md, "Power loss"):
+//   barrier  everything before the last completed fsync is durable; any subset of what
+//            follows it may be lost (issue 19's model)
+//   posix    an operation is durable only once its own file (data, mode) or its directory
+//            (names: create, rename, link, unlink, mkdir, rmdir) was fsynced afterwards;
+//            anything else may be lost, in any combination
+// In both, a lost-or-kept write may also be torn: each 4 KiB block of it kept or lost alone.
+//
+// Pending sets of up to 10 operations are enumerated completely; larger ones are sampled
+// (none, all, each one lost alone, each prefix, and random subsets). States that are the same
+// tree are checked once.
+
+#include "trace.hpp"
+
+#include "commands/backups.hpp"
+#include "commands/integrity.hpp"
+#include "commands/retention.hpp"
+#include "commands/session.hpp"
+#include "commands/stages.hpp"
+#include "commands/versions.hpp"
+#include "core/layout/events.hpp"
+#include "core/versions/refs.hpp"
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <functional>
+#include <iostream>
+#include <random>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using namespace modelkeep;
+using crashcheck::Op;
+using crashcheck::OpKind;
+using crashcheck::Tree;
+using nlohmann::json;
+
+namespace {
+
+// ---- the workspace a workload runs in ----
+
+struct Workspace {
+  fs::path dir; ///< holds models/ (the store) and the user's directories
+
+  [[nodiscard]] fs::path root() const { return dir / "models"; }
+  [[nodiscard]] fs::path adapter() const { return dir / "adapter"; }
+  [[nodiscard]] commands::Session session() const
+  {
+    commands::Session session{core::Store(root()), "crashcheck", {}, false, {}};
+    session.lock_timeout = std::chrono::milliseconds(2000);
+    return session;
+  }
+};
+
+/// A fact a finished step made true; checked in every state cut after the step, unless a
+/// later step changed what it is about (the same key).
+struct Fact {
+  std::string key; ///< what it is about: "stage:production", "version:v001_..."
+  std::string what;
+  std::function<bool(const Workspace&)> holds;
+};
+using Facts = std::vector<Fact>;
+
+struct Step {
+  std::string what;
+  std::function<Facts(const Workspace&)> run;
+};
+
+struct Workload {
+  std::string name;
+  std::function<void(const Workspace&)> setup;
+  std::vector<Step> steps;
+  std::vector<std::string> inputs{"adapter"}; ///< the user's directories: old or new, never a mix
+  bool damaged_before = false;                ///< a version is damaged until the last step ends
+};
+
+void write_file(const fs::path& path, const std::string& content)
+{
+  util::create_directories(path.parent_path());
+  util::remove_all(path);
+  util::UniqueFd fd = util::create_exclusive(path, 0644);
+  util::write_all(fd.get(), content, path);
+  fd.close(path);
+}
+
+/// A small but real adapter: a config and a safetensors file of `floats` values (12 KiB by
+/// default: three 4 KiB blocks to tear), its values depending on `variant`.
+void write_adapter(const fs::path& dir, int variant, std::size_t floats = 3000)
+{
+  write_file(dir / "adapter_config.json",
+             json{{"base_model_name_or_path", "base"}, {"r", 4}, {"lora_alpha", 8},
+                  {"target_modules", {"q_proj"}}, {"peft_type", "LORA"}}
+                 .dump());
+  const json header = {{"base.q_proj.lora_A.weight",
+                        {{"dtype", "F32"}, {"shape", {floats}}, {"data_offsets", {0, floats * 4}}}}};
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::string bytes(8, '\0');
+  const std::uint64_t n = text.size();
+  std::memcpy(bytes.data(), &n, 8);
+  bytes += text;
+  std::mt19937 rng(static_cast<unsigned>(variant) * 7919U + 1);
+  for (std::size_t i = 0; i < floats; ++i) {
+    const float value = static_cast<float>(rng() % 1000) / 1000.0f;
+    bytes.append(reinterpret_cast<const char*>(&value), 4);
+  }
+  write_file(dir / "adapter_model.safetensors", bytes);
+  write_file(dir / "README.md", "variant " + std::to_string(variant) + "\n");
+}
+
+std::string create(const Workspace& ws, int variant, std::map<std::string, double> metrics = {})
+{
+  write_adapter(ws.adapter(), variant);
+  core::CreateRequest request;
+  request.adapter = ws.adapter();
+  request.description = "variant " + std::to_string(variant);
+  request.metrics = std::move(metrics);
+  return commands::create_version(ws.session(), request, "crashcheck").meta.name;
+}
+
+std::vector<std::string> listed_versions(const Workspace& ws)
+{
+  std::vector<std::string> names;
+  for (const auto& row : commands::list_versions(ws.session(), {}).rows) {
+    names.push_back(row.version.name);
+  }
+  return names;
+}
+
+bool has_version(const Workspace& ws, const std::string& name)
+{
+  const auto names = listed_versions(ws);
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+Fact version_exists(const std::string& name)
+{
+  return {"version:" + name, "version " + name + " exists", [name](const Workspace& ws) { return has_version(ws, name); }};
+}
+
+Fact version_gone(const std::string& name)
+{
+  return {"version:" + name, "version " + name + " is deleted", [name](const Workspace& ws) { return !has_version(ws, name); }};
+}
+
+Fact stage_is(const std::string& stage, const std::string& name)
+{
+  return {"stage:" + stage, stage + " is " + name, [=](const Workspace& ws) {
+            return core::stage_holder(core::Store(ws.root()), stage) == std::optional<std::string>(name);
+          }};
+}
+
+Fact backup_exists(const std::string& type, const std::string& name)
+{
+  return {"backup:" + type + "/" + name, "backup " + type + "/" + name + " exists", [=](const Workspace& ws) {
+            for (const auto& entry : commands::list_backups(ws.session(), std::nullopt).entries) {
+              if (entry.type == type && entry.name == name) {
+                return true;
+              }
+            }
+            return false;
+          }};
+}
+
+std::string backup(const Workspace& ws, const std::string& format, const std::string& type = "manual")
+{
+  commands::BackupOptions options;
+  options.source = ws.adapter().string();
+  options.type = type;
+  options.format = format;
+  options.reason = "crashcheck";
+  return commands::make_backup(ws.session(), options).info.name;
+}
+
+Step backup_step(const std::string& format)
+{
+  return {"backup --format " + format, [format](const Workspace& ws) {
+            return Facts{backup_exists("manual", backup(ws, format))};
+          }};
+}
+
+std::vector<Workload> workloads()
+{
+  std::vector<Workload> all;
+  all.push_back({"create (new store)", [](const Workspace& ws) { write_adapter(ws.adapter(), 1); },
+                 {{"create", [](const Workspace& ws) {
+                     core::CreateRequest request;
+                     request.adapter = ws.adapter();
+                     request.description = "crashcheck";
+                     return Facts{version_exists(commands::create_version(ws.session(), request, "crashcheck").meta.name)};
+                   }}}});
+  all.push_back({"create (incremental, shared objects)",
+                 [](const Workspace& ws) {
+                   (void)create(ws, 1);
+                   write_adapter(ws.adapter(), 1);
+                   write_file(ws.adapter() / "README.md", "changed\n");
+                 },
+                 {{"create", [](const Workspace& ws) {
+                     core::CreateRequest request;
+                     request.adapter = ws.adapter();
+                     request.description = "crashcheck";
+                     return Facts{version_exists(commands::create_version(ws.session(), request, "crashcheck").meta.name)};
+                   }}}});
+  all.push_back({"restore",
+                 [](const Workspace& ws) {
+                   (void)create(ws, 1);
+                   (void)create(ws, 2);
+                 },
+                 {{"restore v1", [](const Workspace& ws) {
+                     commands::RestoreOptions options;
+                     options.version = listed_versions(ws).front();
+                     options.to = ws.adapter().string();
+                     (void)commands::restore_version(ws.session(), options);
+                     return Facts{};
+                   }}}});
+  all.push_back({"delete",
+                 [](const Workspace& ws) {
+                   (void)create(ws, 1);
+                   (void)create(ws, 2);
+                 },
+                 {{"delete v1", [](const Workspace& ws) {
+                     commands::DeleteOptions options;
+                     options.version = listed_versions(ws).front();
+                     options.confirm = true;
+                     (void)commands::delete_version(ws.session(), options);
+                     return Facts{version_gone(options.version)};
+                   }}}});
+  all.push_back({"gc",
+                 [](const Workspace& ws) {
+                   (void)create(ws, 1);
+                   (void)create(ws, 2);
+                   (void)create(ws, 3);
+                 },
+                 {{"gc --keep 1 --execute", [](const Workspace& ws) {
+                     commands::GcOptions options;
+                     options.keep = 1;
+                     options.execute = true;
+                     const auto result = commands::collect_versions(ws.session(), options);
+                     Facts facts;
+                     for (const auto& verdict : result.verdicts) {
+                       facts.push_back(verdict.keep ? version_exists(verdict.version.name)
+                                                    : version_gone(verdict.version.name));
+                     }
+                     return facts;
+                   }}}});
+  auto promote_step = [](std::size_t which, const std::string& stage) {
+    return Step{"promote v" + std::to_string(which + 1) + " to " + stage, [=](const Workspace& ws) {
+                  commands::PromoteOptions options;
+                  options.version = listed_versions(ws).at(which);
+                  options.stage = stage;
+                  (void)commands::promote(ws.session(), options);
+                  return Facts{stage_is(stage, options.version)};
+                }};
+  };
+  all.push_back({"promote",
+                 [](const Workspace& ws) {
+                   (void)create(ws, 1);
+                   (void)create(ws, 2);
+                 },
+                 {promote_step(0, "production"), promote_step(1, "production"), promote_step(1, "staging")}});
+  all.push_back({"rollback",
+                 [](const Workspace& ws) {
+                   (void)create(ws, 1);
+                   (void)create(ws, 2);
+                   commands::PromoteOptions options;
+                   options.version = listed_versions(ws).at(0);
+                   (void)commands::promote(ws.session(), options);
+                   options.version = listed_versions(ws).at(1);
+                   (void)commands::promote(ws.session(), options);
+                 },
+                 {{"rollback", [](const Workspace& ws) {
+                     const auto done = commands::rollback(ws.session(), {});
+                     return Facts{stage_is("production", done.to)};
+                   }}}});
+  all.push_back({"auto-promote",
+                 [](const Workspace& ws) {
+                   (void)create(ws, 1, {{"f1", 0.80}});
+                   commands::PromoteOptions options;
+                   options.version = listed_versions(ws).at(0);
+                   (void)commands::promote(ws.session(), options);
+                   (void)create(ws, 2, {{"f1", 0.90}});
+                 },
+                 {{"auto-promote v2", [](const Workspace& ws) {
+                     commands::AutoPromoteOptions options;
+                     options.version = listed_versions(ws).at(1);
+                     options.metric = "f1";
+                     const auto done = commands::auto_promote(ws.session(), options);
+                     return done.promoted ? Facts{stage_is("production", options.version)} : Facts{};
+                   }}}});
+  for (const std::string format : {"dir", "tar", "tar.zst"}) {
+    all.push_back({"backup " + format, [](const Workspace& ws) { write_adapter(ws.adapter(), 1); },
+                   {backup_step(format)}});
+  }
+  all.push_back({"backup restore",
+                 [](const Workspace& ws) {
+                   write_adapter(ws.adapter(), 1);
+                   (void)backup(ws, "dir");
+                   write_adapter(ws.adapter(), 2);
+                 },
+                 {{"backup restore", [](const Workspace& ws) {
+                     commands::BackupRestoreOptions options;
+                     options.backup = commands::list_backups(ws.session(), std::nullopt).entries.at(0).name;
+                     options.dest = ws.adapter().string();
+                     (void)commands::restore_backup(ws.session(), options);
+                     return Facts{};
+                   }}}});
+  all.push_back({"cleanup",
+                 [](const Workspace& ws) {
+                   write_adapter(ws.adapter(), 1);
+                   (void)backup(ws, "dir", "daily");
+                   write_adapter(ws.adapter(), 2);
+                   (void)backup(ws, "dir", "manual");
+                 },
+                 {{"cleanup --keep-last 1 --execute", [](const Workspace& ws) {
+                     commands::CleanupOptions options;
+                     options.policy.keep_last = 1;
+                     options.execute = true;
+                     (void)commands::cleanup_backups({ws.session()}, options);
+                     return Facts{};
+                   }}}});
+  all.push_back({"repair",
+                 [](const Workspace& ws) {
+                   (void)create(ws, 1);
+                   (void)backup(ws, "dir");
+                   // The version's copy of the weights is damaged (the object and the version's
+                   // hard link are one file); the backup holds an intact copy.
+                   const auto version = core::Store(ws.root()).version_path(listed_versions(ws).at(0));
+                   const fs::path file = version / "adapter" / "adapter_model.safetensors";
+                   util::make_dirs_writable(version);
+                   ::chmod(file.c_str(), 0644);
+                   std::string bytes = util::read_file(file);
+                   bytes[100] = static_cast<char>(bytes[100] ^ 1);
+                   util::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+                   util::write_all(fd.get(), bytes, file);
+                 },
+                 {{"repair", [](const Workspace& ws) {
+                     (void)commands::repair_versions(ws.session(), {});
+                     return Facts{};
+                   }}},
+                 {"adapter"},
+                 true});
+  return all;
+}
+
+// ---- recording ----
+
+struct Recording {
+  Tree start;
+  std::vector<Op> trace;
+  std::vector<std::size_t> step_end;              ///< trace length when each step returned
+  std::vector<Facts> facts;                       ///< what each step made true
+  std::vector<std::map<std::string, std::string>> inputs; ///< input fingerprints at each boundary
+  std::vector<std::string> untraced;
+};
+
+std::map<std::string, std::string> input_prints(const Tree& tree, const Workload& workload)
+{
+  std::map<std::string, std::string> prints;
+  for (const auto& input : workload.inputs) {
+    prints[input] = tree.fingerprint(tree.resolve({input}, false));
+  }
+  return prints;
+}
+
+Recording record(const Workload& workload, const Workspace& ws)
+{
+  util::remove_all(ws.dir);
+  util::create_directories(ws.dir);
+  workload.setup(ws);
+  ::sync();
+  crashcheck::RecordingEnv recorder(ws.dir);
+  Recording rec;
+  rec.inputs.push_back(input_prints(recorder.now(), workload));
+  {
+    const util::ScopedEnv installed(recorder);
+    for (const auto& step : workload.steps) {
+      rec.facts.push_back(step.run(ws));
+      rec.step_end.push_back(recorder.trace().size());
+      rec.inputs.push_back(input_prints(recorder.now(), workload));
+    }
+  }
+  rec.start = recorder.start();
+  rec.trace = recorder.trace();
+  rec.untraced = recorder.untraced();
+  return rec;
+}
+
+// ---- the states of one crash point ----
+
+enum class Model { barrier, posix };
+
+struct State {
+  std::vector<bool> keep;                      ///< per pending operation
+  std::map<std::size_t, std::vector<bool>> torn; ///< write index -> which 4 KiB blocks persist
+};
+
+constexpr std::size_t k_block = 4096;
+
+/// For each operation, the index of the operation that makes it durable (the trace's length
+/// if none does).
+std::vector<std::size_t> durable_at(const std::vector<Op>& trace, Model model)
+{
+  const std::size_t n = trace.size();
+  std::vector<std::size_t> at(n, n);
+  if (model == Model::barrier) {
+    std::size_t next = n;
+    for (std::size_t i = n; i-- > 0;) {
+      at[i] = next;
+      if (trace[i].kind == OpKind::fsync) {
+        next = i;
+      }
+    }
+    return at;
+  }
+  std::map<int, std::size_t> next_sync; // node -> the next fsync of it
+  for (std::size_t i = n; i-- > 0;) {
+    const auto it = next_sync.find(trace[i].durable_with());
+    at[i] = it == next_sync.end() ? n : it->second;
+    if (trace[i].kind == OpKind::fsync) {
+      next_sync[trace[i].node] = i;
+    }
+  }
+  return at;
+}
+
+Tree build(const Recording& rec, std::size_t cut, const std::vector<std::size_t>& durable,
+           const std::vector<std::size_t>& pending, const State& state)
+{
+  Tree tree = rec.start;
+  std::size_t p = 0;
+  for (std::size_t i = 0; i < cut; ++i) {
+    const Op& op = rec.trace[i];
+    if (op.kind == OpKind::fsync) {
+      continue;
+    }
+    bool apply = durable[i] < cut;
+    if (!apply) {
+      apply = state.keep[p++];
+    }
+    if (!apply) {
+      continue;
+    }
+    const auto torn = state.torn.find(i);
+    if (torn == state.torn.end()) {
+      tree.apply(op);
+      continue;
+    }
+    for (std::size_t b = 0; b * k_block < op.data.size(); ++b) {
+      if (torn->second[b]) {
+        Op part = op;
+        part.offset = op.offset + b * k_block;
+        part.data = op.data.substr(b * k_block, k_block);
+        tree.apply(part);
+      }
+    }
+  }
+  (void)pending;
+  return tree;
+}
+
+std::vector<State> states_of(const Recording& rec, const std::vector<std::size_t>& pending, std::mt19937& rng)
+{
+  const std::size_t n = pending.size();
+  std::vector<State> states;
+  auto with = [&](std::vector<bool> keep) { states.push_back({std::move(keep), {}}); };
+  if (n <= 10) {
+    for (std::uint32_t mask = 0; mask < (1U << n); ++mask) {
+      std::vector<bool> keep(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        keep[i] = ((mask >> i) & 1U) != 0;
+      }
+      with(keep);
+    }
+  } else {
+    for (std::size_t prefix = 0; prefix <= n; ++prefix) { // in order, as a journal would
+      std::vector<bool> keep(n, false);
+      std::fill(keep.begin(), keep.begin() + static_cast<std::ptrdiff_t>(prefix), true);
+      with(keep);
+    }
+    for (std::size_t lost = 0; lost < n; ++lost) {
+      std::vector<bool> keep(n, true);
+      keep[lost] = false;
+      with(keep);
+    }
+    for (int r = 0; r < 64; ++r) {
+      std::vector<bool> keep(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        keep[i] = (rng() & 1U) != 0;
+      }
+      with(keep);
+    }
+  }
+  // Torn writes: every pending write of more than one block kept in part, twice, with the
+  // other pending operations all kept and all lost.
+  for (int round = 0; round < 4; ++round) {
+    State state{std::vector<bool>(n, round % 2 == 0), {}};
+    for (std::size_t p = 0; p < n; ++p) {
+      const Op& op = rec.trace[pending[p]];
+      if (op.kind == OpKind::write && op.data.size() > k_block) {
+        std::vector<bool> blocks((op.data.size() + k_block - 1) / k_block);
+        for (std::size_t b = 0; b < blocks.size(); ++b) {
+          blocks[b] = (rng() & 1U) != 0;
+        }
+        state.keep[p] = true;
+        state.torn[pending[p]] = std::move(blocks);
+      }
+    }
+    if (!state.torn.empty()) {
+      states.push_back(std::move(state));
+    }
+  }
+  return states;
+}
+
+// ---- the invariants ----
+
+std::vector<std::string> check_state(const Workload& workload, const Recording& rec, const Tree& tree,
+                                     std::size_t cut, const Workspace& ws)
+{
+  std::vector<std::string> violations;
+  std::size_t done = 0;
+  while (done < rec.step_end.size() && rec.step_end[done] <= cut) {
+    ++done;
+  }
+  // The user's directories: the content before the step in flight or after it, never a mix.
+  for (const auto& input : workload.inputs) {
+    const std::string print = tree.fingerprint(tree.resolve({input}, false));
+    const bool before = rec.inputs[done].at(input) == print;
+    const bool after = done + 1 < rec.inputs.size() && rec.inputs[done + 1].at(input) == print;
+    if (!before && !after) {
+      violations.push_back("I5: " + input + "/ holds neither its old nor its new content");
+    }
+  }
+  util::remove_all(ws.dir);
+  tree.materialize(ws.dir);
+  const commands::Session session = ws.session();
+  if (!session.store.exists()) {
+    if (done > 0) {
+      violations.push_back("I6: the store is gone after " + workload.steps[0].what + " finished");
+    }
+    return violations;
+  }
+  auto guard = [&](const std::string& what, const std::function<void()>& body) {
+    try {
+      body();
+    } catch (const std::exception& e) {
+      violations.push_back(what + ": " + e.what());
+    }
+  };
+  guard("recovery (the next writer's lock) failed", [&] { (void)session.lock("crashcheck"); });
+  const bool damage_expected = workload.damaged_before && done < workload.steps.size();
+  guard("I1: verify failed", [&] {
+    try {
+      const auto verified = commands::verify_versions({session}, {});
+      if (!damage_expected) {
+        for (const auto& item : verified.checks) {
+          if (!item.check.ok()) {
+            violations.push_back("I1: version " + item.check.version.name + " does not verify");
+          }
+        }
+      }
+      for (const auto& problem : verified.latest_problems) {
+        violations.push_back("I2: " + problem);
+      }
+    } catch (const Error& e) {
+      if (e.code() != ExitCode::not_found) {
+        throw;
+      }
+    }
+  });
+  guard("I2: stages", [&] {
+    const core::Store& store = session.store;
+    const auto stages = core::list_stages(store);
+    for (const auto& [stage, holder] : stages) {
+      if (!util::is_regular_file(store.version_path(holder) / "metadata.json")) {
+        violations.push_back("I2: stage " + stage + " points to " + holder + ", which is not a version");
+      }
+    }
+    // The events log and the stage links agree: the last move of each stage names its holder.
+    std::map<std::string, std::string> logged;
+    for (const auto& event : core::read_events(store)) {
+      if ((core::is_event(event, core::EventKind::promote) || core::is_event(event, core::EventKind::rollback)) &&
+          event.contains("stage") && event.contains("to")) {
+        logged[event["stage"].get<std::string>()] = event["to"].get<std::string>();
+      }
+    }
+    for (const auto& [stage, holder] : stages) {
+      const auto it = logged.find(stage);
+      if (it == logged.end() || it->second != holder) {
+        violations.push_back("I3: stage " + stage + " points to " + holder + " but the events log says " +
+                             (it == logged.end() ? std::string("it never moved") : it->second));
+      }
+    }
+  });
+  guard("I4: backups", [&] {
+    const auto listing = commands::list_backups(session, std::nullopt);
+    listing.require_readable();
+    if (listing.entries.empty()) {
+      return;
+    }
+    commands::BackupVerifyOptions options;
+    options.all = true;
+    for (const auto& item : commands::verify_backups({session}, options).items) {
+      if (!item.ok()) {
+        violations.push_back("I4: backup " + item.info.type + "/" + item.info.name + " does not verify");
+      }
+    }
+  });
+  // What finished steps made true still holds, or is what the step in flight makes of it.
+  std::map<std::string, std::pair<std::size_t, const Fact*>> facts;
+  for (std::size_t s = 0; s < done; ++s) {
+    for (const auto& fact : rec.facts[s]) {
+      facts[fact.key] = {s, &fact};
+    }
+  }
+  for (const auto& [key, fact] : facts) {
+    guard("I6: " + fact.second->what, [&, key = key, fact = fact] {
+      if (fact.second->holds(ws)) {
+        return;
+      }
+      if (done < rec.facts.size()) {
+        for (const auto& next : rec.facts[done]) {
+          if (next.key == key && next.holds(ws)) {
+            return;
+          }
+        }
+      }
+      violations.push_back("I6: " + workload.steps[fact.first].what + " finished, but no longer: " +
+                           fact.second->what);
+    });
+  }
+  return violations;
+}
+
+std::string describe(const Op& op)
+{
+  std::string text = op_name(op.kind);
+  if (!op.path.empty()) {
+    text += ' ' + op.path;
+  }
+  if (op.kind == OpKind::write) {
+    text += ' ' + std::to_string(op.data.size()) + " bytes at " + std::to_string(op.offset);
+  }
+  return text;
+}
+
+struct Totals {
+  std::size_t states = 0;
+  std::size_t violations = 0;
+};
+
+Totals run(const Workload& workload, const fs::path& scratch, Model model, std::size_t budget, unsigned seed,
+           bool verbose)
+{
+  const Workspace ws{scratch / "ws"};
+  const auto started = std::chrono::steady_clock::now();
+  const Recording rec = record(workload, ws);
+  Totals totals;
+  if (!rec.untraced.empty()) {
+    for (const auto& what : rec.untraced) {
+      std::cout << "  UNTRACED " << workload.name << ": " << what << '\n';
+    }
+    totals.violations += rec.untraced.size();
+  }
+  const auto durable = durable_at(rec.trace, model);
+  std::mt19937 rng(seed);
+  std::set<std::string> seen;
+  std::map<std::string, std::size_t> kinds; // violation text -> count
+  std::map<std::string, std::string> first; // violation text -> where first seen
+  const std::size_t n = rec.trace.size();
+  // Every crash point, in an order that spreads a limited budget over the whole trace.
+  std::vector<std::size_t> cuts(n + 1);
+  for (std::size_t i = 0; i <= n; ++i) {
+    cuts[i] = i;
+  }
+  std::shuffle(cuts.begin() + 1, cuts.end(), rng);
+  for (const std::size_t cut : cuts) {
+    if (totals.states >= budget) {
+      break;
+    }
+    std::vector<std::size_t> pending;
+    for (std::size_t i = 0; i < cut; ++i) {
+      if (rec.trace[i].kind != OpKind::fsync && durable[i] >= cut) {
+        pending.push_back(i);
+      }
+    }
+    for (const auto& state : states_of(rec, pending, rng)) {
+      if (totals.states >= budget) {
+        break;
+      }
+      const Tree tree = build(rec, cut, durable, pending, state);
+      if (!seen.insert(tree.fingerprint()).second) {
+        continue;
+      }
+      ++totals.states;
+      for (const auto& violation : check_state(workload, rec, tree, cut, ws)) {
+        ++totals.violations;
+        if (kinds[violation]++ == 0) {
+          std::string lost;
+          for (std::size_t p = 0; p < pending.size(); ++p) {
+            if (!state.keep[p]) {
+              lost += (lost.empty() ? "" : ", ") + describe(rec.trace[pending[p]]);
+            }
+          }
+          first[violation] = "cut after operation " + std::to_string(cut) + " of " + std::to_string(n) +
+                             (cut > 0 ? " (" + describe(rec.trace[cut - 1]) + ")" : std::string()) +
+                             (lost.empty() ? "" : "; lost: " + lost) + (state.torn.empty() ? "" : "; torn writes");
+        }
+      }
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::printf("  %-40s %5zu operations %6zu states %4zu violations %6.1f s\n", workload.name.c_str(), n,
+              totals.states, totals.violations, seconds);
+  for (const auto& [violation, count] : kinds) {
+    std::printf("    VIOLATION (%zu states) %s\n      first: %s\n", count, violation.c_str(), first[violation].c_str());
+  }
+  if (verbose) {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::printf("    %4zu %s%s\n", i, describe(rec.trace[i]).c_str(),
+                  durable[i] < n ? "" : "  (never made durable)");
+    }
+  }
+  util::remove_all(ws.dir);
+  return totals;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  Model model = Model::barrier;
+  std::size_t budget = 5000;
+  unsigned seed = 1;
+  bool verbose = false;
+  std::string only;
+  fs::path scratch;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "crashcheck: %s needs a value\n", arg.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--model") {
+      const std::string name = value();
+      model = name == "posix" ? Model::posix : Model::barrier;
+    } else if (arg == "--budget") {
+      budget = std::stoul(value());
+    } else if (arg == "--seed") {
+      seed = static_cast<unsigned>(std::stoul(value()));
+    } else if (arg == "--only") {
+      only = value();
+    } else if (arg == "--scratch") {
+      scratch = value();
+    } else if (arg == "--trace") {
+      verbose = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: crashcheck [--model barrier|posix] [--budget STATES_PER_WORKLOAD] [--seed N] "
+                   "[--only NAME] [--scratch DIR] [--trace]\n");
+      return 2;
+    }
+  }
+  if (scratch.empty()) {
+    scratch = fs::temp_directory_path() / ("crashcheck-" + std::to_string(::getpid()));
+  }
+  util::create_directories(scratch);
+  ::setenv("MODELKEEP_THREADS", "1", 1); // one writer thread: the trace's order is the program's
+  std::printf("crashcheck: %s model, at most %zu states per workload, seed %u\n",
+              model == Model::posix ? "posix" : "barrier", budget, seed);
+  Totals totals;
+  std::size_t ran = 0;
+  for (const auto& workload : workloads()) {
+    if (!only.empty() && workload.name.find(only) == std::string::npos) {
+      continue;
+    }
+    try {
+      const Totals t = run(workload, scratch, model, budget, seed, verbose);
+      totals.states += t.states;
+      totals.violations += t.violations;
+      ++ran;
+    } catch (const std::exception& e) {
+      std::printf("  %-40s FAILED TO RUN: %s\n", workload.name.c_str(), e.what());
+      ++totals.violations;
+    }
+  }
+  util::remove_all(scratch);
+  std::printf("crashcheck: %zu workloads, %zu states explored, %zu violations\n", ran, totals.states,
+              totals.violations);
+  return totals.violations == 0 && ran > 0 ? 0 : 1;
+}
