@@ -262,9 +262,15 @@ void create_directories(const fs::path& dir)
   if (!parent.empty() && parent != dir) {
     util::create_directories(parent);
   }
-  if (env().mkdir(dir, 0777) != 0 && !(errno == EEXIST && util::is_directory(dir))) {
+  if (env().mkdir(dir, 0777) != 0) {
+    if (errno == EEXIST && util::is_directory(dir)) {
+      return; // made by another process meanwhile
+    }
     throw_errno("cannot create directory", dir);
   }
+  // The new name is durable only once its directory is synced (POSIX: a later fsync of the
+  // directory itself says nothing about its name in the parent).
+  fsync_dir(parent);
 }
 
 namespace {

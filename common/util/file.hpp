@@ -122,7 +122,8 @@ void rename_durable(const fs::path& from, const fs::path& to);
 /// directory that cannot be read is never listed as empty.
 void check_listing(const std::error_code& ec, const fs::path& dir);
 
-/// Creates a directory and its parents, with the path in the error message.
+/// Creates a directory and its parents, with the path in the error message; each directory it
+/// makes is made durable (its parent fsynced).
 void create_directories(const fs::path& dir);
 
 /// Removes a file or tree if it exists, with the path in the error message. A read-only tree

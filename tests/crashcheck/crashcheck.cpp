@@ -21,8 +21,10 @@
 
 #include "trace.hpp"
 
+#include "commands/ab.hpp"
 #include "commands/backups.hpp"
 #include "commands/integrity.hpp"
+#include "commands/monitor.hpp"
 #include "commands/retention.hpp"
 #include "commands/session.hpp"
 #include "commands/stages.hpp"
@@ -122,6 +124,14 @@ void write_adapter(const fs::path& dir, int variant, std::size_t floats = 3000)
   }
   write_file(dir / "adapter_model.safetensors", bytes);
   write_file(dir / "README.md", "variant " + std::to_string(variant) + "\n");
+}
+
+std::string create_from(const Workspace& ws, const fs::path& adapter, const std::string& description)
+{
+  core::CreateRequest request;
+  request.adapter = adapter;
+  request.description = description;
+  return commands::create_version(ws.session(), request, "crashcheck").meta.name;
 }
 
 std::string create(const Workspace& ws, int variant, std::map<std::string, double> metrics = {})
@@ -322,10 +332,10 @@ std::vector<Workload> workloads()
                    }}}});
   all.push_back({"cleanup",
                  [](const Workspace& ws) {
-                   write_adapter(ws.adapter(), 1);
-                   (void)backup(ws, "dir", "daily");
-                   write_adapter(ws.adapter(), 2);
-                   (void)backup(ws, "dir", "manual");
+                   for (int variant = 1; variant <= 3; ++variant) {
+                     write_adapter(ws.adapter(), variant);
+                     (void)backup(ws, "dir", "daily");
+                   }
                  },
                  {{"cleanup --keep-last 1 --execute", [](const Workspace& ws) {
                      commands::CleanupOptions options;
@@ -334,6 +344,116 @@ std::vector<Workload> workloads()
                      (void)commands::cleanup_backups({ws.session()}, options);
                      return Facts{};
                    }}}});
+  all.push_back({"A/B conclude with promotion",
+                 [](const Workspace& ws) {
+                   (void)create(ws, 1);
+                   (void)create(ws, 2);
+                   const auto names = listed_versions(ws);
+                   commands::AbCreateOptions options;
+                   options.id = "t1";
+                   options.control = names.at(0);
+                   options.treatment = names.at(1);
+                   (void)commands::ab_create(ws.session(), options);
+                   (void)commands::ab_start(ws.session(), "t1");
+                   for (int i = 0; i < 120; ++i) {
+                     core::Observation seen;
+                     seen.correct = i % 4 == 0;
+                     (void)commands::ab_record(ws.session(), "t1", core::Variant::control, seen);
+                     seen.correct = i % 8 != 0;
+                     (void)commands::ab_record(ws.session(), "t1", core::Variant::treatment, seen);
+                   }
+                 },
+                 {{"ab conclude --promote-winner", [](const Workspace& ws) {
+                     commands::AbConcludeOptions options;
+                     options.id = "t1";
+                     options.promote_winner = true;
+                     const auto done = commands::ab_conclude(ws.session(), options);
+                     return done.promotion.is_null() ? Facts{}
+                                                      : Facts{stage_is("production", done.test.treatment)};
+                   }}}});
+  auto record_error = [](const std::string& what) {
+    return Step{what, [](const Workspace& ws) {
+                  core::Observation seen;
+                  seen.error = true;
+                  seen.error_kind = "runtime";
+                  const auto outcome = commands::monitor_record(ws.session(), "production", seen);
+                  return outcome.rolled_back ? Facts{stage_is("production", outcome.rolled_back_to)} : Facts{};
+                }};
+  };
+  all.push_back({"automatic rollback",
+                 [](const Workspace& ws) {
+                   (void)create(ws, 1);
+                   (void)create(ws, 2);
+                   commands::PromoteOptions promote;
+                   promote.version = listed_versions(ws).at(0);
+                   (void)commands::promote(ws.session(), promote);
+                   promote.version = listed_versions(ws).at(1);
+                   (void)commands::promote(ws.session(), promote);
+                   commands::ThresholdOptions options;
+                   options.max_error_rate = 0.2;
+                   options.window = 4;
+                   options.consecutive_failures = 2;
+                   options.auto_rollback = true;
+                   (void)commands::monitor_thresholds(ws.session(), options);
+                 },
+                 {record_error("monitor record (error)"), record_error("monitor record (error, rolls back)"),
+                  record_error("monitor record (after the rollback)")}});
+  all.push_back({"create (many files, two models)",
+                 [](const Workspace& ws) {
+                   (void)create(ws, 1);
+                   for (int i = 0; i < 6; ++i) {
+                     write_file(ws.adapter() / "checkpoints" / ("part" + std::to_string(i) + ".bin"),
+                                std::string(static_cast<std::size_t>(5000 + 1000 * i), static_cast<char>('a' + i)));
+                   }
+                 },
+                 {{"create", [](const Workspace& ws) {
+                     core::CreateRequest request;
+                     request.adapter = ws.adapter();
+                     request.description = "more files";
+                     return Facts{version_exists(commands::create_version(ws.session(), request, "crashcheck").meta.name)};
+                   }},
+                  {"create --model second", [](const Workspace& ws) {
+                     core::CreateRequest request;
+                     request.adapter = ws.adapter();
+                     request.description = "second model";
+                     commands::Session session = ws.session();
+                     session.store = core::Store(ws.root(), "second");
+                     (void)commands::create_version(session, request, "crashcheck");
+                     return Facts{};
+                   }}}});
+  all.push_back({"a day's work (create, promote, backup, restore, delete, gc)",
+                 [](const Workspace& ws) {
+                   write_adapter(ws.adapter(), 1);
+                   write_adapter(ws.dir / "second", 2);
+                   write_adapter(ws.dir / "third", 3);
+                 },
+                 {{"create v1", [](const Workspace& ws) { return Facts{version_exists(create_from(ws, ws.adapter(), "v1"))}; }},
+                  {"create v2", [](const Workspace& ws) { return Facts{version_exists(create_from(ws, ws.dir / "second", "v2"))}; }},
+                  promote_step(1, "production"),
+                  backup_step("tar.zst"),
+                  {"create v3", [](const Workspace& ws) { return Facts{version_exists(create_from(ws, ws.dir / "third", "v3"))}; }},
+                  {"restore v2 into adapter/", [](const Workspace& ws) {
+                     commands::RestoreOptions options;
+                     options.version = listed_versions(ws).at(1);
+                     options.to = ws.adapter().string();
+                     (void)commands::restore_version(ws.session(), options);
+                     return Facts{};
+                   }},
+                  {"delete v1", [](const Workspace& ws) {
+                     commands::DeleteOptions options;
+                     options.version = listed_versions(ws).front();
+                     options.confirm = true;
+                     (void)commands::delete_version(ws.session(), options);
+                     return Facts{version_gone(options.version)};
+                   }},
+                  {"gc --keep 1 --execute", [](const Workspace& ws) {
+                     commands::GcOptions options;
+                     options.keep = 1;
+                     options.execute = true;
+                     (void)commands::collect_versions(ws.session(), options);
+                     return Facts{};
+                   }}},
+                 {"adapter", "second", "third"}});
   all.push_back({"repair",
                  [](const Workspace& ws) {
                    (void)create(ws, 1);
@@ -378,6 +498,8 @@ std::map<std::string, std::string> input_prints(const Tree& tree, const Workload
   return prints;
 }
 
+bool s_inject_missing_fsync = false; ///< --inject missing-dir-fsync
+
 Recording record(const Workload& workload, const Workspace& ws)
 {
   util::remove_all(ws.dir);
@@ -385,6 +507,7 @@ Recording record(const Workload& workload, const Workspace& ws)
   workload.setup(ws);
   ::sync();
   crashcheck::RecordingEnv recorder(ws.dir);
+  recorder.forget_directory_fsyncs = s_inject_missing_fsync;
   Recording rec;
   rec.inputs.push_back(input_prints(recorder.now(), workload));
   {
@@ -530,6 +653,11 @@ std::vector<State> states_of(const Recording& rec, const std::vector<std::size_t
 
 // ---- the invariants ----
 
+void check_model(const Workload& workload, std::size_t done, const commands::Session& session,
+                 std::vector<std::string>& violations);
+void check_facts(const Workload& workload, const Recording& rec, std::size_t done, const Workspace& ws,
+                 std::vector<std::string>& violations);
+
 std::vector<std::string> check_state(const Workload& workload, const Recording& rec, const Tree& tree,
                                      std::size_t cut, const Workspace& ws)
 {
@@ -549,13 +677,30 @@ std::vector<std::string> check_state(const Workload& workload, const Recording& 
   }
   util::remove_all(ws.dir);
   tree.materialize(ws.dir);
-  const commands::Session session = ws.session();
-  if (!session.store.exists()) {
+  if (!core::Store(ws.root()).exists()) {
     if (done > 0) {
       violations.push_back("I6: the store is gone after " + workload.steps[0].what + " finished");
     }
     return violations;
   }
+  std::set<std::string> models{std::string(core::k_default_model)};
+  for (const auto& model : core::discover_models(ws.root())) {
+    models.insert(model);
+  }
+  for (const auto& model : models) {
+    commands::Session session = ws.session();
+    session.store = core::Store(ws.root(), model);
+    if (session.store.exists()) {
+      check_model(workload, done, session, violations);
+    }
+  }
+  check_facts(workload, rec, done, ws, violations);
+  return violations;
+}
+
+void check_model(const Workload& workload, std::size_t done, const commands::Session& session,
+                 std::vector<std::string>& violations)
+{
   auto guard = [&](const std::string& what, const std::function<void()>& body) {
     try {
       body();
@@ -622,6 +767,18 @@ std::vector<std::string> check_state(const Workload& workload, const Recording& 
       }
     }
   });
+}
+
+void check_facts(const Workload& workload, const Recording& rec, std::size_t done, const Workspace& ws,
+                 std::vector<std::string>& violations)
+{
+  auto guard = [&](const std::string& what, const std::function<void()>& body) {
+    try {
+      body();
+    } catch (const std::exception& e) {
+      violations.push_back(what + ": " + e.what());
+    }
+  };
   // What finished steps made true still holds, or is what the step in flight makes of it.
   std::map<std::string, std::pair<std::size_t, const Fact*>> facts;
   for (std::size_t s = 0; s < done; ++s) {
@@ -645,7 +802,6 @@ std::vector<std::string> check_state(const Workload& workload, const Recording& 
                            fact.second->what);
     });
   }
-  return violations;
 }
 
 std::string describe(const Op& op)
@@ -705,7 +861,12 @@ Totals run(const Workload& workload, const fs::path& scratch, Model model, std::
         break;
       }
       const Tree tree = build(rec, cut, durable, pending, state);
-      if (!seen.insert(tree.fingerprint()).second) {
+      std::size_t done = 0;
+      while (done < rec.step_end.size() && rec.step_end[done] <= cut) {
+        ++done;
+      }
+      // The same tree is checked again when more steps have reported success by then.
+      if (!seen.insert(tree.fingerprint() + std::to_string(done)).second) {
         continue;
       }
       ++totals.states;
@@ -772,12 +933,18 @@ int main(int argc, char** argv)
       only = value();
     } else if (arg == "--scratch") {
       scratch = value();
+    } else if (arg == "--inject") {
+      if (value() != "missing-dir-fsync") {
+        std::fprintf(stderr, "crashcheck: the only planted fault is missing-dir-fsync\n");
+        return 2;
+      }
+      s_inject_missing_fsync = true;
     } else if (arg == "--trace") {
       verbose = true;
     } else {
       std::fprintf(stderr,
                    "usage: crashcheck [--model barrier|posix] [--budget STATES_PER_WORKLOAD] [--seed N] "
-                   "[--only NAME] [--scratch DIR] [--trace]\n");
+                   "[--only NAME] [--scratch DIR] [--trace] [--inject missing-dir-fsync]\n");
       return 2;
     }
   }

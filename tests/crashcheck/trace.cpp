@@ -456,7 +456,8 @@ int RecordingEnv::fsync(int fd)
   const std::lock_guard<std::recursive_mutex> lock(m_mutex);
   const int r = Env::fsync(fd);
   const auto it = m_fds.find(fd);
-  if (r == 0 && it != m_fds.end()) {
+  if (r == 0 && it != m_fds.end() &&
+      !(forget_directory_fsyncs && m_live.nodes[it->second].kind == NodeKind::dir)) {
     Op op;
     op.kind = OpKind::fsync;
     op.node = it->second;

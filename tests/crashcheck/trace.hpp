@@ -78,6 +78,10 @@ class RecordingEnv : public util::Env {
 public:
   explicit RecordingEnv(const fs::path& root);
 
+  /// A planted fault for testing the checker: directory fsyncs still happen but are not
+  /// recorded, as if the program never made its renames durable.
+  bool forget_directory_fsyncs = false;
+
   int open(const fs::path& path, int flags, unsigned mode) override;
   int close(int fd) override;
   ssize_t write(int fd, const void* data, std::size_t size) override;
