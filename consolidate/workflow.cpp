@@ -138,11 +138,16 @@ public:
     m_doc[step] = value;
     util::write_file_atomic(m_path, m_doc.dump(2) + '\n');
   }
-  void finish() { util::remove_all(m_path); }
+  /// The journal goes, durably: a journal back after a power cut would resume a finished run.
+  void finish()
+  {
+    util::remove_all(m_path);
+    util::fsync_dir(m_path.parent_path());
+  }
   void reset()
   {
     m_doc = json::object();
-    util::remove_all(m_path);
+    finish();
     m_resumed = false;
   }
 
