@@ -108,6 +108,28 @@ assert_stages_and_log_sound() {
   done < models/versions/events.jsonl
 }
 
+@test "a promote killed between the stage's link and its event: the next writer logs the move, once" {
+  for n in 1 2; do touch_adapter; mv_ create --adapter adapter --description "v$n" -q >/dev/null; done
+  mv_ promote 1 -q
+  MODELKEEP_FAILPOINT=stage.before_event run -137 mv_ promote 2 --reason "release"
+  [ "$(basename "$(readlink models/versions/production)")" = "$(basename "$(version_dir 2)")" ]
+  [ -f models/.modelkeep/stage-move.json ]
+  # Any writer completes the move: the log's last promotion is the link's, marked recovered.
+  run -0 mv_ tag 1 checked=yes
+  [ ! -e models/.modelkeep/stage-move.json ]
+  last=$(grep '"event":"promote"' models/versions/events.jsonl | tail -1)
+  [ "$(echo "$last" | jq -r .to)" = "$(basename "$(version_dir 2)")" ]
+  [ "$(echo "$last" | jq -r .reason)" = release ]
+  [ "$(echo "$last" | jq -r .recovered)" = true ]
+  run -0 mv_ tag 1 again=yes
+  [ "$(grep -c '"event":"promote"' models/versions/events.jsonl)" = 2 ]
+  # Killed right after the link moved (before the statuses): the same.
+  MODELKEEP_FAILPOINT=stage.after_link run -137 mv_ promote 1
+  run -0 mv_ tag 1 third=yes
+  [ "$(grep -c '"event":"promote"' models/versions/events.jsonl)" = 3 ]
+  run -0 mv_ history --json
+}
+
 @test "promote, rollback, gc, cleanup, monitoring and A/B conclude killed at each step leave a sound store" {
   for n in 1 2 3; do touch_adapter; mv_ create --adapter adapter --description "v$n" -q >/dev/null; done
   mv_ promote 1 -q
