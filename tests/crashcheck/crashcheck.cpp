@@ -270,28 +270,26 @@ Workload consolidation_workload()
 }
 #endif
 
+/// `create` of the workspace's adapter/.
+Step create_step()
+{
+  return {"create", [](const Workspace& ws) {
+            return Facts{version_exists(create_from(ws, ws.adapter(), "crashcheck"))};
+          }};
+}
+
 std::vector<Workload> workloads()
 {
   std::vector<Workload> all;
   all.push_back({"create (new store)", [](const Workspace& ws) { write_adapter(ws.adapter(), 1); },
-                 {{"create", [](const Workspace& ws) {
-                     core::CreateRequest request;
-                     request.adapter = ws.adapter();
-                     request.description = "crashcheck";
-                     return Facts{version_exists(commands::create_version(ws.session(), request, "crashcheck").meta.name)};
-                   }}}});
+                 {create_step()}});
   all.push_back({"create (incremental, shared objects)",
                  [](const Workspace& ws) {
                    (void)create(ws, 1);
                    write_adapter(ws.adapter(), 1);
                    write_file(ws.adapter() / "README.md", "changed\n");
                  },
-                 {{"create", [](const Workspace& ws) {
-                     core::CreateRequest request;
-                     request.adapter = ws.adapter();
-                     request.description = "crashcheck";
-                     return Facts{version_exists(commands::create_version(ws.session(), request, "crashcheck").meta.name)};
-                   }}}});
+                 {create_step()}});
   all.push_back({"restore",
                  [](const Workspace& ws) {
                    (void)create(ws, 1);

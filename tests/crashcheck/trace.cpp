@@ -416,20 +416,27 @@ int RecordingEnv::close(int fd)
   return Env::close(fd);
 }
 
+void RecordingEnv::wrote(int fd, const void* data, ssize_t n, std::uint64_t offset)
+{
+  const int node = node_of(fd);
+  if (n <= 0 || node < 0) {
+    return;
+  }
+  Op op;
+  op.kind = OpKind::write;
+  op.node = node;
+  op.offset = offset;
+  op.data.assign(static_cast<const char*>(data), static_cast<std::size_t>(n));
+  op.path = m_fd_paths[fd];
+  record(std::move(op));
+}
+
 ssize_t RecordingEnv::write(int fd, const void* data, std::size_t size)
 {
   const std::lock_guard<std::recursive_mutex> lock(m_mutex);
   const ssize_t n = Env::write(fd, data, size);
-  const auto it = m_fds.find(fd);
-  if (n > 0 && it != m_fds.end()) {
-    const off_t end = ::lseek(fd, 0, SEEK_CUR);
-    Op op;
-    op.kind = OpKind::write;
-    op.node = it->second;
-    op.offset = static_cast<std::uint64_t>(end - n);
-    op.data.assign(static_cast<const char*>(data), static_cast<std::size_t>(n));
-    op.path = m_fd_paths[fd];
-    record(std::move(op));
+  if (n > 0) {
+    wrote(fd, data, n, static_cast<std::uint64_t>(::lseek(fd, 0, SEEK_CUR) - n));
   }
   return n;
 }
@@ -438,31 +445,30 @@ ssize_t RecordingEnv::pwrite(int fd, const void* data, std::size_t size, off_t o
 {
   const std::lock_guard<std::recursive_mutex> lock(m_mutex);
   const ssize_t n = Env::pwrite(fd, data, size, offset);
-  const auto it = m_fds.find(fd);
-  if (n > 0 && it != m_fds.end()) {
-    Op op;
-    op.kind = OpKind::write;
-    op.node = it->second;
-    op.offset = static_cast<std::uint64_t>(offset);
-    op.data.assign(static_cast<const char*>(data), static_cast<std::size_t>(n));
-    op.path = m_fd_paths[fd];
-    record(std::move(op));
-  }
+  wrote(fd, data, n, static_cast<std::uint64_t>(offset));
   return n;
+}
+
+void RecordingEnv::on_node(OpKind kind, int node, unsigned mode, const std::string& path)
+{
+  if (node < 0) {
+    return;
+  }
+  Op op;
+  op.kind = kind;
+  op.node = node;
+  op.mode = mode & 07777;
+  op.path = path;
+  record(std::move(op));
 }
 
 int RecordingEnv::fsync(int fd)
 {
   const std::lock_guard<std::recursive_mutex> lock(m_mutex);
   const int r = Env::fsync(fd);
-  const auto it = m_fds.find(fd);
-  if (r == 0 && it != m_fds.end() &&
-      !(forget_directory_fsyncs && m_live.nodes[it->second].kind == NodeKind::dir)) {
-    Op op;
-    op.kind = OpKind::fsync;
-    op.node = it->second;
-    op.path = m_fd_paths[fd];
-    record(std::move(op));
+  const int node = node_of(fd);
+  if (r == 0 && !(forget_directory_fsyncs && node >= 0 && m_live.nodes[node].kind == NodeKind::dir)) {
+    on_node(OpKind::fsync, node, 0, m_fd_paths[fd]);
   }
   return r;
 }
@@ -471,14 +477,8 @@ int RecordingEnv::fchmod(int fd, unsigned mode)
 {
   const std::lock_guard<std::recursive_mutex> lock(m_mutex);
   const int r = Env::fchmod(fd, mode);
-  const auto it = m_fds.find(fd);
-  if (r == 0 && it != m_fds.end()) {
-    Op op;
-    op.kind = OpKind::chmod;
-    op.node = it->second;
-    op.mode = mode & 07777;
-    op.path = m_fd_paths[fd];
-    record(std::move(op));
+  if (r == 0) {
+    on_node(OpKind::chmod, node_of(fd), mode, m_fd_paths[fd]);
   }
   return r;
 }
@@ -488,66 +488,70 @@ int RecordingEnv::chmod(const fs::path& path, unsigned mode)
   const std::lock_guard<std::recursive_mutex> lock(m_mutex);
   const auto at = where(path, true);
   const int r = Env::chmod(path, mode);
-  if (r == 0 && at && at->node >= 0) {
-    Op op;
-    op.kind = OpKind::chmod;
-    op.node = at->node;
-    op.mode = mode & 07777;
-    op.path = path.string();
-    record(std::move(op));
+  if (r == 0 && at) {
+    on_node(OpKind::chmod, at->node, mode, path.string());
   }
+  return r;
+}
+
+int RecordingEnv::moved(OpKind kind, const fs::path& a, const fs::path& b, const std::function<int()>& call)
+{
+  const auto x = where(a, false);
+  const auto y = where(b, false);
+  const int r = call();
+  if (r != 0 || (!x && !y)) {
+    return r;
+  }
+  const bool both = kind == OpKind::exchange;
+  if (!x || !y || x->node < 0 || y->dir < 0 || (both && y->node < 0)) {
+    const int saved = errno;
+    m_untraced.push_back(std::string(op_name(kind)) + " of " + a.string() + " and " + b.string() +
+                         " outside what the trace knows");
+    errno = saved;
+    return r;
+  }
+  Op op;
+  op.kind = kind;
+  op.node = x->node;
+  op.other = both ? y->node : -1;
+  op.dir = x->dir;
+  op.name = x->name;
+  op.dir2 = y->dir;
+  op.name2 = y->name;
+  op.path = b.string();
+  record(std::move(op));
   return r;
 }
 
 int RecordingEnv::rename(const fs::path& from, const fs::path& to)
 {
   const std::lock_guard<std::recursive_mutex> lock(m_mutex);
-  const auto a = where(from, false);
-  const auto b = where(to, false);
-  const int r = Env::rename(from, to);
-  if (r != 0 || (!a && !b)) {
-    return r;
-  }
-  if (!a || !b || a->node < 0 || b->dir < 0) {
-    const int saved = errno;
-    m_untraced.push_back("renamed " + from.string() + " to " + to.string() + " outside what the trace knows");
-    errno = saved;
-    return r;
-  }
-  Op op;
-  op.kind = OpKind::rename;
-  op.node = a->node;
-  op.dir = a->dir;
-  op.name = a->name;
-  op.dir2 = b->dir;
-  op.name2 = b->name;
-  op.path = to.string();
-  record(std::move(op));
-  return r;
+  return moved(OpKind::rename, from, to, [&] { return Env::rename(from, to); });
 }
 
 int RecordingEnv::exchange(const fs::path& a, const fs::path& b)
 {
   const std::lock_guard<std::recursive_mutex> lock(m_mutex);
-  const auto x = where(a, false);
-  const auto y = where(b, false);
-  const int r = Env::exchange(a, b);
-  if (r != 0 || (!x && !y)) {
+  return moved(OpKind::exchange, a, b, [&] { return Env::exchange(a, b); });
+}
+
+int RecordingEnv::named(OpKind kind, const fs::path& path, int node, const std::optional<Where>& at, int r)
+{
+  if (r != 0 || !at) {
     return r;
   }
-  if (!x || !y || x->node < 0 || y->node < 0) {
-    m_untraced.push_back("exchanged " + a.string() + " and " + b.string() + " outside what the trace knows");
+  if (at->dir < 0) {
+    const int saved = errno;
+    m_untraced.push_back(std::string(op_name(kind)) + " " + path.string() + " in a directory the trace does not know");
+    errno = saved;
     return r;
   }
   Op op;
-  op.kind = OpKind::exchange;
-  op.node = x->node;
-  op.other = y->node;
-  op.dir = x->dir;
-  op.name = x->name;
-  op.dir2 = y->dir;
-  op.name2 = y->name;
-  op.path = b.string();
+  op.kind = kind;
+  op.node = node;
+  op.dir = at->dir;
+  op.name = at->name;
+  op.path = path.string();
   record(std::move(op));
   return r;
 }
@@ -558,21 +562,11 @@ int RecordingEnv::link(const fs::path& from, const fs::path& to)
   const auto a = where(from, false);
   const auto b = where(to, false);
   const int r = Env::link(from, to);
-  if (r != 0 || !b) {
-    return r;
-  }
-  if (!a || a->node < 0 || b->dir < 0) {
+  if (r == 0 && b && (!a || a->node < 0)) {
     m_untraced.push_back("linked " + to.string() + " to a file the trace does not know");
     return r;
   }
-  Op op;
-  op.kind = OpKind::link;
-  op.node = a->node;
-  op.dir = b->dir;
-  op.name = b->name;
-  op.path = to.string();
-  record(std::move(op));
-  return r;
+  return named(OpKind::link, to, a ? a->node : -1, b, r);
 }
 
 int RecordingEnv::symlink(const fs::path& target, const fs::path& link)
@@ -580,35 +574,15 @@ int RecordingEnv::symlink(const fs::path& target, const fs::path& link)
   const std::lock_guard<std::recursive_mutex> lock(m_mutex);
   const auto at = where(link, false);
   const int r = Env::symlink(target, link);
-  if (r != 0 || !at || at->dir < 0) {
-    return r;
-  }
-  Op op;
-  op.kind = OpKind::symlink;
-  op.node = born(NodeKind::symlink, 0777, target.string());
-  op.dir = at->dir;
-  op.name = at->name;
-  op.path = link.string();
-  record(std::move(op));
-  return r;
+  const int node = r == 0 && at && at->dir >= 0 ? born(NodeKind::symlink, 0777, target.string()) : -1;
+  return named(OpKind::symlink, link, node, at, r);
 }
 
 int RecordingEnv::unlink(const fs::path& path)
 {
   const std::lock_guard<std::recursive_mutex> lock(m_mutex);
   const auto at = where(path, false);
-  const int r = Env::unlink(path);
-  if (r != 0 || !at || at->dir < 0) {
-    return r;
-  }
-  Op op;
-  op.kind = OpKind::unlink;
-  op.node = at->node;
-  op.dir = at->dir;
-  op.name = at->name;
-  op.path = path.string();
-  record(std::move(op));
-  return r;
+  return named(OpKind::unlink, path, at ? at->node : -1, at, Env::unlink(path));
 }
 
 int RecordingEnv::mkdir(const fs::path& path, unsigned mode)
@@ -616,39 +590,15 @@ int RecordingEnv::mkdir(const fs::path& path, unsigned mode)
   const std::lock_guard<std::recursive_mutex> lock(m_mutex);
   const auto at = where(path, false);
   const int r = Env::mkdir(path, mode);
-  if (r != 0 || !at) {
-    return r;
-  }
-  if (at->dir < 0) {
-    m_untraced.push_back("made directory " + path.string() + " in a directory the trace does not know");
-    return r;
-  }
-  Op op;
-  op.kind = OpKind::mkdir;
-  op.node = born(NodeKind::dir, mode_on_disk(path));
-  op.dir = at->dir;
-  op.name = at->name;
-  op.path = path.string();
-  record(std::move(op));
-  return r;
+  const int node = r == 0 && at && at->dir >= 0 ? born(NodeKind::dir, mode_on_disk(path)) : -1;
+  return named(OpKind::mkdir, path, node, at, r);
 }
 
 int RecordingEnv::rmdir(const fs::path& path)
 {
   const std::lock_guard<std::recursive_mutex> lock(m_mutex);
   const auto at = where(path, false);
-  const int r = Env::rmdir(path);
-  if (r != 0 || !at || at->dir < 0) {
-    return r;
-  }
-  Op op;
-  op.kind = OpKind::rmdir;
-  op.node = at->node;
-  op.dir = at->dir;
-  op.name = at->name;
-  op.path = path.string();
-  record(std::move(op));
-  return r;
+  return named(OpKind::rmdir, path, at ? at->node : -1, at, Env::rmdir(path));
 }
 
 int RecordingEnv::reflink(int dest_fd, int source_fd)

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -120,6 +121,14 @@ private:
   unsigned mode_on_disk(const fs::path& path) const;
 
   int node_of(int fd);
+  /// Records `n` bytes written to `fd` at `offset` (nothing for n <= 0 or an untraced file).
+  void wrote(int fd, const void* data, ssize_t n, std::uint64_t offset);
+  /// Records an fsync or chmod of `node` (nothing for -1).
+  void on_node(OpKind kind, int node, unsigned mode, const std::string& path);
+  /// Performs `call` (a rename or exchange of a and b) and records it.
+  int moved(OpKind kind, const fs::path& a, const fs::path& b, const std::function<int()>& call);
+  /// Records `kind` of the name `at` (about `node`) if the call's result `r` is success.
+  int named(OpKind kind, const fs::path& path, int node, const std::optional<Where>& at, int r);
 
   fs::path m_root;
   Tree m_initial;
