@@ -36,8 +36,10 @@ test-browser: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -R cli_browser
 	cp $(BUILD_DIR)/dashboard.png docs/dashboard.png
 
-# Benchmarks (not tests): each against a reference run in the same invocation; about 8
-# minutes on 2 cores. Table and bench/results/latest.json, plot in bench/results/throughput.png.
+# Benchmarks (not tests): each against a reference run in the same invocation, then time
+# against data size (256 MiB to 8 GiB) and against the number of versions (100 to 100,000);
+# about 20 minutes on 2 cores and 40 GB of free disk. Table and bench/results/latest.json; the
+# curves go to docs/bench/size.png and docs/bench/versions.png.
 bench: build
 	scripts/install-deps.sh --bench
 	cmake --build $(BUILD_DIR) --target merge_bench list_bench record_bench store_bench bench_report
@@ -47,6 +49,7 @@ bench: build
 	$(BUILD_DIR)/bench/record_bench $(BUILD_DIR)/bench-work bench/results/record.json
 	bench/serve_bench.sh $(abspath $(BUILD_DIR))/versioner/model-versioner $(abspath $(BUILD_DIR))/bench-work $(abspath bench/results)/serve.json
 	$(BUILD_DIR)/bench/bench_report bench/results
+	mkdir -p docs/bench && cp bench/results/size.png bench/results/versions.png docs/bench/
 
 # libFuzzer (clang, ASan, UBSan) on every fuzz target for FUZZ_SECONDS each; new inputs that
 # reach new code go into a scratch corpus, crashes into build-fuzz/crashes/ (add them to

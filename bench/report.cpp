@@ -59,38 +59,66 @@ std::string target_of(const json& row)
   return target.empty() ? "-" : target;
 }
 
-void plot(const json& curve, const fs::path& dir)
+/// Runs gnuplot on `script` (written to `dir`); false when gnuplot is missing.
+bool gnuplot(const fs::path& dir, const std::string& name, const std::string& script)
 {
-  const fs::path data = dir / "throughput.dat";
+  const fs::path path = dir / (name + ".gp");
+  std::ofstream(path) << script;
+  const std::string command = "gnuplot '" + path.string() + "' 2>/dev/null";
+  if (std::system(command.c_str()) != 0) {
+    std::printf("plot skipped: gnuplot is not installed (scripts/install-deps.sh --bench)\n");
+    return false;
+  }
+  std::printf("plot: %s\n", (dir / (name + ".png")).c_str());
+  return true;
+}
+
+/// Seconds against data size (create, verify, backup, merge, the durable copy) and against
+/// the number of versions (list, catalog), both log-log: a straight line of slope 1 is linear
+/// growth, anything steeper a bug to find.
+void plot(const json& sizes, const json& merges, const json& versions, const fs::path& dir)
+{
   {
-    std::ofstream out(data);
-    out << "# MB create verify backup_tar_zst cp\n";
-    for (const auto& p : curve) {
-      out << p.value("mb", 0.0) << ' ' << p.value("create_mb_s", 0.0) << ' ' << p.value("verify_mb_s", 0.0)
-          << ' ' << p.value("backup_tar_zst_mb_s", 0.0) << ' ' << p.value("cp_mb_s", 0.0) << '\n';
+    std::ofstream out(dir / "size.dat");
+    out << "# MB create verify backup_tar_zst cp_sync\n";
+    for (const auto& p : sizes) {
+      out << p.value("mb", 0.0) << ' ' << p.value("create_s", 0.0) << ' ' << p.value("verify_s", 0.0) << ' '
+          << p.value("backup_tar_zst_s", 0.0) << ' ' << p.value("cp_sync_s", 0.0) << '\n';
+    }
+    std::ofstream merged(dir / "merge.dat");
+    merged << "# MB merge_s rss_mb\n";
+    for (const auto& p : merges) {
+      merged << p.value("mb", 0.0) << ' ' << p.value("merge_s", 0.0) << ' ' << p.value("merge_rss_mb", 0.0)
+             << '\n';
+    }
+    std::ofstream listed(dir / "versions.dat");
+    listed << "# versions list_s catalog_s\n";
+    for (const auto& p : versions) {
+      listed << p.value("versions", 0) << ' ' << p.value("list_s", 0.0) << ' ' << p.value("catalog_s", 0.0)
+             << '\n';
     }
   }
-  const fs::path script = dir / "throughput.gp";
-  {
-    std::ofstream out(script);
-    out << "set terminal pngcairo size 900,540 noenhanced\n"
-        << "set output '" << (dir / "throughput.png").string() << "'\n"
-        << "set title 'modelkeep throughput against data size (2 cores)'\n"
-        << "set xlabel 'data size (MiB)'\nset ylabel 'MiB/s'\nset logscale x 2\nset key below\nset grid\nset "
-           "yrange [0:*]\n"
-        << "plot '" << data.string()
-        << "' using 1:3 with linespoints title 'model-versioner verify (cached)', \\\n"
-        << "     '' using 1:2 with linespoints title 'model-versioner create (copy, hash, fsync)', \\\n"
-        << "     '' using 1:4 with linespoints title 'backup-manager backup tar.zst (incl. read-back "
-           "verification)', \\\n"
-        << "     '' using 1:5 with linespoints dashtype 2 title 'cp -r (reference)'\n";
+  const std::string common = "set terminal pngcairo size 900,540 noenhanced\nset key below\nset grid\n"
+                             "set logscale xy 2\n";
+  const std::string data = (dir / "size.dat").string();
+  if (!gnuplot(dir, "size",
+               common + "set output '" + (dir / "size.png").string() +
+                   "'\nset title 'time against data size (2 cores)'\nset xlabel 'data size (MiB)'\n"
+                   "set ylabel 'seconds'\nplot '" + data +
+                   "' using 1:2 with linespoints title 'model-versioner create (copy, hash, fsync)', \\\n"
+                   "  '' using 1:3 with linespoints title 'model-versioner verify', \\\n"
+                   "  '' using 1:4 with linespoints title 'backup-manager backup tar.zst (incl. read-back verification)', \\\n"
+                   "  '" + (dir / "merge.dat").string() +
+                   "' using 1:2 with linespoints title 'consolidate-model merge (BF16, rank 16)', \\\n"
+                   "  '" + data + "' using 1:5 with linespoints dashtype 2 title 'cp -r && sync (reference)'\n")) {
+    return;
   }
-  const std::string command = "gnuplot '" + script.string() + "' 2>/dev/null";
-  if (std::system(command.c_str()) == 0) {
-    std::printf("plot: %s\n", (dir / "throughput.png").c_str());
-  } else {
-    std::printf("plot skipped: gnuplot is not installed (scripts/install-deps.sh --bench)\n");
-  }
+  (void)gnuplot(dir, "versions",
+                common + "set output '" + (dir / "versions.png").string() +
+                    "'\nset title 'time against the number of versions'\nset xlabel 'versions'\n"
+                    "set ylabel 'seconds'\nset logscale x 10\nplot '" + (dir / "versions.dat").string() +
+                    "' using 1:2 with linespoints title 'model-versioner list (one model)', \\\n"
+                    "  '' using 1:3 with linespoints title 'model-versioner catalog (models of 10 versions)'\n");
 }
 
 } // namespace
@@ -99,7 +127,9 @@ int main(int argc, char** argv)
 {
   const fs::path dir = argc > 1 ? argv[1] : "bench/results";
   json latest = {{"rows", json::array()}};
-  json curve;
+  json sizes = json::array();
+  json merges = json::array();
+  json versions = json::array();
   for (const char* name : {"store", "merge", "list", "record", "serve"}) {
     const json doc = read_json(dir / (std::string(name) + ".json"));
     if (!doc.is_object()) {
@@ -109,13 +139,20 @@ int main(int argc, char** argv)
     for (const auto& row : doc.value("rows", json::array())) {
       latest["rows"].push_back(row);
     }
-    if (doc.contains("throughput")) {
-      curve = doc["throughput"];
+    if (doc.contains("throughput") && doc["throughput"].is_array()) {
+      sizes = doc["throughput"];
+    }
+    if (std::string(name) == "merge" && doc.contains("curve") && doc["curve"].is_array()) {
+      merges = doc["curve"];
+    }
+    if (std::string(name) == "list" && doc.contains("curve") && doc["curve"].is_array()) {
+      versions = doc["curve"];
     }
   }
   std::printf("\n| work | reference | seconds | reference s | ratio | target | met "
               "|\n|---|---|---|---|---|---|---|\n");
   int missed = 0;
+  std::size_t targets = 0;
   for (const auto& row : latest["rows"]) {
     const bool met = row.value("met", false);
     missed += met ? 0 : 1;
@@ -138,17 +175,36 @@ int main(int argc, char** argv)
     }
   }
   if (latest.contains("serve")) {
-    std::printf("\n| HTTP API on loopback (wrk, 16 connections) | requests/s | p99 ms |\n|---|---|---|\n");
+    std::printf("\n| HTTP API on loopback (wrk, 16 connections) | requests/s | p99 ms | target | met "
+                "|\n|---|---|---|---|---|\n");
     for (const auto& row : latest["serve"].value("requests", json::array())) {
-      std::printf("| %s | %s | %s |\n", row.value("work", "").c_str(),
-                  number(row["requests_per_second"], "%.0f").c_str(), number(row["p99_ms"], "%.2f").c_str());
+      // list and show have targets: at least 3,000 requests/s with a p99 of at most 20 ms.
+      const std::string work = row.value("work", "");
+      const bool targeted = work.find("(list)") != std::string::npos || work.find("(show)") != std::string::npos;
+      const bool met = row.value("requests_per_second", 0.0) >= 3000 && row.value("p99_ms", 1e9) <= 20;
+      missed += targeted && !met ? 1 : 0;
+      targets += targeted ? 1 : 0;
+      std::printf("| %s | %s | %s | %s | %s |\n", work.c_str(), number(row["requests_per_second"], "%.0f").c_str(),
+                  number(row["p99_ms"], "%.2f").c_str(), targeted ? ">= 3000/s, p99 <= 20 ms" : "-",
+                  targeted ? (met ? "yes" : "**no**") : "-");
     }
   }
   std::ofstream(dir / "latest.json") << latest.dump(2) << '\n';
-  if (curve.is_array()) {
-    plot(curve, dir);
+  plot(sizes, merges, versions, dir);
+  for (const auto& p : sizes) {
+    std::printf("size %6.0f MB: create %.2f s, verify %.2f s, backup tar.zst %.2f s, cp -r && sync %.2f s\n",
+                p.value("mb", 0.0), p.value("create_s", 0.0), p.value("verify_s", 0.0),
+                p.value("backup_tar_zst_s", 0.0), p.value("cp_sync_s", 0.0));
   }
-  std::printf("%d of %zu targets missed; results in %s\n", missed, latest["rows"].size(),
+  for (const auto& p : merges) {
+    std::printf("size %6.0f MB: merge %.2f s, peak RSS %.0f MB\n", p.value("mb", 0.0), p.value("merge_s", 0.0),
+                p.value("merge_rss_mb", 0.0));
+  }
+  for (const auto& p : versions) {
+    std::printf("%6d versions: list %.3f s, catalog %.3f s\n", p.value("versions", 0), p.value("list_s", 0.0),
+                p.value("catalog_s", 0.0));
+  }
+  std::printf("%d of %zu targets missed; results in %s\n", missed, latest["rows"].size() + targets,
               (dir / "latest.json").c_str());
   return 0;
 }

@@ -1,14 +1,17 @@
 // make bench: the store's everyday work on a generated 2 GiB model directory (eight 256 MiB
 // shards plus a 50 MiB adapter), each against a reference run in the same invocation (medians
-// of 5): create vs `cp -r` + `sha256sum`; create with only the adapter changed vs the first
-// create; verify and backup verify vs `openssl dgst -sha256` in one process; a verified
-// tar.zst backup vs `tar | zstd -T0 -3`. Then throughput against data size for the plot.
+// of 5): create vs `cp -r && sync` with and without `sha256sum`; create with only the adapter
+// changed vs the first create, on ext4 and on XFS with reflinks (a loop image); verify and
+// backup verify vs `openssl dgst -sha256` in one process; a verified tar.zst backup vs
+// `tar | zstd -T0 -3 > f && sync`; push vs `restic backup`. Then time against data size,
+// 256 MiB to 8 GiB, for the curves.
 #include "rows.hpp"
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -68,6 +71,83 @@ fs::path only_entry(const fs::path& dir)
   std::exit(1);
 }
 
+/// Runs `script` with sh, for setup steps whose failure only means a row is left out.
+bool shell_ok(const std::string& script)
+{
+  return std::system(("(" + script + ") >/dev/null 2>&1").c_str()) == 0;
+}
+
+/// The adapter-only create on XFS with reflinks, against the first create there: the model
+/// on a loop-mounted XFS image (reflink=1). Left out, with the reason, where mkfs.xfs or
+/// mounting is unavailable.
+std::optional<bench::Row> xfs_rows(const fs::path& work, const std::string& mv, double total_mb)
+{
+  const fs::path image = work / "xfs.img";
+  const fs::path mnt = work / "xfs";
+  fs::create_directories(mnt);
+  const std::uint64_t size = static_cast<std::uint64_t>(total_mb * 2.5) << 20;
+  if (!shell_ok("command -v mkfs.xfs && truncate -s " + std::to_string(size) + " " + shell_quote(image) +
+                " && mkfs.xfs -q -m reflink=1 " + shell_quote(image) + " && mount -o loop " + shell_quote(image) +
+                " " + shell_quote(mnt))) {
+    std::printf("xfs row left out: no mkfs.xfs or no loop mount here\n");
+    fs::remove(image);
+    return std::nullopt;
+  }
+  std::printf("create with only the adapter changed, on XFS with reflinks ...\n");
+  (void)shell_ok("cp -r " + shell_quote(work / "model") + " " + shell_quote(mnt / "model") + " && sync");
+  const fs::path store = mnt / "store";
+  const std::vector<std::string> create = {mv, "--root", store.string(), "-q", "--no-progress", "create",
+                                           "--adapter", (mnt / "model").string(), "--description", "bench"};
+  const auto first = bench::median_run(create, 3, [&] { fs::remove_all(store); });
+  std::uint64_t seed = 500;
+  const auto again = bench::median_run(
+      create, k_runs, [&] { write_noise(mnt / "model" / "adapter_model.safetensors", k_adapter, ++seed); });
+  (void)shell_ok("umount " + shell_quote(mnt));
+  fs::remove(image);
+  return bench::Row{"  same, on XFS with reflink (loop image)", "the first create there", again.seconds,
+                    first.seconds, 0.05, std::nullopt, std::nullopt, std::nullopt, k_runs};
+}
+
+/// backup-manager push of a 300 MB backup against a plain `restic backup` of the same
+/// directory, each into a fresh repository. Left out without restic.
+std::optional<bench::Row> push_row(const fs::path& work, const std::string& bm, const fs::path& store, int runs)
+{
+  if (!shell_ok("command -v restic")) {
+    std::printf("push row left out: restic is not installed\n");
+    return std::nullopt;
+  }
+  std::printf("push of a 300 MB backup ...\n");
+  const fs::path source = work / "push-source";
+  fs::create_directories(source);
+  char name[64];
+  std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", 1, k_shards);
+  fs::create_hard_link(work / "model" / name, source / name);
+  fs::create_hard_link(work / "model" / "adapter_model.safetensors", source / "adapter_model.safetensors");
+  const std::vector<std::string> backup = {bm, "--root", store.string(), "-q", "--no-progress", "backup",
+                                           source.string(), "--type", "push"};
+  (void)bench::run_process(backup, true);
+  const fs::path data = only_entry(store / "backups" / "push") / "data";
+  std::ofstream(work / "restic-password") << "bench\n";
+  ::setenv("RESTIC_PASSWORD_FILE", (work / "restic-password").c_str(), 1);
+  const fs::path repo = work / "restic-repo";
+  const auto fresh = [&] {
+    fs::remove_all(repo);
+    (void)shell_ok("restic init -q --repo " + shell_quote(repo));
+  };
+  const auto plain = bench::median_run(
+      {"restic", "backup", "-q", "--repo", repo.string(), data.string()}, runs, fresh);
+  const auto pushed = bench::median_run(
+      {bm, "--root", store.string(), "-q", "push", "--all", "--repo", repo.string()}, runs, [&] {
+        fresh();
+        fs::remove(store / ".modelkeep" / "offsite.json");
+      });
+  fs::remove_all(repo);
+  fs::remove_all(source);
+  fs::remove_all(store / "backups" / "push");
+  return bench::Row{"backup-manager push of a 300 MB backup", "restic backup of the same dir, fresh repository",
+                    pushed.seconds, plain.seconds, 1.2, std::nullopt, std::nullopt, std::nullopt, runs};
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -108,23 +188,31 @@ int main(int argc, char** argv)
   std::vector<bench::Row> rows;
 
   std::printf("create of a new 2 GiB directory ...\n");
-  const auto cp_sha =
-      bench::median_run(sh("cp -r " + shell_quote(work / "model") + " " + shell_quote(work / "copy") +
-                           " && sha256sum " + shell_quote(work / "copy") + "/* > /dev/null"),
-                        k_runs, [&] { fs::remove_all(work / "copy"); });
+  // References that are durable, as create is: a copy made durable with sync, with and
+  // without sha256sum of every file afterwards.
+  const std::string cp_sync =
+      "cp -r " + shell_quote(work / "model") + " " + shell_quote(work / "copy") + " && sync";
+  const auto cp_synced = bench::median_run(sh(cp_sync), k_runs, [&] { fs::remove_all(work / "copy"); });
+  const auto cp_sha = bench::median_run(sh(cp_sync + " && sha256sum " + shell_quote(work / "copy") + "/* > /dev/null"),
+                                        k_runs, [&] { fs::remove_all(work / "copy"); });
   fs::remove_all(work / "copy");
   const std::vector<std::string> create =
       mv_cmd({"create", "--adapter", (work / "model").string(), "--description", "bench"});
   const auto first = bench::median_run(create, k_runs, [&] { fs::remove_all(store); });
-  rows.push_back({"model-versioner create, new 2 GiB dir", "cp -r, then sha256sum of every file",
-                  first.seconds, cp_sha.seconds, 0.35, std::nullopt, std::nullopt, std::nullopt, k_runs});
+  rows.push_back({"model-versioner create, new 2 GiB dir", "cp -r && sync, then sha256sum of every file",
+                  first.seconds, cp_sha.seconds, 0.25, std::nullopt, std::nullopt, std::nullopt, k_runs});
+  rows.push_back({"  same", "cp -r && sync (a durable copy, no hashing)", first.seconds, cp_synced.seconds, 1.0,
+                  std::nullopt, std::nullopt, std::nullopt, k_runs});
 
   std::printf("create with only the 50 MiB adapter changed ...\n");
   std::uint64_t seed = 200;
   const auto again = bench::median_run(
       create, k_runs, [&] { write_noise(work / "model" / "adapter_model.safetensors", k_adapter, ++seed); });
-  rows.push_back({"create, only the 50 MiB adapter changed", "the first create", again.seconds, first.seconds,
+  rows.push_back({"create, only the 50 MiB adapter changed, ext4", "the first create", again.seconds, first.seconds,
                   0.10, std::nullopt, std::nullopt, std::nullopt, k_runs});
+  if (const auto row = xfs_rows(work, mv, total_mb)) {
+    rows.push_back(*row);
+  }
 
   std::printf("verify ...\n");
   const fs::path latest = fs::canonical(store / "versions" / "latest");
@@ -152,28 +240,43 @@ int main(int argc, char** argv)
   std::printf("tar.zst backup ...\n");
   const auto tar_zstd =
       bench::median_run(sh("tar -cf - -C " + shell_quote(work) + " model | zstd -q -T0 -3 -o " +
-                           shell_quote(work / "ref.tar.zst")),
+                           shell_quote(work / "ref.tar.zst") + " && sync"),
                         k_runs, [&] { fs::remove(work / "ref.tar.zst"); });
   const auto zst =
       bench::median_run(bm_cmd({"backup", (work / "model").string(), "--type", "zst", "--format", "tar.zst"}),
                         k_runs, [&] { fs::remove_all(store / "backups" / "zst"); });
   rows.push_back({"backup-manager backup --format tar.zst, incl. verification",
-                  "tar | zstd -T0 -3, no verification", zst.seconds, tar_zstd.seconds, 1.3, std::nullopt,
+                  "tar | zstd -T0 -3 > f && sync, no verification", zst.seconds, tar_zstd.seconds, 1.3, std::nullopt,
                   std::nullopt, std::nullopt, k_runs});
 
-  // Throughput against size: 1, 2, 4 and 8 shards (one run each below 2 GiB).
-  std::printf("throughput against size ...\n");
+  if (const auto row = push_row(work, bm, store, k_runs)) {
+    rows.push_back(*row);
+  }
+
+  // Time against size, 256 MiB to 8 GiB (one run each): more shards of new noise beyond the
+  // model's eight, so that create stores every byte.
+  std::printf("time against size ...\n");
   nlohmann::json curve = nlohmann::json::array();
-  for (int shards : {1, 2, 4, 8}) {
+  fs::remove_all(store);
+  for (int shards : {1, 2, 4, 8, 16, 32}) {
     const fs::path dir = work / ("size-" + std::to_string(shards));
     fs::create_directories(dir);
     std::uint64_t bytes = 0;
     for (int i = 0; i < shards; ++i) {
       char name[64];
       std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", i + 1, k_shards);
-      fs::create_hard_link(work / "model" / name, dir / name);
+      const fs::path extra = work / ("extra-" + std::to_string(i));
+      if (i < k_shards) {
+        fs::create_hard_link(work / "model" / name, dir / name);
+      } else {
+        if (!fs::exists(extra)) {
+          write_noise(extra, k_shard, 1000 + static_cast<std::uint64_t>(i));
+        }
+        fs::create_hard_link(extra, dir / name);
+      }
       bytes += k_shard;
     }
+    ::sync();
     const double mb = static_cast<double>(bytes) / (1 << 20);
     const fs::path sized_store = work / "sized";
     fs::remove_all(sized_store);
@@ -184,16 +287,25 @@ int main(int argc, char** argv)
     const auto b = bench::run_process({bm, "--root", sized_store.string(), "-q", "--no-progress", "backup",
                                        dir.string(), "--type", "size", "--format", "tar.zst"},
                                       true);
-    const auto r =
-        bench::run_process(sh("cp -r " + shell_quote(dir) + " " + shell_quote(work / "sized-copy")), true);
+    const auto r = bench::run_process(
+        sh("cp -r " + shell_quote(dir) + " " + shell_quote(work / "sized-copy") + " && sync"), true);
     fs::remove_all(work / "sized-copy");
+    std::printf("  %6.0f MB: create %.2f s, verify %.2f s, backup tar.zst %.2f s, cp -r && sync %.2f s\n", mb,
+                c.seconds, v.seconds, b.seconds, r.seconds);
     curve.push_back({{"mb", mb},
+                     {"create_s", c.seconds},
+                     {"verify_s", v.seconds},
+                     {"backup_tar_zst_s", b.seconds},
+                     {"cp_sync_s", r.seconds},
                      {"create_mb_s", mb / c.seconds},
                      {"verify_mb_s", mb / v.seconds},
                      {"backup_tar_zst_mb_s", mb / b.seconds},
                      {"cp_mb_s", mb / r.seconds}});
     fs::remove_all(sized_store);
     fs::remove_all(dir);
+  }
+  for (int i = k_shards; i < 32; ++i) {
+    fs::remove(work / ("extra-" + std::to_string(i)));
   }
   bench::write_rows(results, rows, {{"data_mb", total_mb}, {"throughput", curve}});
   fs::remove_all(work);

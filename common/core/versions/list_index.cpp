@@ -6,8 +6,11 @@
 #include "util/file.hpp"
 #include "util/json_file.hpp"
 
+#include <array>
 #include <fcntl.h>
 #include <map>
+#include <set>
+#include <type_traits>
 #include <memory>
 #include <mutex>
 #include <sys/stat.h>
@@ -35,48 +38,6 @@ std::string stamp_of(const fs::path& path, int dir_fd = AT_FDCWD)
   }
   return std::to_string(st.st_ino) + ':' + std::to_string(st.st_size) + ':' +
          std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec);
-}
-
-/// The list index on disk (index.json, or registry.json as a release before 0.2 wrote it), or
-/// null if there is none or it cannot be used: it is a cache, so anything wrong with it only
-/// means the metadata is read instead.
-json read_index(const Store& store)
-{
-  for (const auto name : {filenames::list_index, filenames::legacy_list_index}) {
-    try {
-      auto text = util::read_file_if_exists(store.versions_dir() / name, util::bytes(util::JsonLimit::log));
-      if (!text) {
-        continue;
-      }
-      // Not const: returned by move, not deep-copied (10,000 entries).
-      json doc = json::parse(*text, nullptr, false);
-      if (doc.is_object() && doc.value("schema_version", 0) == 1 && doc.contains("versions") &&
-          doc["versions"].is_object()) {
-        return doc;
-      }
-    } catch (const Error&) {
-    }
-    break;
-  }
-  return json();
-}
-
-/// The summary from a fresh index entry, if there is one.
-std::optional<VersionSummary> from_index(const json& index, const VersionDir& version,
-                                         const std::string& stamp)
-{
-  if (index.is_null() || stamp.empty()) {
-    return std::nullopt;
-  }
-  const auto it = index["versions"].find(version.name);
-  if (it == index["versions"].end() || !it->is_object() || it->value("stamp", "") != stamp) {
-    return std::nullopt;
-  }
-  try {
-    return VersionSummary::from_json((*it)["summary"]);
-  } catch (const json::exception&) {
-    return std::nullopt;
-  }
 }
 
 } // namespace
@@ -148,25 +109,240 @@ struct IndexEntry {
 };
 using ParsedIndex = std::unordered_map<std::string, IndexEntry>;
 
-ParsedIndex parse_index(const json& index)
-{
-  ParsedIndex parsed;
-  if (index.is_null()) {
-    return parsed;
+/// Reads index.json straight into entries, field by field, without a document of 10,000
+/// versions in between (building that document and freeing it was most of what `list` spent;
+/// docs/performance.md). The layout is build_index's: {"schema_version": 1, "versions": {NAME:
+/// {"stamp": S, "summary": {FIELD: VALUE, "metrics": {...}, "tags": {...}}}}, ...}. An entry
+/// with a known field of the wrong type, or without one, is left out (that version's metadata
+/// is read instead), as VersionSummary::from_json would refuse it; unknown keys are skipped.
+class IndexReader final : public json::json_sax_t {
+public:
+  ParsedIndex entries;
+  int schema = 0;
+  bool has_versions = false;
+
+  bool null() override { return scalar(nullptr); }
+  bool boolean(bool) override { return scalar(Other{}); }
+  bool number_integer(json::number_integer_t v) override
+  {
+    return v >= 0 ? scalar(static_cast<std::uint64_t>(v)) : scalar(static_cast<double>(v));
   }
-  for (const auto& [name, entry] : index["versions"].items()) {
-    try {
-      if (entry.is_object() && entry.contains("stamp") && entry["stamp"].is_string()) {
-        auto summary = std::make_shared<const VersionSummary>(VersionSummary::from_json(entry["summary"]));
-        auto text = std::make_shared<const std::string>(summary->to_json().dump());
-        parsed.emplace(name,
-                       IndexEntry{entry["stamp"].get<std::string>(), std::move(summary), std::move(text)});
-      }
-    } catch (const json::exception&) {
-      // an entry that does not parse only means that version's metadata is read
+  bool number_unsigned(json::number_unsigned_t v) override { return scalar(static_cast<std::uint64_t>(v)); }
+  bool number_float(json::number_float_t v, const std::string&) override { return scalar(static_cast<double>(v)); }
+  bool string(json::string_t& v) override { return scalar(&v); }
+  bool binary(json::binary_t&) override { return scalar(Other{}); }
+  bool start_object(std::size_t) override { return open(true); }
+  bool start_array(std::size_t) override { return open(false); }
+  bool key(json::string_t& k) override
+  {
+    if (m_depth < static_cast<int>(m_keys.size())) {
+      m_keys[m_depth] = std::move(k);
     }
+    return true;
   }
-  return parsed;
+  bool end_object() override
+  {
+    if (m_depth == 3 && m_active) {
+      finish_entry();
+    }
+    --m_depth;
+    return true;
+  }
+  bool end_array() override
+  {
+    --m_depth;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override
+  {
+    return false;
+  }
+
+private:
+  struct Other {};
+  struct Entry {
+    std::string name;
+    std::string stamp;
+    bool has_stamp = false;
+    bool has_summary = false;
+    bool bad = false;
+    std::set<std::string> seen;
+    VersionSummary summary;
+  };
+
+  static bool is_map(const std::string& field) { return field == "metrics" || field == "tags"; }
+  static bool is_scalar_field(const std::string& field)
+  {
+    static const std::set<std::string> fields = {"created_at", "description", "file_count",     "total_size",
+                                                 "steps",      "final_loss",  "status",         "semver",
+                                                 "manifest_digest", "parent_version"};
+    return fields.count(field) != 0;
+  }
+
+  /// Where the value now read belongs: its depth and keys (depth 3: an entry's stamp or
+  /// summary; 4: a summary field; 5: a metric or tag).
+  [[nodiscard]] bool in_entry() const { return m_active && m_depth >= 3; }
+  [[nodiscard]] bool in_summary() const { return in_entry() && m_depth >= 4 && m_keys[3] == "summary"; }
+
+  bool open(bool object)
+  {
+    ++m_depth;
+    if (m_depth == 2 && m_keys[1] == "versions") {
+      has_versions = object;
+    } else if (m_depth == 3 && m_keys[1] == "versions") {
+      m_active = object;
+      if (object) {
+        m_entry = Entry{};
+        m_entry.name = m_keys[2];
+      }
+    } else if (m_depth == 4 && in_entry()) {
+      if (m_keys[3] == "summary" && object) {
+        m_entry.has_summary = true;
+      } else if (m_keys[3] == "summary" || m_keys[3] == "stamp") {
+        m_entry.bad = true;
+      }
+    } else if (m_depth == 5 && in_summary()) {
+      m_entry.seen.insert(m_keys[4]);
+      m_entry.bad = m_entry.bad || is_scalar_field(m_keys[4]) || (is_map(m_keys[4]) && !object);
+    } else if (m_depth >= 6 && in_summary()) {
+      m_entry.bad = m_entry.bad || is_map(m_keys[4]); // a metric or tag that is not a value
+    }
+    return true;
+  }
+
+  template <typename T> bool scalar(T value)
+  {
+    if (m_depth == 1 && m_keys[1] == "schema_version") {
+      if constexpr (std::is_same_v<T, std::uint64_t>) {
+        schema = static_cast<int>(value);
+      }
+    } else if (m_depth == 3 && in_entry() && m_keys[3] == "stamp") {
+      if constexpr (std::is_same_v<T, json::string_t*>) {
+        m_entry.stamp = std::move(*value);
+        m_entry.has_stamp = true;
+      } else {
+        m_entry.bad = true;
+      }
+    } else if (m_depth == 3 && in_entry() && m_keys[3] == "summary") {
+      m_entry.bad = true;
+    } else if (m_depth == 4 && in_summary()) {
+      field(m_keys[4], value);
+    } else if (m_depth == 5 && in_summary() && is_map(m_keys[4])) {
+      entry_of_map(m_keys[4], m_keys[5], value);
+    }
+    return true;
+  }
+
+  template <typename T> void entry_of_map(const std::string& map, const std::string& name, T value)
+  {
+    if constexpr (std::is_same_v<T, json::string_t*>) {
+      if (map == "tags") {
+        m_entry.summary.tags.emplace(name, std::move(*value));
+        return;
+      }
+    } else if constexpr (std::is_same_v<T, std::uint64_t> || std::is_same_v<T, double>) {
+      if (map == "metrics") {
+        m_entry.summary.metrics.emplace(name, static_cast<double>(value));
+        return;
+      }
+    }
+    m_entry.bad = true;
+  }
+
+  template <typename T> void field(const std::string& name, T value)
+  {
+    VersionSummary& s = m_entry.summary;
+    m_entry.seen.insert(name);
+    constexpr bool is_text = std::is_same_v<T, json::string_t*>;
+    constexpr bool is_count = std::is_same_v<T, std::uint64_t>;
+    constexpr bool is_number = is_count || std::is_same_v<T, double>;
+    constexpr bool is_null = std::is_same_v<T, std::nullptr_t>;
+    bool ok = true;
+    if (name == "created_at" || name == "description" || name == "status" || name == "semver" ||
+        name == "manifest_digest") {
+      if constexpr (is_text) {
+        std::string& target = name == "created_at"    ? s.created_at
+                              : name == "description" ? s.description
+                              : name == "status"      ? s.status
+                              : name == "semver"      ? s.semver
+                                                      : s.manifest_digest;
+        target = std::move(*value);
+      } else {
+        ok = false;
+      }
+    } else if (name == "file_count" || name == "total_size") {
+      if constexpr (is_count) {
+        (name == "file_count" ? s.file_count : s.total_size) = value;
+      } else {
+        ok = false;
+      }
+    } else if (name == "steps") {
+      if constexpr (is_count) {
+        s.steps = value;
+      } else if constexpr (!is_null) {
+        ok = false;
+      }
+    } else if (name == "final_loss") {
+      if constexpr (is_number) {
+        s.final_loss = static_cast<double>(value);
+      } else if constexpr (!is_null) {
+        ok = false;
+      }
+    } else if (name == "parent_version") {
+      if constexpr (is_text) {
+        s.parent_version = std::move(*value);
+      } else if constexpr (!is_null) {
+        ok = false;
+      }
+    } else if (is_map(name)) {
+      ok = false; // must be objects
+    }
+    m_entry.bad = m_entry.bad || !ok;
+  }
+
+  void finish_entry()
+  {
+    m_active = false;
+    if (m_entry.bad || !m_entry.has_stamp || !m_entry.has_summary) {
+      return;
+    }
+    for (const char* name : {"created_at", "description", "file_count", "total_size", "steps", "final_loss",
+                             "metrics", "status", "semver", "tags", "manifest_digest", "parent_version"}) {
+      if (m_entry.seen.count(name) == 0) {
+        return; // written before that field was listed: the metadata is read instead
+      }
+    }
+    entries.emplace(std::move(m_entry.name),
+                    IndexEntry{std::move(m_entry.stamp),
+                               std::make_shared<const VersionSummary>(std::move(m_entry.summary)), nullptr});
+  }
+
+  int m_depth = 0;
+  bool m_active = false;              ///< inside an entry object of "versions"
+  std::array<std::string, 8> m_keys;  ///< the key at each depth (deeper ones are not looked at)
+  Entry m_entry;
+};
+
+/// The index's entries, or none if there is no usable index (it is a cache: anything wrong with
+/// it only means the metadata is read instead).
+ParsedIndex parse_index(const Store& store)
+{
+  for (const auto name : {filenames::list_index, filenames::legacy_list_index}) {
+    try {
+      const auto text = util::read_file_if_exists(store.versions_dir() / name, util::bytes(util::JsonLimit::log));
+      if (!text) {
+        continue;
+      }
+      IndexReader reader;
+      if (json::sax_parse(*text, &reader) && reader.schema == 1 && reader.has_versions) {
+        return std::move(reader.entries);
+      }
+    } catch (const Error&) {
+    } catch (const json::exception&) {
+    }
+    break;
+  }
+  return {};
 }
 
 /// A long-lived process (the HTTP server, a serving process) lists the same stores again and
@@ -175,23 +351,38 @@ ParsedIndex parse_index(const json& index)
 /// read, never what is listed.
 std::shared_ptr<const ParsedIndex> cached_index(const Store& store)
 {
+  struct Cached {
+    std::string stamp;
+    std::shared_ptr<const ParsedIndex> parsed;
+    bool texts = false;
+  };
   static std::mutex mutex;
-  static std::map<fs::path, std::pair<std::string, std::shared_ptr<const ParsedIndex>>> cache;
+  static std::map<fs::path, Cached> cache;
   const fs::path path = store.versions_dir() / filenames::list_index;
   const std::string stamp = stamp_of(path);
   if (!stamp.empty()) {
     const std::lock_guard lock(mutex);
-    if (const auto it = cache.find(path); it != cache.end() && it->second.first == stamp) {
-      return it->second.second;
+    if (const auto it = cache.find(path); it != cache.end() && it->second.stamp == stamp) {
+      if (!it->second.texts) {
+        // Listed a second time: a long-lived process, which answers in JSON again and again.
+        // Each summary's JSON text is made once now, not per request (a one-shot `list`
+        // never pays for it).
+        auto with_texts = std::make_shared<ParsedIndex>(*it->second.parsed);
+        for (auto& [name, entry] : *with_texts) {
+          entry.text = std::make_shared<const std::string>(entry.summary->to_json().dump());
+        }
+        it->second = {stamp, std::move(with_texts), true};
+      }
+      return it->second.parsed;
     }
   }
-  auto parsed = std::make_shared<const ParsedIndex>(parse_index(read_index(store)));
+  auto parsed = std::make_shared<const ParsedIndex>(parse_index(store));
   if (!stamp.empty()) {
     const std::lock_guard lock(mutex);
     if (cache.size() >= 64) {
       cache.clear(); // a process that lists many stores keeps the recent ones
     }
-    cache[path] = {stamp, parsed};
+    cache[path] = {stamp, parsed, false};
   }
   return parsed;
 }
@@ -227,21 +418,23 @@ std::vector<ListedVersion> list_summaries(const Store& store)
 
 json build_index(const Store& store, bool full)
 {
-  const json old = full ? json() : read_index(store);
+  const ParsedIndex old = full ? ParsedIndex() : parse_index(store);
   json doc = {{"schema_version", 1}, {"versions", json::object()}, {"stages", list_stages(store)}};
   const auto latest = read_latest_link(store);
   doc["latest"] = latest ? json(*latest) : json(nullptr);
   for (const auto& version : list_versions(store)) {
     const std::string stamp = stamp_of(version.path / filenames::metadata);
-    auto summary = from_index(old, version, stamp);
-    if (!summary) {
+    json summary;
+    if (const auto it = old.find(version.name); it != old.end() && !stamp.empty() && it->second.stamp == stamp) {
+      summary = it->second.summary->to_json();
+    } else {
       try {
-        summary = VersionSummary::of(load_metadata(version.path));
+        summary = VersionSummary::of(load_metadata(version.path)).to_json();
       } catch (const Error&) {
         continue; // unreadable metadata is reported by list and verify, never indexed
       }
     }
-    doc["versions"][version.name] = {{"stamp", stamp}, {"summary", summary->to_json()}};
+    doc["versions"][version.name] = {{"stamp", stamp}, {"summary", std::move(summary)}};
   }
   return doc;
 }
