@@ -1,6 +1,7 @@
 // make bench: recording predictions through the library API (modelkeep/registry.hpp), the way
 // a serving process does: monitored predictions and A/B records, from one process and from
 // 8 processes at once on one store. Reports records per second and the cost of one record.
+#include "core/layout/store.hpp"
 #include "core/stages/promotion.hpp"
 #include "core/telemetry/ab.hpp"
 #include "core/versions/recovery.hpp"
@@ -80,7 +81,7 @@ int main(int argc, char** argv)
   {
     const auto lock = core::lock_for_writing(store, "bench", std::chrono::seconds(5));
     (void)core::move_stage(store, "production",
-                           core::resolve_version(store, core::VersionRef::parse(versions[0])), "promote",
+                           core::resolve_version(store, core::VersionRef::parse(versions[0])), core::EventKind::promote,
                            "bench");
   }
   core::AbTest test;

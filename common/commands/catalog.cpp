@@ -3,6 +3,7 @@
 #include "core/layout/filenames.hpp"
 #include "core/versions/catalog.hpp"
 #include "core/versions/indexes.hpp"
+#include "core/versions/list_index.hpp"
 #include "util/file.hpp"
 #include "util/log.hpp"
 
@@ -49,7 +50,9 @@ Reindexed reindex(const std::vector<Session>& sessions, const std::filesystem::p
   std::chrono::milliseconds timeout{30000};
   for (const auto& session : sessions) {
     const auto lock = session.lock("reindex");
-    core::refresh_indexes(session.store, true);
+    // Each model's index only: the catalog is rebuilt once below (refreshing it per model
+    // rewrote the whole catalog for each, quadratic in the number of models).
+    core::write_index(session.store, core::build_index(session.store, true));
     result.indexes.push_back((session.store.versions_dir() / core::filenames::list_index).string());
     timeout = session.lock_timeout;
   }

@@ -147,7 +147,16 @@ Pushed push_backups(const std::vector<Session>& sessions, const PushOptions& opt
     const auto lock = session.lock("push");
     const Remote remote(session, options.repo, "push");
     result.repository = remote.shown;
-    const auto existing = core::remote_copies(remote.restic);
+    // The repository's snapshots are listed only when a chosen backup has a copy recorded in it,
+    // the one case push_backup looks at them: each restic call opens the repository again
+    // (about half a second: restic derives its key each time).
+    const std::string repository = remote.restic.config().shown_repository();
+    const bool recorded_there = std::any_of(chosen.begin(), chosen.end(), [&](const core::BackupInfo& info) {
+      const auto records = core::offsite_records(info);
+      return std::any_of(records.begin(), records.end(),
+                         [&](const core::OffsiteRecord& record) { return record.repository == repository; });
+    });
+    const auto existing = recorded_there ? core::remote_copies(remote.restic) : std::vector<core::RemoteCopy>{};
     for (const auto& info : chosen) {
       try {
         const auto pushed = core::push_backup(store, remote.restic, info, existing, session.progress,
