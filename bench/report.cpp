@@ -1,6 +1,7 @@
 // make bench, last step: gathers the rows every benchmark wrote into bench/results/latest.json,
-// prints the table with each target beside the measured value, and draws throughput against
-// data size with gnuplot (bench/results/throughput.png) when gnuplot is installed.
+// prints the table with each target beside the measured value, and draws time against data size
+// and against the number of versions with gnuplot (bench/results/size.png, versions.png; make
+// bench copies them to docs/bench/) when gnuplot is installed.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
