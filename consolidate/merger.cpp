@@ -11,6 +11,7 @@
 #include "util/progress.hpp"
 
 #include <algorithm>
+#include <dlfcn.h>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -21,13 +22,20 @@ namespace modelkeep::consolidate {
 
 using core::DType;
 
-/// One thread for LibTorch's own (OpenMP) pool: its idle workers spin between the small
-/// B @ A products and take a core from the element-wise pass and the writes. The products
-/// still run on all cores inside the BLAS (OpenBLAS keeps its own threads), so their results
-/// stay bit for bit those of a default LibTorch.
+/// One thread for LibTorch's own (OpenMP) pool and for OpenBLAS's: their idle workers spin
+/// between the small B @ A products (OpenBLAS's with sched_yield: a third of the merge's CPU
+/// samples in `perf`, 4.4 s of system time on the 2 GiB bench model) and take a core from the
+/// element-wise pass and the writes; the merge spreads its tensors over the cores itself.
+/// A product of rank r is split over rows and columns, never over r, so one thread gives the
+/// same bits as many (the bench compares the output with a default LibTorch merge's). Found
+/// by name, so that another BLAS (the reference one) is left alone.
 void use_one_core_for_torch()
 {
   at::set_num_threads(1);
+  using SetThreads = void (*)(int);
+  if (auto* set = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set(1);
+  }
 }
 
 namespace {
