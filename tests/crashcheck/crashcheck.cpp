@@ -672,8 +672,7 @@ std::vector<std::size_t> durable_at(const std::vector<Op>& trace, Model model)
   return at;
 }
 
-Tree build(const Recording& rec, std::size_t cut, const std::vector<std::size_t>& durable,
-           const std::vector<std::size_t>& pending, const State& state)
+Tree build(const Recording& rec, std::size_t cut, const std::vector<std::size_t>& durable, const State& state)
 {
   Tree tree = rec.start;
   std::size_t p = 0;
@@ -703,7 +702,6 @@ Tree build(const Recording& rec, std::size_t cut, const std::vector<std::size_t>
       }
     }
   }
-  (void)pending;
   return tree;
 }
 
@@ -975,7 +973,7 @@ Totals run(const Workload& workload, const fs::path& scratch, Model model, std::
       if (totals.states >= budget) {
         break;
       }
-      const Tree tree = build(rec, cut, durable, pending, state);
+      const Tree tree = build(rec, cut, durable, state);
       std::size_t done = 0;
       while (done < rec.step_end.size() && rec.step_end[done] <= cut) {
         ++done;

@@ -127,6 +127,24 @@ std::vector<float> reference_linear(const Tensor& base, const Tensor& a, const T
   return w;
 }
 
+/// The DoRA reference: each output o of `w` (laid out as reference_linear's result) scaled by
+/// magnitude[o] / ||w[o]||, the norm over the inputs, in double.
+void scale_by_magnitude(std::vector<float>& w, const std::vector<float>& magnitude, std::uint64_t in,
+                        bool transposed)
+{
+  const std::uint64_t out = magnitude.size();
+  const auto at = [&](std::uint64_t o, std::uint64_t i) { return transposed ? i * out + o : o * in + i; };
+  for (std::uint64_t o = 0; o < out; ++o) {
+    double norm = 0;
+    for (std::uint64_t i = 0; i < in; ++i) {
+      norm += static_cast<double>(w[at(o, i)]) * w[at(o, i)];
+    }
+    for (std::uint64_t i = 0; i < in; ++i) {
+      w[at(o, i)] = static_cast<float>(w[at(o, i)] * magnitude[o] / std::sqrt(norm));
+    }
+  }
+}
+
 /// Every value equal after rounding to `dtype`, allowing one unit in the last place for the
 /// different summation order of the BLAS.
 void check_close(const std::vector<float>& expected, const Tensor& actual, const std::string& what)
@@ -308,15 +326,7 @@ TEST_CASE("DoRA rescales every output row to its magnitude")
   write_adapter(dir / "adapter", config, {a, b, m});
   (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out");
   auto expected = reference_linear(w, a, b, 1.0, false);
-  for (std::size_t o = 0; o < 6; ++o) {
-    double norm = 0;
-    for (std::size_t i = 0; i < 5; ++i) {
-      norm += static_cast<double>(expected[o * 5 + i]) * expected[o * 5 + i];
-    }
-    for (std::size_t i = 0; i < 5; ++i) {
-      expected[o * 5 + i] = static_cast<float>(expected[o * 5 + i] * m.values[o] / std::sqrt(norm));
-    }
-  }
+  scale_by_magnitude(expected, m.values, 5, false);
   check_close(expected, read_tensors(dir / "out" / "model.safetensors").at("d.weight"), "dora");
 }
 
@@ -858,15 +868,7 @@ TEST_CASE("DoRA on an embedding takes the norm per embedding dimension and scale
   (void)run_merge(dir / "base", {dir / "adapter"}, dir / "out");
   // W' = W + 2 (B @ A)^T, then each column j times m[j] / ||W'[:, j]||.
   auto expected = reference_linear(w, a, b, 2.0, true);
-  for (std::size_t j = 0; j < 6; ++j) {
-    double norm = 0;
-    for (std::size_t t = 0; t < 10; ++t) {
-      norm += static_cast<double>(expected[t * 6 + j]) * expected[t * 6 + j];
-    }
-    for (std::size_t t = 0; t < 10; ++t) {
-      expected[t * 6 + j] = static_cast<float>(expected[t * 6 + j] * m.values[j] / std::sqrt(norm));
-    }
-  }
+  scale_by_magnitude(expected, m.values, 10, true);
   check_close(expected, read_tensors(dir / "out" / "model.safetensors").at("embed.weight"), "dora embedding");
 }
 
