@@ -37,7 +37,7 @@ snapshot_count() { restic_ snapshots --json | jq length; }
   [[ "$tags" == *modelkeep* && "$tags" == *"model:default"* && "$tags" == *"type:nightly"* ]]
   [[ "$tags" == *"digest:"* ]]
   [ "$(jq -r '.offsite[0].snapshot[0:8]' "$path/backup.json")" = "$short" ]
-  # The full id, as restic's own listing names it (taken from the listing push reads anyway).
+  # The full id, as restic names it (a local repository: its snapshot file).
   [ "$(jq -r '.offsite[0].snapshot' "$path/backup.json")" = "$(restic_ snapshots --json | jq -r '.[0].id')" ]
   [ "$(jq -r '.offsite[0].repository' "$path/backup.json")" = "$REPO" ]
   run -0 bm push --all
@@ -45,6 +45,37 @@ snapshot_count() { restic_ snapshots --json | jq length; }
   [ "$(snapshot_count)" = 1 ]
   run -0 bm push "nightly/$(basename "$path")" --json
   [ "$(jq -r '.pushed[0].already' <<< "$output")" = true ]
+}
+
+@test "push confirms a local snapshot from restic's summary, with one repository open; a summary that disagrees falls back to the listing" {
+  path=$(bm backup adapter --type nightly -q)
+  cat > fake-restic <<SH
+#!/bin/sh
+echo "ARGS: \$*" >> "$WORK/restic-calls"
+exec restic "\$@"
+SH
+  chmod +x fake-restic
+  MODELKEEP_RESTIC="$WORK/fake-restic" run -0 bm push --all
+  [ "$(grep -c '^ARGS:' restic-calls)" = 1 ]
+  grep -q '^ARGS: backup --json' restic-calls
+  [ "$(jq -r '.offsite[0].verification.checks | join(",")' "$path/backup.json")" = file_count,total_size,snapshot_stored ]
+  [ "$(jq -r '.offsite[0].snapshot' "$path/backup.json")" = "$(restic_ snapshots --json | jq -r '.[0].id')" ]
+  # A restic whose summary counts one file fewer than the backup holds: the listing decides.
+  touch_adapter
+  path2=$(bm backup adapter --type nightly -q)
+  cat > fake-restic <<SH
+#!/bin/sh
+echo "ARGS: \$*" >> "$WORK/restic-calls"
+if [ "\$1" = backup ]; then
+  restic "\$@" | sed 's/"total_files_processed":\([0-9]*\)/"total_files_processed":0/'
+else
+  exec restic "\$@"
+fi
+SH
+  : > restic-calls
+  MODELKEEP_RESTIC="$WORK/fake-restic" run -0 bm push "nightly/$(basename "$path2")"
+  grep -q '^ARGS: ls --json' restic-calls
+  [ "$(jq -r '.offsite[0].verification.checks | join(",")' "$path2/backup.json")" = listing,file_sizes ]
 }
 
 @test "a backup that fails verification is refused and nothing is sent" {
@@ -115,6 +146,9 @@ snapshot_count() { restic_ snapshots --json | jq length; }
   original=$(tree_sum adapter)
   path=$(bm backup adapter --type nightly -q)
   run -0 bm push --all
+  # Not a local path: the snapshot's listing confirms it (and names it in full).
+  [ "$(jq -r '.offsite[0].verification.checks | join(",")' "$path/backup.json")" = listing,file_sizes ]
+  [ "$(jq -r '.offsite[0].snapshot | length' "$path/backup.json")" = 64 ]
   run -0 bm offsite verify
   assert_output_contains "restored and matches its manifest"
   run -0 bm offsite restore "$(basename "$path")" restored
@@ -189,7 +223,7 @@ SH
   bm push "$pushed" -q
   # Pushed but not yet restored and compared: the copy does not count yet.
   run -0 bm cleanup --keep-last 1 --require-offsite
-  assert_output_contains "not verified yet (push only confirmed its listing"
+  assert_output_contains "not verified yet (push only confirmed what restic stored"
   run -0 bm offsite verify --backup "nightly/$(basename "$pushed")"
   assert_output_contains "restored and matches its manifest"
   [ "$(jq -r '.offsite[0].verification.state' "$pushed/backup.json")" = verified ]

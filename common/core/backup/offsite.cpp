@@ -288,7 +288,7 @@ PushResult push_backup(const Store& store, const Restic& restic, const BackupInf
   }
   util::Progress progress("sending " + backup.id(), total, show_progress);
   std::uint64_t reported = 0;
-  const std::string short_id = restic.backup(
+  const ResticBackupReport report = restic.backup(
       fs::absolute(backup.path).lexically_normal(),
       {k_tag, "model:" + store.model(), "type:" + backup.type, "name:" + backup.name,
        "source:" + backup.source, "digest:" + backup.manifest.digest(), "created:" + backup.created_at},
@@ -300,13 +300,27 @@ PushResult push_backup(const Store& store, const Restic& restic, const BackupInf
       });
   progress.finish();
   util::failpoint("offsite.before_record");
-  // Confirm: the snapshot lists every file of the backup with its size.
+  // Confirm what restic stored before recording it. Fast path (no second repository open,
+  // which costs restic a key derivation): restic's summary counts every file and byte of the
+  // backup and the snapshot's file is in a local repository, named by its full id. Otherwise
+  // the snapshot's listing must hold every file with its size.
+  const std::string& short_id = report.snapshot;
   std::string full_id;
-  const auto listed = restic.files(short_id, &full_id);
-  if (listed != expected) {
-    throw Error(ExitCode::failed, "snapshot " + short_id + " in " + repo + " does not list every file of " +
-                                      backup.id() + " with its size (" + util::plural(listed.size(), "file") + ", " +
-                                      std::to_string(expected.size()) + " expected); nothing was recorded");
+  std::vector<std::string> confirmed;
+  if (report.files == expected.size() && report.bytes == total) {
+    if (auto id = restic.local_snapshot_id(short_id)) {
+      full_id = std::move(*id);
+      confirmed = {"file_count", "total_size", "snapshot_stored"};
+    }
+  }
+  if (full_id.empty()) {
+    const auto listed = restic.files(short_id, &full_id);
+    if (listed != expected) {
+      throw Error(ExitCode::failed, "snapshot " + short_id + " in " + repo + " does not list every file of " +
+                                        backup.id() + " with its size (" + util::plural(listed.size(), "file") +
+                                        ", " + std::to_string(expected.size()) + " expected); nothing was recorded");
+    }
+    confirmed = {"listing", "file_sizes"};
   }
   if (full_id.rfind(short_id, 0) != 0) {
     // A restic whose listing does not name the snapshot: one more repository open to find it.
@@ -321,8 +335,7 @@ PushResult push_backup(const Store& store, const Restic& restic, const BackupInf
   record.repository = repo;
   record.snapshot = full_id;
   record.pushed_at = util::utc_now_iso8601();
-  record.verification = VerificationRecord{}.apply(CheckDepth::quick, {"listing", "file_sizes"}, {},
-                                                   record.pushed_at);
+  record.verification = VerificationRecord{}.apply(CheckDepth::quick, confirmed, {}, record.pushed_at);
   records.push_back(record);
   write_offsite_records(backup, records);
   return {backup, full_id, false, false};

@@ -188,7 +188,7 @@ Restic::Output Restic::run(const std::vector<std::string>& args,
   }
 }
 
-std::string Restic::backup(const fs::path& dir, const std::vector<std::string>& tags,
+ResticBackupReport Restic::backup(const fs::path& dir, const std::vector<std::string>& tags,
                            const std::function<void(std::uint64_t, std::uint64_t)>& on_progress) const
 {
   std::error_code ec;
@@ -202,7 +202,7 @@ std::string Restic::backup(const fs::path& dir, const std::vector<std::string>& 
     args.push_back(escape_tag(tag));
   }
   args.push_back(dir.string());
-  std::string snapshot;
+  ResticBackupReport report;
   std::vector<std::string> errors;
   (void)run(args, [&](std::string_view line) {
     const json message = json::parse(line, nullptr, false);
@@ -214,7 +214,16 @@ std::string Restic::backup(const fs::path& dir, const std::vector<std::string>& 
       on_progress(message.value("bytes_done", std::uint64_t{0}),
                   message.value("total_bytes", std::uint64_t{0}));
     } else if (type == "summary") {
-      snapshot = message.value("snapshot_id", "");
+      report.snapshot = message.value("snapshot_id", "");
+      const auto count = [&](const char* key) -> std::optional<std::uint64_t> {
+        const auto it = message.find(key);
+        if (it == message.end() || !it->is_number_unsigned()) {
+          return std::nullopt;
+        }
+        return it->get<std::uint64_t>();
+      };
+      report.files = count("total_files_processed");
+      report.bytes = count("total_bytes_processed");
     } else if (type == "error") {
       const json error = message.value("error", json::object());
       errors.push_back(message.value("item", "") + ": " +
@@ -224,10 +233,43 @@ std::string Restic::backup(const fs::path& dir, const std::vector<std::string>& 
   if (!errors.empty()) {
     throw Error(ExitCode::failed, "restic backup reported errors: " + util::join(errors, "; "));
   }
-  if (snapshot.empty()) {
+  if (report.snapshot.empty()) {
     throw Error(ExitCode::failed, "restic backup finished without naming its snapshot");
   }
-  return snapshot;
+  return report;
+}
+
+std::optional<std::string> Restic::local_snapshot_id(const std::string& short_id) const
+{
+  // restic's location syntax: "local:PATH" or a bare path is a local repository; every other
+  // backend is named by a prefix ending in ':' (sftp:, rest:, s3:, b2:, azure:, gs:, swift:,
+  // rclone:).
+  std::string path = m_config.repository;
+  if (path.rfind("local:", 0) == 0) {
+    path.erase(0, 6);
+  } else {
+    for (const char* scheme : {"sftp:", "rest:", "s3:", "b2:", "azure:", "gs:", "swift:", "rclone:"}) {
+      if (path.rfind(scheme, 0) == 0) {
+        return std::nullopt;
+      }
+    }
+  }
+  if (path.empty() || short_id.size() < 8) {
+    return std::nullopt;
+  }
+  std::error_code ec;
+  std::optional<std::string> found;
+  for (fs::directory_iterator it(fs::path(path) / "snapshots", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const bool is_id = name.size() == 64 && name.find_first_not_of("0123456789abcdef") == std::string::npos;
+    if (is_id && name.rfind(short_id, 0) == 0) {
+      if (found) {
+        return std::nullopt; // two snapshots share the prefix: let restic name it
+      }
+      found = name;
+    }
+  }
+  return ec ? std::nullopt : found;
 }
 
 std::vector<Snapshot> Restic::snapshots(const std::string& tag) const

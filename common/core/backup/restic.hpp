@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +44,14 @@ struct Snapshot {
   std::vector<std::string> tags; ///< unescaped
 };
 
+/// What `restic backup --json` reported: the new snapshot's id (restic 0.14 prints the short
+/// one) and, when its summary has them, how many files and bytes it processed.
+struct ResticBackupReport {
+  std::string snapshot;
+  std::optional<std::uint64_t> files;
+  std::optional<std::uint64_t> bytes;
+};
+
 /// A restic repository, driven through the restic program. Every call is bounded by the
 /// configured timeout; a lock left by a dead restic is removed with `restic unlock` (never
 /// --remove-all) and the call retried once; failures become Error with a message that says
@@ -53,9 +62,9 @@ public:
 
   [[nodiscard]] const ResticConfig& config() const noexcept { return m_config; }
 
-  /// `restic backup` of one backup directory, tagged; returns the new snapshot's id. Progress
+  /// `restic backup` of one backup directory, tagged; returns what restic reported. Progress
   /// (bytes done of total) goes to `on_progress`.
-  [[nodiscard]] std::string
+  [[nodiscard]] ResticBackupReport
   backup(const fs::path& dir, const std::vector<std::string>& tags,
          const std::function<void(std::uint64_t, std::uint64_t)>& on_progress) const;
 
@@ -66,6 +75,12 @@ public:
   /// snapshot's full id too (the listing names it first).
   [[nodiscard]] std::map<std::string, std::uint64_t> files(const std::string& snapshot,
                                                            std::string* full_id = nullptr) const;
+
+  /// For a repository on a local path: the full id of the snapshot whose id starts with
+  /// `short_id`, read from the repository's `snapshots/` directory (restic's documented layout
+  /// names each snapshot file by its id; the file is written last, once the snapshot's data and
+  /// index are stored). Nothing for another backend, or when no single file matches.
+  [[nodiscard]] std::optional<std::string> local_snapshot_id(const std::string& short_id) const;
 
   /// `restic check`, reading pack data subset `n`/`t` when t > 0.
   void check(unsigned n, unsigned t) const;

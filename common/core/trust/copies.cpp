@@ -26,7 +26,7 @@ std::vector<RemoteCopyStatus> remote_copy_statuses(const BackupInfo& backup, con
     } else if (repository_check.failed()) {
       status.why = id + ": the repository failed restic check at " + repository_check.failed_at;
     } else if (!record.verification.verified()) {
-      status.why = id + " not verified yet (push only confirmed its listing; offsite verify --backup restores it)";
+      status.why = id + " not verified yet (push only confirmed what restic stored; offsite verify --backup restores it)";
     } else {
       status.counted = true;
       status.why = id + " verified " + record.verification.full_verified_at;
