@@ -12,7 +12,7 @@ set -euo pipefail
 
 base_packages=(
   g++ cmake ninja-build make pkg-config
-  libssl-dev nlohmann-json3-dev libcli11-dev doctest-dev libarchive-dev
+  libssl-dev nlohmann-json3-dev libcli11-dev doctest-dev libarchive-dev libsimdjson-dev
   bats jq zstd util-linux python3 xfsprogs
   restic openssh-sftp-server
   libboost-dev curl

@@ -8,9 +8,11 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <memory>
 #include <unistd.h>
 #include <vector>
 
@@ -316,6 +318,51 @@ bool is_symlink(const fs::path& path)
 {
   const auto st = stat_of(path, false);
   return st && S_ISLNK(st->st_mode);
+}
+
+bool for_each_entry(const fs::path& dir, const std::function<void(const std::string& name, EntryKind kind)>& visit)
+{
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return false;
+    }
+    throw_errno("cannot read directory", dir);
+  }
+  DIR* stream = ::fdopendir(fd);
+  if (stream == nullptr) {
+    const int saved = errno;
+    ::close(fd);
+    throw sys_error("cannot read directory", dir, saved);
+  }
+  const std::unique_ptr<DIR, int (*)(DIR*)> closer(stream, ::closedir);
+  std::string name;
+  for (;;) {
+    errno = 0;
+    const dirent* entry = ::readdir(stream);
+    if (entry == nullptr) {
+      if (errno != 0) {
+        throw_errno("cannot read directory", dir);
+      }
+      return true;
+    }
+    name.assign(entry->d_name);
+    if (name == "." || name == "..") {
+      continue;
+    }
+    unsigned char type = entry->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat st {};
+      if (::fstatat(::dirfd(stream), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        continue; // removed while listed
+      }
+      type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+    }
+    visit(name, type == DT_DIR   ? EntryKind::directory
+                : type == DT_LNK ? EntryKind::symlink
+                : type == DT_REG ? EntryKind::file
+                                 : EntryKind::other);
+  }
 }
 
 void check_listing(const std::error_code& ec, const fs::path& dir)

@@ -71,6 +71,20 @@ put("metadata", "wrong-types", json.dumps({"schema_version": "1", "files": {"a":
 put("metadata", "path-escape", json.dumps({"schema_version": 1, "files": [dict(manifest[0], path="../../x")], "file_count": 1, "total_size": 8}))
 put("metadata", "deep", deep_obj)
 
+# list_index: versions/index.json as build_index writes it (the harness makes version 1)
+summary = {"created_at": "2025-11-16T14:30:00Z", "description": "from the index", "file_count": 1, "total_size": 1024,
+           "steps": None, "final_loss": 0.25, "metrics": {"f1": 0.5}, "status": "staging", "semver": "",
+           "tags": {"team": "a"}, "manifest_digest": "ab" * 32, "parent_version": None}
+index = {"schema_version": 1, "versions": {"v001_20251116_143000_run": {"stamp": "1:2:3.4", "summary": summary}},
+         "stages": {}, "latest": "v001_20251116_143000_run"}
+put("list_index", "valid", json.dumps(index))
+put("list_index", "wrong-types", json.dumps(dict(index, versions={"v001_20251116_143000_run": {
+    "stamp": 7, "summary": dict(summary, file_count=-1, metrics={"f1": "x"}, tags=[1])}})))
+put("list_index", "big-numbers", json.dumps(dict(index, versions={"v001_20251116_143000_run": {
+    "stamp": "s", "summary": dict(summary, file_count=2**64, total_size=2**70, steps=-2**63)}})))
+put("list_index", "deep", deep_obj)
+put("list_index", "truncated", json.dumps(index)[:200])
+
 # names
 for i, text in enumerate(["v3", "3", "v003", "latest", "production", "1.2.0-rc.1+b", "v1_20251116_143000_x", "../x",
                           "a" * 300, "a\0b", "v99999999999999999999999", "ab", "prod/uction", ""]):

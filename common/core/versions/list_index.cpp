@@ -8,11 +8,13 @@
 
 #include <array>
 #include <fcntl.h>
+#include <future>
 #include <map>
-#include <set>
-#include <type_traits>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <simdjson.h>
+#include <string_view>
 #include <sys/stat.h>
 #include <unordered_map>
 
@@ -109,298 +111,290 @@ struct IndexEntry {
 };
 using ParsedIndex = std::unordered_map<std::string, IndexEntry>;
 
-/// Reads index.json straight into entries, field by field, without a document of 10,000
-/// versions in between (building that document and freeing it was most of what `list` spent;
-/// docs/performance.md). The layout is build_index's: {"schema_version": 1, "versions": {NAME:
-/// {"stamp": S, "summary": {FIELD: VALUE, "metrics": {...}, "tags": {...}}}}, ...}. An entry
-/// with a known field of the wrong type, or without one, is left out (that version's metadata
-/// is read instead), as VersionSummary::from_json would refuse it; unknown keys are skipped.
-class IndexReader final : public json::json_sax_t {
-public:
-  ParsedIndex entries;
-  int schema = 0;
-  bool has_versions = false;
+/// The summary's fields (VersionSummary::to_json()), by bit.
+enum Field : unsigned {
+  created_at,
+  description,
+  file_count,
+  total_size,
+  steps,
+  final_loss,
+  metrics,
+  status,
+  semver,
+  tags,
+  manifest_digest,
+  parent_version,
+  unknown,
+};
+constexpr unsigned k_all_fields = (1U << unknown) - 1;
 
-  bool null() override { return scalar(nullptr); }
-  bool boolean(bool) override { return scalar(Other{}); }
-  bool number_integer(json::number_integer_t v) override
-  {
-    return v >= 0 ? scalar(static_cast<std::uint64_t>(v)) : scalar(static_cast<double>(v));
-  }
-  bool number_unsigned(json::number_unsigned_t v) override { return scalar(static_cast<std::uint64_t>(v)); }
-  bool number_float(json::number_float_t v, const std::string&) override { return scalar(static_cast<double>(v)); }
-  bool string(json::string_t& v) override { return scalar(&v); }
-  bool binary(json::binary_t&) override { return scalar(Other{}); }
-  bool start_object(std::size_t) override { return open(true); }
-  bool start_array(std::size_t) override { return open(false); }
-  bool key(json::string_t& k) override
-  {
-    if (m_depth < static_cast<int>(m_keys.size())) {
-      m_keys[m_depth] = std::move(k);
+Field field_of(std::string_view name)
+{
+  static constexpr std::array<std::string_view, unknown> names = {
+      "created_at", "description", "file_count", "total_size", "steps",          "final_loss",
+      "metrics",    "status",      "semver",     "tags",       "manifest_digest", "parent_version"};
+  for (unsigned i = 0; i < names.size(); ++i) {
+    if (names[i] == name) {
+      return static_cast<Field>(i);
     }
-    return true;
   }
-  bool end_object() override
-  {
-    if (m_depth == 3 && m_active) {
-      finish_entry();
-    }
-    --m_depth;
-    return true;
-  }
-  bool end_array() override
-  {
-    --m_depth;
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override
-  {
+  return unknown;
+}
+
+using simdjson::dom::element;
+
+bool read_text(element value, std::string& target)
+{
+  std::string_view text;
+  if (value.get(text) != simdjson::SUCCESS) {
     return false;
   }
+  target.assign(text);
+  return true;
+}
 
-private:
-  struct Other {};
-  struct Entry {
-    std::string name;
-    std::string stamp;
-    bool has_stamp = false;
-    bool has_summary = false;
-    bool bad = false;
-    std::set<std::string> seen;
-    VersionSummary summary;
-  };
+bool read_number(element value, double& target)
+{
+  return value.is_number() && value.get(target) == simdjson::SUCCESS;
+}
 
-  static bool is_map(const std::string& field) { return field == "metrics" || field == "tags"; }
-  static bool is_scalar_field(const std::string& field)
-  {
-    static const std::set<std::string> fields = {"created_at", "description", "file_count",     "total_size",
-                                                 "steps",      "final_loss",  "status",         "semver",
-                                                 "manifest_digest", "parent_version"};
-    return fields.count(field) != 0;
+/// metrics (numbers) or tags (texts): false unless an object of such values.
+bool read_map(element value, Field which, VersionSummary& s)
+{
+  simdjson::dom::object map;
+  if (value.get(map) != simdjson::SUCCESS) {
+    return false;
   }
-
-  /// Where the value now read belongs: its depth and keys (depth 3: an entry's stamp or
-  /// summary; 4: a summary field; 5: a metric or tag).
-  [[nodiscard]] bool in_entry() const { return m_active && m_depth >= 3; }
-  [[nodiscard]] bool in_summary() const { return in_entry() && m_depth >= 4 && m_keys[3] == "summary"; }
-
-  bool open(bool object)
-  {
-    ++m_depth;
-    if (m_depth == 2 && m_keys[1] == "versions") {
-      has_versions = object;
-    } else if (m_depth == 3 && m_keys[1] == "versions") {
-      m_active = object;
-      if (object) {
-        m_entry = Entry{};
-        m_entry.name = m_keys[2];
+  for (const auto item : map) {
+    if (which == metrics) {
+      double number = 0;
+      if (!read_number(item.value, number)) {
+        return false;
       }
-    } else if (m_depth == 4 && in_entry()) {
-      if (m_keys[3] == "summary" && object) {
-        m_entry.has_summary = true;
-      } else if (m_keys[3] == "summary" || m_keys[3] == "stamp") {
-        m_entry.bad = true;
+      s.metrics.emplace(std::string(item.key), number);
+    } else {
+      std::string text;
+      if (!read_text(item.value, text)) {
+        return false;
       }
-    } else if (m_depth == 5 && in_summary()) {
-      m_entry.seen.insert(m_keys[4]);
-      m_entry.bad = m_entry.bad || is_scalar_field(m_keys[4]) || (is_map(m_keys[4]) && !object);
-    } else if (m_depth >= 6 && in_summary()) {
-      m_entry.bad = m_entry.bad || is_map(m_keys[4]); // a metric or tag that is not a value
+      s.tags.emplace(std::string(item.key), std::move(text));
     }
+  }
+  return true;
+}
+
+/// One field of a summary into `s`; false if its value has the wrong type.
+bool read_field(Field name, element value, VersionSummary& s)
+{
+  switch (name) {
+  case created_at:
+    return read_text(value, s.created_at);
+  case description:
+    return read_text(value, s.description);
+  case status:
+    return read_text(value, s.status);
+  case semver:
+    return read_text(value, s.semver);
+  case manifest_digest:
+    return read_text(value, s.manifest_digest);
+  case file_count:
+    return value.get(s.file_count) == simdjson::SUCCESS;
+  case total_size:
+    return value.get(s.total_size) == simdjson::SUCCESS;
+  case steps: {
+    std::uint64_t count = 0;
+    if (value.is_null()) {
+      return true;
+    }
+    if (value.get(count) != simdjson::SUCCESS) {
+      return false;
+    }
+    s.steps = count;
     return true;
   }
-
-  template <typename T> bool scalar(T value)
-  {
-    if (m_depth == 1 && m_keys[1] == "schema_version") {
-      if constexpr (std::is_same_v<T, std::uint64_t>) {
-        schema = static_cast<int>(value);
-      }
-    } else if (m_depth == 3 && in_entry() && m_keys[3] == "stamp") {
-      if constexpr (std::is_same_v<T, json::string_t*>) {
-        m_entry.stamp = std::move(*value);
-        m_entry.has_stamp = true;
-      } else {
-        m_entry.bad = true;
-      }
-    } else if (m_depth == 3 && in_entry() && m_keys[3] == "summary") {
-      m_entry.bad = true;
-    } else if (m_depth == 4 && in_summary()) {
-      field(m_keys[4], value);
-    } else if (m_depth == 5 && in_summary() && is_map(m_keys[4])) {
-      entry_of_map(m_keys[4], m_keys[5], value);
+  case final_loss: {
+    double loss = 0;
+    if (value.is_null()) {
+      return true;
     }
+    if (!read_number(value, loss)) {
+      return false;
+    }
+    s.final_loss = loss;
     return true;
   }
-
-  template <typename T> void entry_of_map(const std::string& map, const std::string& name, T value)
-  {
-    if constexpr (std::is_same_v<T, json::string_t*>) {
-      if (map == "tags") {
-        m_entry.summary.tags.emplace(name, std::move(*value));
-        return;
-      }
-    } else if constexpr (std::is_same_v<T, std::uint64_t> || std::is_same_v<T, double>) {
-      if (map == "metrics") {
-        m_entry.summary.metrics.emplace(name, static_cast<double>(value));
-        return;
-      }
-    }
-    m_entry.bad = true;
+  case parent_version:
+    return value.is_null() || read_text(value, s.parent_version);
+  case metrics:
+  case tags:
+    return read_map(value, name, s);
+  case unknown:
+    return true; // a key of a later release: skipped
   }
+  return true;
+}
 
-  template <typename T> void field(const std::string& name, T value)
-  {
-    VersionSummary& s = m_entry.summary;
-    m_entry.seen.insert(name);
-    constexpr bool is_text = std::is_same_v<T, json::string_t*>;
-    constexpr bool is_count = std::is_same_v<T, std::uint64_t>;
-    constexpr bool is_number = is_count || std::is_same_v<T, double>;
-    constexpr bool is_null = std::is_same_v<T, std::nullptr_t>;
-    bool ok = true;
-    if (name == "created_at" || name == "description" || name == "status" || name == "semver" ||
-        name == "manifest_digest") {
-      if constexpr (is_text) {
-        std::string& target = name == "created_at"    ? s.created_at
-                              : name == "description" ? s.description
-                              : name == "status"      ? s.status
-                              : name == "semver"      ? s.semver
-                                                      : s.manifest_digest;
-        target = std::move(*value);
-      } else {
-        ok = false;
-      }
-    } else if (name == "file_count" || name == "total_size") {
-      if constexpr (is_count) {
-        (name == "file_count" ? s.file_count : s.total_size) = value;
-      } else {
-        ok = false;
-      }
-    } else if (name == "steps") {
-      if constexpr (is_count) {
-        s.steps = value;
-      } else if constexpr (!is_null) {
-        ok = false;
-      }
-    } else if (name == "final_loss") {
-      if constexpr (is_number) {
-        s.final_loss = static_cast<double>(value);
-      } else if constexpr (!is_null) {
-        ok = false;
-      }
-    } else if (name == "parent_version") {
-      if constexpr (is_text) {
-        s.parent_version = std::move(*value);
-      } else if constexpr (!is_null) {
-        ok = false;
-      }
-    } else if (is_map(name)) {
-      ok = false; // must be objects
+/// A summary as build_index wrote it, or false: a known field of the wrong type or missing
+/// (as VersionSummary::from_json would refuse it; an entry of an older release lacks
+/// parent_version). Unknown keys are skipped.
+bool read_summary(simdjson::dom::object object, VersionSummary& s)
+{
+  unsigned seen = 0;
+  for (const auto field : object) {
+    const Field name = field_of(field.key);
+    if (!read_field(name, field.value, s)) {
+      return false;
     }
-    m_entry.bad = m_entry.bad || !ok;
+    if (name != unknown) {
+      seen |= 1U << name;
+    }
   }
-
-  void finish_entry()
-  {
-    m_active = false;
-    if (m_entry.bad || !m_entry.has_stamp || !m_entry.has_summary) {
-      return;
-    }
-    for (const char* name : {"created_at", "description", "file_count", "total_size", "steps", "final_loss",
-                             "metrics", "status", "semver", "tags", "manifest_digest", "parent_version"}) {
-      if (m_entry.seen.count(name) == 0) {
-        return; // written before that field was listed: the metadata is read instead
-      }
-    }
-    entries.emplace(std::move(m_entry.name),
-                    IndexEntry{std::move(m_entry.stamp),
-                               std::make_shared<const VersionSummary>(std::move(m_entry.summary)), nullptr});
-  }
-
-  int m_depth = 0;
-  bool m_active = false;              ///< inside an entry object of "versions"
-  std::array<std::string, 8> m_keys;  ///< the key at each depth (deeper ones are not looked at)
-  Entry m_entry;
-};
+  return seen == k_all_fields;
+}
 
 /// The index's entries, or none if there is no usable index (it is a cache: anything wrong with
-/// it only means the metadata is read instead).
+/// it only means the metadata is read instead). The layout is build_index's: {"schema_version":
+/// 1, "versions": {NAME: {"stamp": S, "summary": {...}}}, ...}; an entry that is not exactly
+/// that is left out, and its version's metadata read instead. Parsed with simdjson: the index
+/// of 10,000 versions is 2.5 MB, and `list` was bound by parsing it (docs/performance.md).
 ParsedIndex parse_index(const Store& store)
 {
+  ParsedIndex entries;
   for (const auto name : {filenames::list_index, filenames::legacy_list_index}) {
+    std::optional<std::string> text;
     try {
-      const auto text = util::read_file_if_exists(store.versions_dir() / name, util::bytes(util::JsonLimit::log));
-      if (!text) {
+      text = util::read_file_if_exists(store.versions_dir() / name, util::bytes(util::JsonLimit::log));
+    } catch (const Error&) {
+      break;
+    }
+    if (!text) {
+      continue;
+    }
+    simdjson::dom::parser parser;
+    const simdjson::padded_string padded(*text);
+    simdjson::dom::object doc;
+    std::uint64_t schema = 0;
+    simdjson::dom::object versions;
+    if (parser.parse(padded).get(doc) != simdjson::SUCCESS ||
+        doc["schema_version"].get(schema) != simdjson::SUCCESS || schema != 1 ||
+        doc["versions"].get(versions) != simdjson::SUCCESS) {
+      break;
+    }
+    entries.reserve(versions.size());
+    for (const auto version : versions) {
+      simdjson::dom::object entry;
+      std::string_view stamp;
+      simdjson::dom::object summary_json;
+      VersionSummary summary;
+      if (version.value.get(entry) != simdjson::SUCCESS || entry["stamp"].get(stamp) != simdjson::SUCCESS ||
+          entry["summary"].get(summary_json) != simdjson::SUCCESS || !read_summary(summary_json, summary)) {
         continue;
       }
-      IndexReader reader;
-      if (json::sax_parse(*text, &reader) && reader.schema == 1 && reader.has_versions) {
-        return std::move(reader.entries);
-      }
-    } catch (const Error&) {
-    } catch (const json::exception&) {
+      entries.emplace(std::string(version.key),
+                      IndexEntry{std::string(stamp), std::make_shared<const VersionSummary>(std::move(summary)),
+                                 nullptr});
     }
     break;
   }
-  return {};
+  return entries;
 }
 
 /// A long-lived process (the HTTP server, a serving process) lists the same stores again and
 /// again: the parsed index is kept per file while the file is the same (inode, size, mtime).
 /// Each version is still checked against its own metadata's stamp, so this changes what is
 /// read, never what is listed.
-std::shared_ptr<const ParsedIndex> cached_index(const Store& store)
-{
+class IndexCache {
+public:
+  /// The parsed index of `store` if this process holds it for the file as it is now.
+  static std::shared_ptr<const ParsedIndex> find(const fs::path& path, const std::string& stamp)
+  {
+    if (stamp.empty()) {
+      return nullptr;
+    }
+    const std::lock_guard lock(mutex());
+    const auto it = cache().find(path);
+    if (it == cache().end() || it->second.stamp != stamp) {
+      return nullptr;
+    }
+    if (!it->second.texts) {
+      // Listed a second time: a long-lived process, which answers in JSON again and again.
+      // Each summary's JSON text is made once now, not per request (a one-shot `list` never
+      // pays for it).
+      auto with_texts = std::make_shared<ParsedIndex>(*it->second.parsed);
+      for (auto& [name, entry] : *with_texts) {
+        entry.text = std::make_shared<const std::string>(entry.summary->to_json().dump());
+      }
+      it->second = {stamp, std::move(with_texts), true};
+    }
+    return it->second.parsed;
+  }
+
+  static std::shared_ptr<const ParsedIndex> parse(const Store& store, const fs::path& path, const std::string& stamp)
+  {
+    auto parsed = std::make_shared<const ParsedIndex>(parse_index(store));
+    if (!stamp.empty()) {
+      const std::lock_guard lock(mutex());
+      if (cache().size() >= 64) {
+        cache().clear(); // a process that lists many stores keeps the recent ones
+      }
+      cache()[path] = {stamp, parsed, false};
+    }
+    return parsed;
+  }
+
+private:
   struct Cached {
     std::string stamp;
     std::shared_ptr<const ParsedIndex> parsed;
     bool texts = false;
   };
-  static std::mutex mutex;
-  static std::map<fs::path, Cached> cache;
-  const fs::path path = store.versions_dir() / filenames::list_index;
-  const std::string stamp = stamp_of(path);
-  if (!stamp.empty()) {
-    const std::lock_guard lock(mutex);
-    if (const auto it = cache.find(path); it != cache.end() && it->second.stamp == stamp) {
-      if (!it->second.texts) {
-        // Listed a second time: a long-lived process, which answers in JSON again and again.
-        // Each summary's JSON text is made once now, not per request (a one-shot `list`
-        // never pays for it).
-        auto with_texts = std::make_shared<ParsedIndex>(*it->second.parsed);
-        for (auto& [name, entry] : *with_texts) {
-          entry.text = std::make_shared<const std::string>(entry.summary->to_json().dump());
-        }
-        it->second = {stamp, std::move(with_texts), true};
-      }
-      return it->second.parsed;
-    }
+  static std::mutex& mutex()
+  {
+    static std::mutex m;
+    return m;
   }
-  auto parsed = std::make_shared<const ParsedIndex>(parse_index(store));
-  if (!stamp.empty()) {
-    const std::lock_guard lock(mutex);
-    if (cache.size() >= 64) {
-      cache.clear(); // a process that lists many stores keeps the recent ones
-    }
-    cache[path] = {stamp, parsed, false};
+  static std::map<fs::path, Cached>& cache()
+  {
+    static std::map<fs::path, Cached> c;
+    return c;
   }
-  return parsed;
-}
+};
 
 } // namespace
 
 std::vector<ListedVersion> list_summaries(const Store& store)
 {
-  const auto index = cached_index(store);
+  const fs::path index_path = store.versions_dir() / filenames::list_index;
+  const std::string index_stamp = stamp_of(index_path);
+  auto index = IndexCache::find(index_path, index_stamp);
+  // Not held: parse the index on a second thread while this one lists the directory and
+  // stats each version's metadata (about as long as the parse for 10,000 versions).
+  std::future<std::shared_ptr<const ParsedIndex>> parsing;
+  if (!index) {
+    parsing = std::async(std::launch::async, [&] { return IndexCache::parse(store, index_path, index_stamp); });
+  }
+  const auto versions = list_versions(store);
+  std::vector<std::string> stamps;
+  stamps.reserve(versions.size());
+  {
+    const int raw = ::open(store.versions_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const util::UniqueFd dir(raw);
+    for (const auto& version : versions) {
+      stamps.push_back(raw >= 0 ? stamp_of(fs::path(version.name) / filenames::metadata, dir.get())
+                                : stamp_of(version.path / filenames::metadata));
+    }
+  }
+  if (parsing.valid()) {
+    index = parsing.get();
+  }
   std::vector<ListedVersion> listed;
-  const int raw = ::open(store.versions_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const util::UniqueFd dir(raw);
-  for (const auto& version : list_versions(store)) {
+  listed.reserve(versions.size());
+  for (std::size_t i = 0; i < versions.size(); ++i) {
+    const auto& version = versions[i];
     ListedVersion item{version, nullptr, {}, nullptr};
-    const std::string stamp = raw >= 0 ? stamp_of(fs::path(version.name) / filenames::metadata, dir.get())
-                                       : stamp_of(version.path / filenames::metadata);
     if (const auto it = index->find(version.name);
-        !stamp.empty() && it != index->end() && it->second.stamp == stamp) {
+        !stamps[i].empty() && it != index->end() && it->second.stamp == stamps[i]) {
       item.summary = it->second.summary;
       item.summary_json = it->second.text;
     } else {

@@ -61,20 +61,14 @@ std::optional<std::string> stage_holder(const Store& store, const std::string& s
 std::map<std::string, std::string> list_stages(const Store& store)
 {
   std::map<std::string, std::string> stages;
-  std::error_code ec;
-  for (fs::directory_iterator it(store.versions_dir(), ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    std::error_code type_ec;
-    if (name == filenames::latest || util::is_temp_name(name) || !it->is_symlink(type_ec)) {
-      continue;
+  (void)util::for_each_entry(store.versions_dir(), [&](const std::string& name, util::EntryKind kind) {
+    if (kind != util::EntryKind::symlink || name == filenames::latest || util::is_temp_name(name)) {
+      return;
     }
     if (const auto holder = stage_holder(store, name)) {
       stages[name] = *holder;
     }
-  }
-  if (ec && ec != std::errc::no_such_file_or_directory) {
-    throw sys_error("cannot read directory", store.versions_dir(), ec.value());
-  }
+  });
   return stages;
 }
 

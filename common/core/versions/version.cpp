@@ -62,19 +62,15 @@ VersionRef VersionRef::parse(std::string_view text)
 std::vector<VersionDir> list_versions(const Store& store)
 {
   std::vector<VersionDir> versions;
-  std::error_code ec;
-  for (fs::directory_iterator it(store.versions_dir(), ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (util::is_temp_name(name) || it->is_symlink() || !it->is_directory()) {
-      continue;
+  const fs::path dir = store.versions_dir();
+  (void)util::for_each_entry(dir, [&](const std::string& name, util::EntryKind kind) {
+    if (kind != util::EntryKind::directory || util::is_temp_name(name)) {
+      return;
     }
     if (const auto number = parse_version_dir_name(name)) {
-      versions.push_back({*number, name, it->path()});
+      versions.push_back({*number, name, dir / name});
     }
-  }
-  if (ec && ec != std::errc::no_such_file_or_directory) {
-    throw sys_error("cannot read directory", store.versions_dir(), ec.value());
-  }
+  });
   std::sort(versions.begin(), versions.end(),
             [](const VersionDir& a, const VersionDir& b) { return a.number < b.number; });
   return versions;
