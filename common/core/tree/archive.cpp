@@ -1,6 +1,7 @@
 #include "core/tree/archive.hpp"
 
 #include "util/async_hash.hpp"
+#include "util/device_reader.hpp"
 #include "util/direct_writer.hpp"
 #include "util/env.hpp"
 #include "util/error.hpp"
@@ -154,20 +155,40 @@ FileEntry add_file(archive* a, const SourceFile& file, const fs::path& archive_p
   return {file.relative, size, file.mode, sha256};
 }
 
-Reader open_reader(const fs::path& path)
+/// An archive read back from the device (util::DeviceReader: O_DIRECT where possible, the next
+/// 8 MiB read while libarchive decompresses the last), never from the page cache that could
+/// still hold what was just written.
+struct ArchiveSource {
+  std::unique_ptr<util::DeviceReader> device; // outlives the reader, which is freed first
+  Reader reader;
+};
+
+la_ssize_t read_from_device(archive* a, void* client, const void** buffer)
 {
-  Reader reader(archive_read_new());
-  archive* a = reader.get();
+  try {
+    const auto block = static_cast<util::DeviceReader*>(client)->next();
+    *buffer = block.data();
+    return static_cast<la_ssize_t>(block.size());
+  } catch (const Error& e) {
+    archive_set_error(a, EIO, "%s", e.what());
+    return -1;
+  }
+}
+
+ArchiveSource open_reader(const fs::path& path)
+{
+  ArchiveSource source{std::make_unique<util::DeviceReader>(path), Reader(archive_read_new())};
+  archive* a = source.reader.get();
   if (a == nullptr) {
     throw Error(ExitCode::failed, "cannot set up the archive reader for " + path.string());
   }
   archive_read_support_filter_zstd(a);
   archive_read_support_filter_none(a);
   archive_read_support_format_tar(a);
-  if (archive_read_open_filename(a, path.c_str(), util::k_io_block) != ARCHIVE_OK) {
+  if (archive_read_open(a, source.device.get(), nullptr, read_from_device, nullptr) != ARCHIVE_OK) {
     archive_failure(a, "cannot open archive", path, ExitCode::malformed);
   }
-  return reader;
+  return source;
 }
 
 /// Why an entry name or type is unsafe to extract, or "" if it is a safe regular file or
@@ -193,8 +214,8 @@ std::string unsafe_reason(const std::string& name, unsigned type)
 template <typename OnFile, typename OnUnsafe>
 void for_each_entry(const fs::path& path, OnFile&& on_file, OnUnsafe&& on_unsafe)
 {
-  Reader reader = open_reader(path);
-  archive* a = reader.get();
+  const ArchiveSource source = open_reader(path);
+  archive* a = source.reader.get();
   archive_entry* entry = nullptr;
   for (;;) {
     const int status = archive_read_next_header(a, &entry);
