@@ -18,9 +18,10 @@ constexpr std::size_t k_buffer_size = 8 << 20;
 
 } // namespace
 
-SequentialWriter::SequentialWriter(const std::filesystem::path& path, unsigned mode) : m_path(path)
+SequentialWriter::SequentialWriter(const std::filesystem::path& path, unsigned mode)
+    : m_path(path), m_mode(mode & 07777)
 {
-  m_fd = create_exclusive(path, mode);
+  m_fd = create_exclusive(path, m_mode);
   const int flags = ::fcntl(m_fd.get(), F_GETFL);
   m_direct = flags >= 0 && ::fcntl(m_fd.get(), F_SETFL, flags | O_DIRECT) == 0;
   void* memory = nullptr;
@@ -60,8 +61,9 @@ void SequentialWriter::flush_blocks()
     if (n < 0 && errno == EINTR) {
       continue;
     }
-    if (n < 0 && errno == EINVAL && m_direct && done == 0) {
-      // The filesystem took O_DIRECT at open but refuses the write: go on without it.
+    if (n < 0 && errno == EINVAL && m_direct) {
+      // The filesystem took O_DIRECT at open but refuses the write (or a short write left the
+      // rest unaligned): go on without it.
       const int flags = ::fcntl(m_fd.get(), F_GETFL);
       if (flags < 0 || ::fcntl(m_fd.get(), F_SETFL, flags & ~O_DIRECT) != 0) {
         throw_errno("cannot write", m_path);
@@ -78,7 +80,7 @@ void SequentialWriter::flush_blocks()
   m_fill -= whole;
 }
 
-void SequentialWriter::finish()
+void SequentialWriter::finish(bool drop_cache)
 {
   flush_blocks();
   if (m_fill > 0) {
@@ -91,7 +93,14 @@ void SequentialWriter::finish()
     write_all(m_fd.get(), std::string_view(reinterpret_cast<const char*>(m_buffer), m_fill), m_path);
     m_fill = 0;
   }
+  // fchmod because the umask may have narrowed the mode given to open().
+  if (env().fchmod(m_fd.get(), m_mode) != 0) {
+    throw_errno("cannot set mode of", m_path);
+  }
   fsync_fd(m_fd.get(), m_path);
+  if (drop_cache) {
+    ::posix_fadvise(m_fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+  }
   m_fd.close(m_path);
 }
 

@@ -17,7 +17,7 @@ namespace modelkeep::util {
 /// (tmpfs, some network filesystems), everything is written normally.
 class SequentialWriter {
 public:
-  /// Creates `path` (which must not exist) with `mode`.
+  /// Creates `path` (which must not exist); it gets exactly `mode`, whatever the umask.
   SequentialWriter(const std::filesystem::path& path, unsigned mode);
   SequentialWriter(const SequentialWriter&) = delete;
   SequentialWriter& operator=(const SequentialWriter&) = delete;
@@ -25,8 +25,10 @@ public:
 
   void write(std::span<const std::byte> bytes);
 
-  /// Writes what is staged, fsyncs and closes; the file is complete and durable afterwards.
-  void finish();
+  /// Writes what is staged, sets the mode, fsyncs and closes; the file is complete and durable
+  /// afterwards. With `drop_cache`, a file that went through the page cache after all is
+  /// dropped from it, so that a verification reads the device.
+  void finish(bool drop_cache = false);
 
   [[nodiscard]] bool direct() const noexcept { return m_direct; }
 
@@ -35,6 +37,7 @@ private:
 
   std::filesystem::path m_path;
   UniqueFd m_fd;
+  unsigned m_mode = 0;
   bool m_direct = false;
   std::byte* m_buffer = nullptr; ///< aligned to k_alignment, k_buffer_size bytes
   std::size_t m_fill = 0;

@@ -1,5 +1,6 @@
 #include "util/hash.hpp"
 
+#include "util/device_reader.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/progress.hpp"
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -59,9 +61,25 @@ std::string sha256_hex(std::string_view data)
   return hasher.hex_final();
 }
 
-std::string sha256_file(const std::filesystem::path& path, Progress* progress)
+std::string sha256_file(const std::filesystem::path& path, Progress* progress, ReadFrom from)
 {
   UniqueFd fd = open_for_reading(path);
+  if (from == ReadFrom::device) {
+    struct stat st {};
+    if (::fstat(fd.get(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) > k_io_block) {
+      fd.close(path);
+      DeviceReader reader(path);
+      Sha256 hasher;
+      for (auto block = reader.next(); !block.empty(); block = reader.next()) {
+        hasher.update(block.data(), block.size());
+        if (progress != nullptr) {
+          progress->add(block.size());
+        }
+      }
+      return hasher.hex_final();
+    }
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+  }
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   std::vector<char> buffer(k_io_block);
   Sha256 hasher;

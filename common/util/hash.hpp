@@ -38,8 +38,14 @@ private:
 /// SHA-256 of a byte string, as hex.
 [[nodiscard]] std::string sha256_hex(std::string_view data);
 
+/// Where a file is read from to hash it: whatever the kernel gives (its page cache, if it
+/// holds the file), or the device (a read-back right after writing: util::DeviceReader for
+/// large files, small ones after dropping their cached pages).
+enum class ReadFrom { cache, device };
+
 /// SHA-256 of a file read in 1 MiB blocks, as hex; reports bytes to `progress` if given.
-[[nodiscard]] std::string sha256_file(const std::filesystem::path& path, Progress* progress = nullptr);
+[[nodiscard]] std::string sha256_file(const std::filesystem::path& path, Progress* progress = nullptr,
+                                      ReadFrom from = ReadFrom::cache);
 
 /// True if `text` looks like a SHA-256 hex digest (64 lower-case hex characters).
 [[nodiscard]] bool is_sha256_hex(std::string_view text);

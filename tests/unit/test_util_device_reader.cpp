@@ -3,6 +3,7 @@
 #include "test_support.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/hash.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -60,4 +61,20 @@ TEST_CASE("the device reader stops early without hanging, and reports a read err
   fs::create_directory(directory);
   util::DeviceReader reader(directory);
   CHECK_THROWS_AS((void)reader.next(), Error);
+}
+
+TEST_CASE("sha256_file gives the same digest read from the cache or from the device, small file or large")
+{
+  test::ScratchDir dir;
+  for (const std::size_t size : {std::size_t{0}, std::size_t{100}, std::size_t{1} << 20, (std::size_t{33} << 20) + 7}) {
+    CAPTURE(size);
+    std::string content(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) {
+      content[i] = static_cast<char>((i * 7 + 3) & 0xff);
+    }
+    const fs::path path = dir.path() / ("file-" + std::to_string(size));
+    util::write_file_atomic(path, content);
+    CHECK(util::sha256_file(path, nullptr, util::ReadFrom::device) == util::sha256_hex(content));
+    CHECK(util::sha256_file(path, nullptr, util::ReadFrom::cache) == util::sha256_hex(content));
+  }
 }

@@ -3,6 +3,7 @@
 #include "test_support.hpp"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 using namespace modelkeep;
 namespace fs = std::filesystem;
@@ -39,4 +40,19 @@ TEST_CASE("the sequential writer writes exactly the bytes given, whatever their 
       fs::remove(path);
     }
   }
+}
+
+TEST_CASE("the sequential writer gives the file exactly its mode, whatever the umask")
+{
+  test::ScratchDir dir;
+  const mode_t old = ::umask(077);
+  {
+    util::SequentialWriter writer(dir.path() / "f", 0644);
+    writer.write({reinterpret_cast<const std::byte*>("abc"), 3});
+    writer.finish(true);
+  }
+  ::umask(old);
+  CHECK((fs::status(dir.path() / "f").permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read));
+  CHECK(test::read_text(dir.path() / "f") == "abc");
 }

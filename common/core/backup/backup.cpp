@@ -150,7 +150,7 @@ BackupRecord create_verified_backup(const Store& store, const BackupRequest& req
 
   util::log_step("reading the backup back from disk to verify it");
   util::Progress progress("verifying backup", info.manifest.total_size(), show_progress);
-  const BackupCheck check = verify_backup(info, Hashing::yes, &progress);
+  const BackupCheck check = verify_backup(info, Hashing::yes, &progress, util::ReadFrom::device);
   progress.finish();
   if (!check.ok()) {
     throw Error(ExitCode::failed, "backup verification failed for " + request.source.string() + ": " +
@@ -362,7 +362,7 @@ BackupInfo resolve_backup(const Store& store, const std::string& text)
 
 namespace {
 
-TreeCheck check_data(const BackupInfo& backup, Hashing hashing, util::Progress* progress)
+TreeCheck check_data(const BackupInfo& backup, Hashing hashing, util::Progress* progress, util::ReadFrom from)
 {
   if (!util::exists(backup.data_path())) {
     TreeCheck check;
@@ -373,7 +373,7 @@ TreeCheck check_data(const BackupInfo& backup, Hashing hashing, util::Progress* 
     return check;
   }
   if (backup.format == BackupFormat::dir) {
-    return check_tree(backup.data_path(), backup.manifest, progress, {}, hashing);
+    return check_tree(backup.data_path(), backup.manifest, progress, {}, hashing, from);
   }
   try {
     return check_archive(backup.data_path(), backup.manifest, hashing, progress);
@@ -398,7 +398,7 @@ std::string percent_difference(std::uint64_t expected, std::uint64_t found)
 
 } // namespace
 
-BackupCheck verify_backup(const BackupInfo& backup, Hashing hashing, util::Progress* progress)
+BackupCheck verify_backup(const BackupInfo& backup, Hashing hashing, util::Progress* progress, util::ReadFrom from)
 {
   BackupCheck result;
   result.depth = hashing == Hashing::yes ? CheckDepth::full : CheckDepth::quick;
@@ -406,7 +406,7 @@ BackupCheck verify_backup(const BackupInfo& backup, Hashing hashing, util::Progr
   if (hashing == Hashing::yes) {
     result.checks.emplace_back("sha256");
   }
-  const TreeCheck check = check_data(backup, hashing, progress);
+  const TreeCheck check = check_data(backup, hashing, progress, from);
   auto& problems = result.problems;
   problems.insert(problems.end(), check.other.begin(), check.other.end());
   if (check.files_found != backup.manifest.file_count()) {

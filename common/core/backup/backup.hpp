@@ -120,7 +120,8 @@ struct BackupCheck {
 
 /// The seed's four checks (file count, exact total size, critical files, each file's size)
 /// plus every SHA-256 unless Hashing::no, on the backup as it is on disk.
-[[nodiscard]] BackupCheck verify_backup(const BackupInfo& backup, Hashing hashing, util::Progress* progress);
+[[nodiscard]] BackupCheck verify_backup(const BackupInfo& backup, Hashing hashing, util::Progress* progress,
+                                        util::ReadFrom from = util::ReadFrom::cache);
 
 /// Applies `check` to the verification state recorded in the backup's backup.json (by the
 /// rule of tree/verification.hpp: a failure stands until a full check passes; a quick check

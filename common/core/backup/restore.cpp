@@ -97,7 +97,7 @@ RestoreResult restore_into(const Store& store, const Manifest& manifest, const f
   copy_progress.finish();
   util::failpoint("restore.after_copy");
   util::Progress verify_progress("verifying", manifest.total_size(), show_progress);
-  const TreeCheck check = check_tree(fresh, manifest, &verify_progress);
+  const TreeCheck check = check_tree(fresh, manifest, &verify_progress, {}, Hashing::yes, util::ReadFrom::device);
   verify_progress.finish();
   if (copied.digest() != manifest.digest() || !check.ok()) {
     throw Error(ExitCode::failed, "restored copy does not match the recorded checksums (" + check.summary() +

@@ -354,7 +354,7 @@ std::map<std::string, std::int64_t> files_on_disk(const fs::path& root, const st
 } // namespace
 
 TreeCheck check_tree(const fs::path& root, const Manifest& manifest, util::Progress* progress,
-                     const std::set<std::string>& ignore, Hashing hashing)
+                     const std::set<std::string>& ignore, Hashing hashing, util::ReadFrom from)
 {
   TreeCheck check;
   auto on_disk = files_on_disk(root, ignore);
@@ -385,7 +385,7 @@ TreeCheck check_tree(const fs::path& root, const Manifest& manifest, util::Progr
     const FileEntry& entry = *to_hash[i];
     std::string actual;
     try {
-      actual = util::sha256_file(root / entry.path, progress);
+      actual = util::sha256_file(root / entry.path, progress, from);
     } catch (const Error& error) {
       actual = std::string("unreadable: ") + error.what();
     }

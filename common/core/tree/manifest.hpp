@@ -1,6 +1,7 @@
 #pragma once
 
 #include "util/copy.hpp"
+#include "util/hash.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -130,7 +131,9 @@ struct TreeCheck {
 
 /// Re-reads every file under `root` and compares it with `manifest`: count, sizes and, with
 /// Hashing::yes, SHA-256. Top-level names in `ignore` (such as "metadata.json") are skipped.
+/// ReadFrom::device for a read-back right after writing.
 [[nodiscard]] TreeCheck check_tree(const fs::path& root, const Manifest& manifest, util::Progress* progress,
-                                   const std::set<std::string>& ignore = {}, Hashing hashing = Hashing::yes);
+                                   const std::set<std::string>& ignore = {}, Hashing hashing = Hashing::yes,
+                                   util::ReadFrom from = util::ReadFrom::cache);
 
 } // namespace modelkeep::core
