@@ -288,11 +288,6 @@ UlpDistance ulp_distance(std::span<const std::byte> expected, std::span<const st
   }
 }
 
-// Compiled twice, for AVX2 and for any x86-64, the loops inlined into each; the CPU picks at
-// load time. Twice the values per instruction where AVX2 is there (every x86-64 since 2013).
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx2", "default")))
-#endif
 double add_converted(std::span<const std::byte> base, DType in, std::span<const float> delta, DType out_dtype,
                      std::span<std::byte> out)
 {
