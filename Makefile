@@ -55,7 +55,7 @@ bench: build
 # reach new code go into a scratch corpus, crashes into build-fuzz/crashes/ (add them to
 # tests/fuzz/corpus/<target>/ once fixed: make test replays that corpus).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = safetensors model_index adapter_config metadata names archive
+FUZZ_TARGETS = safetensors model_index adapter_config metadata names archive list_index
 fuzz:
 	scripts/install-deps.sh --fuzz
 	@if [ ! -f build-fuzz/build.ninja ]; then \

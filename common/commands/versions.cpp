@@ -218,7 +218,7 @@ VersionList list_versions(const Session& session, const ListOptions& options)
   list.root = store.root().string();
   list.model = store.model();
   std::vector<core::ListedVersion> rows;
-  for (auto& row : core::list_summaries(store)) {
+  for (auto& row : core::list_summaries(store, &list.stages)) {
     if (has_tag(row, options.tag)) {
       rows.push_back(std::move(row));
     }
@@ -241,7 +241,6 @@ VersionList list_versions(const Session& session, const ListOptions& options)
     list.next_cursor = list.rows.back().version.name;
   }
   list.latest = core::read_latest_link(store);
-  list.stages = core::list_stages(store);
   return list;
 }
 

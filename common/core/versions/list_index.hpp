@@ -46,7 +46,9 @@ struct ListedVersion {
 /// Every version with its summary. An entry of index.json is used when its metadata.json
 /// has the recorded size and modification time (one stat per version); anything else is
 /// read from the metadata itself, which stays the source of truth.
-[[nodiscard]] std::vector<ListedVersion> list_summaries(const Store& store);
+/// With `stages`, also the stage links (list_stages()), from the same reading of versions/.
+[[nodiscard]] std::vector<ListedVersion> list_summaries(const Store& store,
+                                                       std::map<std::string, std::string>* stages = nullptr);
 
 /// The document of versions/index.json built from the metadata files, reusing fresh entries
 /// of the one on disk unless `full`: {"versions": {name: {"stamp", "summary"}}, "stages", "latest"}.

@@ -58,18 +58,29 @@ std::optional<std::string> stage_holder(const Store& store, const std::string& s
   return read_link(store.versions_dir() / stage);
 }
 
-std::map<std::string, std::string> list_stages(const Store& store)
+std::map<std::string, std::string> list_stages(const Store& store, const std::vector<std::string>& symlinks)
 {
   std::map<std::string, std::string> stages;
-  (void)util::for_each_entry(store.versions_dir(), [&](const std::string& name, util::EntryKind kind) {
-    if (kind != util::EntryKind::symlink || name == filenames::latest || util::is_temp_name(name)) {
-      return;
+  for (const auto& name : symlinks) {
+    if (name == filenames::latest || util::is_temp_name(name)) {
+      continue;
     }
     if (const auto holder = stage_holder(store, name)) {
       stages[name] = *holder;
     }
-  });
+  }
   return stages;
+}
+
+std::map<std::string, std::string> list_stages(const Store& store)
+{
+  std::vector<std::string> symlinks;
+  (void)util::for_each_entry(store.versions_dir(), [&](const std::string& name, util::EntryKind kind) {
+    if (kind == util::EntryKind::symlink) {
+      symlinks.push_back(name);
+    }
+  });
+  return list_stages(store, symlinks);
 }
 
 namespace {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace modelkeep::core {
 
@@ -27,6 +28,9 @@ void repair_latest(const Store& store);
 
 /// Every stage (symlink in versions/ other than latest) and the version it points to.
 [[nodiscard]] std::map<std::string, std::string> list_stages(const Store& store);
+/// The same, from the names of versions/'s symbolic links already read (list_versions()).
+[[nodiscard]] std::map<std::string, std::string> list_stages(const Store& store,
+                                                             const std::vector<std::string>& symlinks);
 
 /// Stage moves are journaled, so that a stage's link and the events log never disagree after a
 /// crash: the mover writes the event it is about to log to .modelkeep/stage-move.json (durably)

@@ -59,21 +59,31 @@ VersionRef VersionRef::parse(std::string_view text)
                   "': use a number (3, v3, v003), a version directory name, latest or a stage");
 }
 
-std::vector<VersionDir> list_versions(const Store& store)
+std::vector<VersionDir> list_versions(const Store& store, std::vector<std::string>& symlinks)
 {
   std::vector<VersionDir> versions;
   const fs::path dir = store.versions_dir();
   (void)util::for_each_entry(dir, [&](const std::string& name, util::EntryKind kind) {
-    if (kind != util::EntryKind::directory || util::is_temp_name(name)) {
+    if (util::is_temp_name(name)) {
       return;
     }
-    if (const auto number = parse_version_dir_name(name)) {
-      versions.push_back({*number, name, dir / name});
+    if (kind == util::EntryKind::symlink) {
+      symlinks.push_back(name);
+    } else if (kind == util::EntryKind::directory) {
+      if (const auto number = parse_version_dir_name(name)) {
+        versions.push_back({*number, name, dir / name});
+      }
     }
   });
   std::sort(versions.begin(), versions.end(),
             [](const VersionDir& a, const VersionDir& b) { return a.number < b.number; });
   return versions;
+}
+
+std::vector<VersionDir> list_versions(const Store& store)
+{
+  std::vector<std::string> symlinks;
+  return list_versions(store, symlinks);
 }
 
 std::optional<VersionDir> newest_version(const Store& store)

@@ -39,6 +39,9 @@ struct VersionRef {
 
 /// All complete versions, by number.
 [[nodiscard]] std::vector<VersionDir> list_versions(const Store& store);
+/// The same, and in `symlinks` the names of the symbolic links in versions/ (`latest`, the
+/// stages), from the same reading of the directory.
+[[nodiscard]] std::vector<VersionDir> list_versions(const Store& store, std::vector<std::string>& symlinks);
 
 /// The newest version (highest number), or nullopt on an empty store.
 [[nodiscard]] std::optional<VersionDir> newest_version(const Store& store);
