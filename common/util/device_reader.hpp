@@ -29,8 +29,6 @@ public:
   /// a read error.
   [[nodiscard]] std::span<const std::byte> next();
 
-  [[nodiscard]] bool direct() const noexcept { return m_direct; }
-
 private:
   struct Slot {
     std::byte* data = nullptr;
@@ -43,7 +41,7 @@ private:
 
   std::filesystem::path m_path;
   UniqueFd m_fd;
-  bool m_direct = false;
+  bool m_direct = false; ///< set before the reading thread starts; only that thread changes it
   Slot m_slots[2];
   std::size_t m_next = 0;     ///< the slot next() hands out next
   bool m_handed = false;      ///< a slot is with the caller (the one before m_next)
