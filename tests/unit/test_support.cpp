@@ -36,6 +36,15 @@ void write_text(const std::filesystem::path& path, std::string_view content)
   }
 }
 
+std::vector<std::filesystem::path> direct_io_places(const ScratchDir& dir)
+{
+  std::vector<std::filesystem::path> places = {dir.path()};
+  if (std::filesystem::is_directory("/dev/shm")) {
+    places.emplace_back("/dev/shm");
+  }
+  return places;
+}
+
 std::string read_text(const std::filesystem::path& path)
 {
   std::ifstream in(path, std::ios::binary);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace modelkeep::test {
 
@@ -22,6 +23,10 @@ public:
 private:
   std::filesystem::path m_path;
 };
+
+/// Where to put files for a test of O_DIRECT I/O: `dir` (the test's disk) and /dev/shm where
+/// there is one (tmpfs, which may refuse O_DIRECT: the code must fall back).
+[[nodiscard]] std::vector<std::filesystem::path> direct_io_places(const ScratchDir& dir);
 
 /// A scratch directory with a store laid out in its models/ subdirectory (the default model,
 /// or a named one).

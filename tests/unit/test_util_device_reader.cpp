@@ -14,12 +14,8 @@ namespace fs = std::filesystem;
 TEST_CASE("the device reader returns exactly the file's bytes in order, direct or not, at every size")
 {
   test::ScratchDir dir;
-  std::vector<fs::path> places = {dir.path()};
-  if (fs::is_directory("/dev/shm")) {
-    places.emplace_back("/dev/shm"); // tmpfs refuses O_DIRECT: the reader must fall back
-  }
   constexpr std::size_t block = std::size_t{16} << 20;
-  for (const auto& place : places) {
+  for (const auto& place : test::direct_io_places(dir)) {
     for (const std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{4096}, block - 1, block, block + 1,
                                    2 * block, (5 * block) / 2 + 4097}) {
       CAPTURE(place);

@@ -11,11 +11,7 @@ namespace fs = std::filesystem;
 TEST_CASE("the sequential writer writes exactly the bytes given, whatever their sizes, direct or not")
 {
   test::ScratchDir dir;
-  std::vector<fs::path> places = {dir.path()};
-  if (fs::is_directory("/dev/shm")) {
-    places.emplace_back("/dev/shm"); // tmpfs refuses O_DIRECT: the writer must fall back
-  }
-  for (const auto& place : places) {
+  for (const auto& place : test::direct_io_places(dir)) {
     for (const std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{4095}, std::size_t{4096},
                                    (std::size_t{8} << 20) + 3, (std::size_t{17} << 20) + 4097}) {
       std::string content(size, '\0');
