@@ -45,12 +45,15 @@ std::vector<std::int64_t> dims(const std::vector<std::uint64_t>& shape)
   return {shape.begin(), shape.end()};
 }
 
-/// A float32 tensor with the values of a stored tensor.
+/// A float32 tensor with the values of a stored tensor. The stored bytes' pages are released
+/// once copied: an adapter's A and B matrices otherwise stayed resident for the whole merge, and
+/// peak RSS grew with the model (a rank-16 adapter on every linear of 8 GiB is ~250 MB).
 torch::Tensor load_float(const core::SafetensorsFile& file, const core::TensorInfo& info)
 {
   torch::Tensor out = torch::empty(dims(info.shape), torch::kFloat32);
   core::to_float(file.data(info), info.dtype,
                  {out.data_ptr<float>(), static_cast<std::size_t>(info.numel())});
+  file.release(info);
   return out;
 }
 
