@@ -38,8 +38,6 @@ public:
   /// dropped from it, so that a verification reads the device.
   void finish(bool drop_cache = false);
 
-  [[nodiscard]] bool direct() const noexcept { return m_direct; }
-
 private:
   /// Writes the whole aligned blocks of `data[0, size)`; returns how many bytes that was.
   std::size_t write_blocks(const std::byte* data, std::size_t size);
@@ -50,7 +48,7 @@ private:
   std::filesystem::path m_path;
   UniqueFd m_fd;
   unsigned m_mode = 0;
-  bool m_direct = false;
+  bool m_direct = false; ///< changed only by whichever thread is writing (the mutex hands it over)
   std::byte* m_buffers[2] = {nullptr, nullptr}; ///< aligned, k_buffer_size bytes each
   int m_current = 0;                            ///< the buffer the caller fills
   std::size_t m_fill = 0;

@@ -11,8 +11,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <memory>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <vector>
 

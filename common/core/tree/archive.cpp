@@ -156,7 +156,7 @@ FileEntry add_file(archive* a, const SourceFile& file, const fs::path& archive_p
 }
 
 /// An archive read back from the device (util::DeviceReader: O_DIRECT where possible, the next
-/// 8 MiB read while libarchive decompresses the last), never from the page cache that could
+/// 16 MiB read while libarchive decompresses the last), never from the page cache that could
 /// still hold what was just written.
 struct ArchiveSource {
   std::unique_ptr<util::DeviceReader> device; // outlives the reader, which is freed first
@@ -294,12 +294,7 @@ Manifest write_archive(const std::vector<SourceFile>& files, const fs::path& arc
       archive_failure(writer.get(), "cannot finish archive", archive_path, ExitCode::failed);
     }
   }
-  sink.finish();
-  if (!sink.direct()) {
-    // Through the page cache after all: drop it, so that the read-back comes from the device.
-    util::UniqueFd fd = util::open_for_reading(archive_path);
-    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
-  }
+  sink.finish(true); // what went through the page cache after all is dropped from it
   return Manifest(std::move(entries));
 }
 
