@@ -105,31 +105,6 @@ json VersionSummary::to_json() const
           {"parent_version", parent_version.empty() ? json(nullptr) : json(parent_version)}};
 }
 
-VersionSummary VersionSummary::from_json(const json& doc)
-{
-  VersionSummary s;
-  s.created_at = doc.at("created_at").get<std::string>();
-  s.description = doc.at("description").get<std::string>();
-  s.file_count = doc.at("file_count").get<std::uint64_t>();
-  s.total_size = doc.at("total_size").get<std::uint64_t>();
-  if (!doc.at("steps").is_null()) {
-    s.steps = doc["steps"].get<std::uint64_t>();
-  }
-  if (!doc.at("final_loss").is_null()) {
-    s.final_loss = doc["final_loss"].get<double>();
-  }
-  s.metrics = doc.at("metrics").get<std::map<std::string, double>>();
-  s.status = doc.at("status").get<std::string>();
-  s.semver = doc.at("semver").get<std::string>();
-  s.tags = doc.at("tags").get<std::map<std::string, std::string>>();
-  s.manifest_digest = doc.at("manifest_digest").get<std::string>();
-  // An entry written before parents were listed has none: at() throws, and that version's
-  // metadata is read instead (the next write refreshes the entry).
-  const json& parent = doc.at("parent_version");
-  s.parent_version = parent.is_null() ? std::string() : parent.get<std::string>();
-  return s;
-}
-
 namespace {
 
 /// One entry of index.json as parsed: the metadata's stamp, the summary and its JSON text.
@@ -265,7 +240,7 @@ bool read_field(Field name, element value, VersionSummary& s)
 }
 
 /// A summary as build_index wrote it, or false: a known field of the wrong type or missing
-/// (as VersionSummary::from_json would refuse it; an entry of an older release lacks
+/// (an entry of an older release lacks
 /// parent_version). Unknown keys are skipped.
 bool read_summary(simdjson::dom::object object, VersionSummary& s)
 {

@@ -30,7 +30,6 @@ struct VersionSummary {
 
   [[nodiscard]] static VersionSummary of(const VersionMetadata& meta);
   [[nodiscard]] nlohmann::json to_json() const;
-  [[nodiscard]] static VersionSummary from_json(const nlohmann::json& doc);
 };
 
 /// One listed version: its summary, or why its metadata could not be read. Summaries are
